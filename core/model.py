@@ -1,0 +1,196 @@
+"""DRAW: a recurrent variational auto-encoder that draws with attention (Gregor et al. 2015).
+
+Equation numbers are the paper's (arXiv 1502.04623); ../shared/docs/draw-model.md summarises them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.attention import ATTENTION_KINDS, trace_columns
+from core.trace import GlimpseTrace
+
+
+class ConfigError(ValueError):
+    """An impossible model or training configuration; the message says what to change."""
+
+
+@dataclass
+class DrawConfig:
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
+    glimpses: int = 64            # T
+    enc_size: int = 256           # encoder LSTM units
+    dec_size: int = 256           # decoder LSTM units
+    z_size: int = 100             # latent units per glimpse
+    attention: str = "gaussian"   # "gaussian" | "none"
+    read_size: int = 2            # N of the read filterbank
+    write_size: int = 5           # N of the write filterbank
+    learn_init_canvas: bool = True  # c_0 a learned bias (the Torch seed learned it)
+    learn_init_state: bool = True   # h^dec_0 and the decoder cell a learned bias
+
+    def validate(self) -> "DrawConfig":
+        C, H, W = self.image_shape
+        if C not in (1, 3) or H < 2 or W < 2:
+            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, H >= 2, W >= 2)")
+        for name in ("glimpses", "enc_size", "dec_size", "z_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.attention not in ATTENTION_KINDS:
+            raise ConfigError(f"unknown attention '{self.attention}'; choose one of {', '.join(ATTENTION_KINDS)}")
+        if self.attention == "gaussian":
+            for name in ("read_size", "write_size"):
+                n = getattr(self, name)
+                if n < 2:
+                    raise ConfigError(f"{name} {n}: Gaussian attention needs N >= 2 (the stride delta "
+                                      "divides by N - 1, eq. 24); use N >= 2 or --use_attention false")
+                if n > min(H, W):
+                    raise ConfigError(f"{name} {n} is larger than the {H}x{W} image; use at most {min(H, W)}")
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DrawConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown model settings {sorted(unknown)}")
+        d = dict(d)
+        if "image_shape" in d:
+            d["image_shape"] = tuple(int(v) for v in d["image_shape"])
+        return cls(**d)
+
+
+@dataclass
+class DrawOutput:
+    recon: torch.Tensor                 # (B,) L^x in nats (eq. 9)
+    kl: torch.Tensor                    # (B, T) L^z per glimpse in nats (eq. 10-11)
+    log_weight: torch.Tensor | None = None  # (B,) log p(x, z) - log q(z | x), for importance sampling
+    trace: GlimpseTrace | None = None
+
+    @property
+    def loss(self) -> torch.Tensor:     # eq. 12: the bound, mean over the batch
+        return (self.recon + self.kl.sum(1)).mean()
+
+
+class DRAW(nn.Module):
+    def __init__(self, config: DrawConfig):
+        super().__init__()
+        self.config = config.validate()
+        C, H, W = config.image_shape
+        Read, Write = ATTENTION_KINDS[config.attention]
+        self.read = Read(config)
+        self.write = Write(config)
+        self.encoder = nn.LSTMCell(self.read.out_size + config.dec_size, config.enc_size)  # eq. 5
+        self.q = nn.Linear(config.enc_size, 2 * config.z_size)   # mu and log sigma of Q(z_t | h_enc) (eq. 1-2)
+        self.decoder = nn.LSTMCell(config.z_size, config.dec_size)  # eq. 7
+        canvas0 = torch.zeros(C, H, W)
+        state0 = torch.zeros(2, config.dec_size)                  # h^dec_0, cell^dec_0
+        if config.learn_init_canvas:
+            self.canvas0 = nn.Parameter(canvas0)
+        else:
+            self.register_buffer("canvas0", canvas0)
+        if config.learn_init_state:
+            self.dec_state0 = nn.Parameter(state0)
+        else:
+            self.register_buffer("dec_state0", state0)
+
+    def _initial_state(self, batch: int):
+        canvas = self.canvas0.expand(batch, *self.canvas0.shape)  # (B, C, H, W)
+        h_dec = self.dec_state0[0].expand(batch, -1)              # (B, dec)
+        c_dec = self.dec_state0[1].expand(batch, -1)
+        return canvas, h_dec, c_dec
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None, trace: bool = False,
+                log_weight: bool = False) -> DrawOutput:
+        """x: (B, C, H, W) in [0, 1]; eps: (T, B, Z) noise of the reparameterisation (drawn if None)."""
+        cfg = self.config
+        B, T = x.shape[0], cfg.glimpses
+        if eps is None:
+            eps = torch.randn(T, B, cfg.z_size, device=x.device, dtype=x.dtype)
+        canvas, h_dec, c_dec = self._initial_state(B)
+        h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
+        kl_steps, log_pq = [], 0.0
+        canvases, reads, writes = [], [], []
+        for t in range(T):
+            x_hat = x - torch.sigmoid(canvas)                          # eq. 3
+            r, read_params = self.read(x, x_hat, h_dec)                # eq. 4
+            h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))  # eq. 5
+            mu, log_sigma = self.q(h_enc).chunk(2, dim=1)              # (B, Z) each, eq. 1-2
+            sigma = torch.exp(log_sigma)
+            z = mu + sigma * eps[t]                                    # eq. 6 (reparameterised)
+            kl_steps.append(0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1))  # eq. 11
+            if log_weight:  # log N(z; 0, 1) - log N(z; mu, sigma); (z - mu) / sigma = eps
+                log_pq = log_pq + (0.5 * (eps[t] * eps[t] - z * z) + log_sigma).sum(1)
+            h_dec, c_dec = self.decoder(z, (h_dec, c_dec))             # eq. 7
+            update, write_params = self.write(h_dec)
+            canvas = canvas + update                                   # eq. 8
+            if trace:
+                canvases.append(torch.sigmoid(canvas))
+                reads.append(trace_columns(read_params))
+                writes.append(trace_columns(write_params))
+        # eq. 9: Bernoulli decoder D(x | c_T), from logits so that sigma(c_T) cannot saturate
+        recon = F.binary_cross_entropy_with_logits(canvas, x, reduction="none").flatten(1).sum(1)
+        out = DrawOutput(recon=recon, kl=torch.stack(kl_steps, 1))
+        if log_weight:
+            out.log_weight = -recon + log_pq
+        if trace:
+            out.trace = self._make_trace(canvases, reads, writes, images=x, kl=out.kl.mean(0))
+        return out
+
+    def generate(self, n: int | None = None, z: torch.Tensor | None = None, trace: bool = False,
+                 generator: torch.Generator | None = None):
+        """Eq. 13-15: draw from the prior. z: (T, Z) for one image or (B, T, Z); drawn if None.
+
+        Returns (images sigma(c_T) of shape (B, C, H, W), trace or None).
+        """
+        cfg = self.config
+        device = self.canvas0.device
+        if z is None:
+            z = torch.randn(n or 1, cfg.glimpses, cfg.z_size, device=device, generator=generator)
+        if z.dim() == 2:
+            z = z.unsqueeze(0)
+        if z.shape[1:] != (cfg.glimpses, cfg.z_size):
+            raise ValueError(f"latent must be (T={cfg.glimpses}, Z={cfg.z_size}) per image, got {tuple(z.shape)}")
+        z = z.to(device=device, dtype=self.canvas0.dtype).transpose(0, 1)  # (T, B, Z)
+        canvas, h_dec, c_dec = self._initial_state(z.shape[1])
+        canvases, writes = [], []
+        for t in range(cfg.glimpses):
+            h_dec, c_dec = self.decoder(z[t], (h_dec, c_dec))         # eq. 14
+            update, write_params = self.write(h_dec)
+            canvas = canvas + update                                   # eq. 15
+            if trace:
+                canvases.append(torch.sigmoid(canvas))
+                writes.append(trace_columns(write_params))
+        images = torch.sigmoid(canvas)
+        if not trace:
+            return images, None
+        return images, self._make_trace(canvases, [None] * len(writes), writes, images=None, kl=None)
+
+    def _make_trace(self, canvases, reads, writes, images, kl) -> GlimpseTrace:
+        def stack(xs):
+            return None if xs[0] is None else torch.stack(xs).detach().float().cpu().numpy()
+        return GlimpseTrace(
+            canvases=stack(canvases), read=stack(reads), write=stack(writes),
+            read_size=self.config.read_size, write_size=self.config.write_size,
+            images=None if images is None else images.detach().float().cpu().numpy(),
+            kl_steps=None if kl is None else kl.detach().float().cpu().numpy())
+
+    @torch.no_grad()
+    def init_canvas_from_mean(self, mean_image: torch.Tensor) -> None:
+        """Start c_0 at the logit of the data's mean image, so step 0 already draws the average."""
+        if self.config.learn_init_canvas:
+            p = mean_image.to(self.canvas0).clamp(1e-3, 1 - 1e-3)
+            self.canvas0.copy_(torch.log(p) - torch.log1p(-p))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,170 @@
+"""The DRAW maths against literal implementations of the paper's equations."""
+import math
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from core.attention import attention_params, filterbank
+from core.model import DRAW, ConfigError, DrawConfig
+from tests.reference_draw import LiteralDRAW, literal_filterbank
+
+def record(q_out, mus, sigmas):
+    """Forward hook body: keep each step's mu and sigma of Q(z_t | h_enc) (eq. 1-2)."""
+    mus.append(q_out[:, :2])
+    sigmas.append(q_out[:, 2:].exp())
+
+
+TINY = dict(glimpses=3, enc_size=6, dec_size=5, z_size=2, read_size=2, write_size=3)
+
+
+@pytest.mark.parametrize("N,A,B", [(2, 28, 28), (5, 28, 28), (3, 9, 7), (12, 64, 64)])
+def test_filterbank_matches_literal_loop_of_eq_25_26(N, A, B):
+    torch.manual_seed(N)
+    g_x = torch.tensor([[3.7], [14.5]], dtype=torch.float64)
+    g_y = torch.tensor([[5.2], [1.0]], dtype=torch.float64)
+    delta = torch.tensor([[1.3], [2.0]], dtype=torch.float64)
+    sigma2 = torch.tensor([[0.8], [4.0]], dtype=torch.float64)
+    F_x, F_y = filterbank(g_x, g_y, delta, sigma2, N, A, B)
+    assert F_x.shape == (2, N, A) and F_y.shape == (2, N, B)
+    for b in range(2):
+        ref_x, ref_y = literal_filterbank(g_x[b].item(), g_y[b].item(), delta[b].item(), sigma2[b].item(), N, A, B)
+        torch.testing.assert_close(F_x[b], ref_x, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(F_y[b], ref_y, rtol=1e-10, atol=1e-12)
+
+
+def test_filter_centres_are_one_based():
+    """A centred glimpse (g~ = 0) with odd N puts its middle filter on the image's middle pixel."""
+    p = torch.zeros(1, 5, dtype=torch.float64)
+    g_x, g_y, delta, sigma2, _ = attention_params(p, 3, 29, 29)
+    assert g_x.item() == 15.0                        # (A + 1) / 2: pixel 15 of 1..29 is the middle
+    F_x, _ = filterbank(g_x, g_y, delta, torch.full_like(sigma2, 0.01), 3, 29, 29)
+    assert F_x[0, 1].argmax().item() == 14           # 0-based column 14 == 1-based pixel 15
+
+
+def test_filterbank_far_outside_the_image_gives_no_nan():
+    g = torch.tensor([[1e4]])
+    F_x, F_y = filterbank(g, g, torch.tensor([[1.0]]), torch.tensor([[0.01]]), 2, 28, 28)
+    assert torch.isfinite(F_x).all() and torch.isfinite(F_y).all()
+
+
+def test_kl_matches_torch_distributions():
+    torch.manual_seed(0)
+    model = DRAW(DrawConfig(**TINY, image_shape=(1, 8, 8)))
+    x = torch.rand(4, 1, 8, 8).round()
+    eps = torch.randn(3, 4, 2)
+    mus, sigmas = [], []
+    model.q.register_forward_hook(lambda mod, inp, out: record(out, mus, sigmas))
+    out = model(x, eps=eps)
+    for t in range(3):
+        ref = kl_divergence(Normal(mus[t], sigmas[t]), Normal(0.0, 1.0)).sum(1)
+        torch.testing.assert_close(out.kl[:, t], ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("attention,shape", [("gaussian", (1, 28, 28)), ("none", (1, 10, 9)), ("gaussian", (3, 12, 10))])
+def test_forward_matches_literal_step_by_step_implementation(attention, shape):
+    torch.manual_seed(1)
+    cfg = DrawConfig(image_shape=shape, glimpses=6, enc_size=32, dec_size=24, z_size=5,
+                     attention=attention, read_size=2, write_size=3)
+    model = DRAW(cfg)
+    with torch.no_grad():  # move the learned initial state off zero so it is exercised
+        model.canvas0.normal_(0, 0.5)
+        model.dec_state0.normal_(0, 0.5)
+    x = torch.rand(7, *shape)
+    eps = torch.randn(6, 7, 5)
+    out = model(x, eps=eps)
+    recon, kl = LiteralDRAW(model).forward(x, eps)
+    torch.testing.assert_close(out.recon, recon, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(out.kl, kl, rtol=1e-5, atol=1e-4)
+
+
+def test_gradients_match_finite_differences_in_float64():
+    torch.manual_seed(2)
+    model = DRAW(DrawConfig(image_shape=(1, 6, 5), **TINY)).double()
+    x = torch.rand(2, 1, 6, 5, dtype=torch.float64)
+    eps = torch.randn(3, 2, 2, dtype=torch.float64)
+    names = [n for n, _ in model.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
+
+    def loss(*ps):
+        return torch.func.functional_call(model, dict(zip(names, ps)), (x,), {"eps": eps}).loss
+
+    assert torch.autograd.gradcheck(loss, params, eps=1e-6, atol=1e-5, rtol=1e-4)
+    x_req = x.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda xx: model(xx, eps=eps).loss, (x_req,), eps=1e-6, atol=1e-5)
+
+
+def test_log_weight_is_log_p_minus_log_q():
+    torch.manual_seed(3)
+    model = DRAW(DrawConfig(image_shape=(1, 8, 8), **TINY)).double()
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64).round()
+    eps = torch.randn(3, 3, 2, dtype=torch.float64)
+    mus, sigmas = [], []
+    model.q.register_forward_hook(lambda mod, inp, out: record(out, mus, sigmas))
+    out = model(x, eps=eps, log_weight=True)
+    log_pq = 0
+    for t in range(3):
+        z = mus[t] + sigmas[t] * eps[t]
+        log_pq = log_pq + (Normal(0.0, 1.0).log_prob(z) - Normal(mus[t], sigmas[t]).log_prob(z)).sum(1)
+    torch.testing.assert_close(out.log_weight, -out.recon + log_pq)
+
+
+def test_trace_records_every_glimpse_in_pixel_units():
+    torch.manual_seed(4)
+    model = DRAW(DrawConfig(glimpses=5, enc_size=16, dec_size=16, z_size=3))
+    x = torch.rand(2, 1, 28, 28).round()
+    eps = torch.randn(5, 2, 3)
+    plain = model(x, eps=eps)
+    out = model(x, eps=eps, trace=True)
+    tr = out.trace
+    assert plain.trace is None
+    assert tr.canvases.shape == (5, 2, 1, 28, 28) and tr.read.shape == (5, 2, 5) and tr.write.shape == (5, 2, 5)
+    assert 0 <= tr.canvases.min() and tr.canvases.max() <= 1
+    # the first glimpses start centred on the image and cover it (initialisation of eq. 21)
+    assert abs(tr.read[0, :, 0].mean() - 14.5) < 2 and abs(tr.write[0, :, 2] * 5 - 28).max() < 6
+    torch.testing.assert_close(out.recon, plain.recon)
+    assert tr.kl_steps.shape == (5,)
+
+
+def test_generate_from_noise_and_from_a_given_latent():
+    torch.manual_seed(5)
+    model = DRAW(DrawConfig(glimpses=4, enc_size=16, dec_size=16, z_size=3)).eval()
+    imgs, tr = model.generate(6)
+    assert imgs.shape == (6, 1, 28, 28) and tr is None
+    z = torch.randn(4, 3)
+    a, _ = model.generate(z=z)
+    b, trace = model.generate(z=z.unsqueeze(0), trace=True)
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(torch.from_numpy(trace.canvases[-1]), b)
+    assert trace.read is None and trace.write.shape == (4, 1, 5)
+    with pytest.raises(ValueError, match="latent must be"):
+        model.generate(z=torch.randn(5, 3))
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(read_size=1), "N >= 2"),
+    (dict(write_size=40), "larger than"),
+    (dict(glimpses=0), "glimpses must be at least 1"),
+    (dict(attention="spline"), "unknown attention"),
+])
+def test_impossible_configurations_are_refused(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        DrawConfig(**changes).validate()
+
+
+def test_no_attention_allows_any_read_size():
+    DrawConfig(attention="none", read_size=1).validate()
+
+
+def test_overfits_a_fixed_batch(mnist_batch):
+    """Loss at least halves on one batch within a few hundred steps: the model can learn at all."""
+    from core.train import TrainConfig, make_optimizer, train_step
+    torch.manual_seed(0)
+    x = mnist_batch[:16]
+    model = DRAW(DrawConfig(glimpses=8, enc_size=64, dec_size=64, z_size=8))
+    cfg = TrainConfig(lr=1e-2)
+    opt = make_optimizer(model, cfg)
+    first = train_step(model, opt, x, cfg).loss.item()
+    for _ in range(300):
+        last = train_step(model, opt, x, cfg).loss.item()
+    assert last < first / 2, (first, last)
