@@ -102,6 +102,17 @@ class DRAW(nn.Module):
             self.dec_state0 = nn.Parameter(state0)
         else:
             self.register_buffer("dec_state0", state0)
+        self._initialise()
+
+    @torch.no_grad()
+    def _initialise(self):
+        """Choices measured to leave the mean-image plateau sooner (see README, "Learning")."""
+        for cell in (self.encoder, self.decoder):  # forget-gate bias 1: memory survives the T steps
+            H = cell.hidden_size
+            cell.bias_ih[H:2 * H] += 1.0           # gate order i, f, g, o
+        # Small first writes: the canvas starts at c_0 instead of T random updates summed up.
+        self.write.patch.weight.mul_(0.1)
+        self.write.patch.bias.mul_(0.1)
 
     def _initial_state(self, batch: int):
         canvas = self.canvas0.expand(batch, *self.canvas0.shape)  # (B, C, H, W)

@@ -1,0 +1,85 @@
+"""Checkpoints: everything needed to continue a run exactly, written atomically, read safely.
+
+A checkpoint is a plain dict of tensors, numbers, strings and lists, so `torch.load(...,
+weights_only=True)` reads it without unpickling arbitrary code.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+FORMAT = "draw-gui-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message names the file and why."""
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
+    """Write atomically: a temp file in the same folder, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": FORMAT, "version": VERSION, **payload}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give the checkpoint file inside it (e.g. {path / 'checkpoint.pt'})")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (a save that never finished?); use an earlier checkpoint")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] != b"PK":  # torch.save writes a zip archive
+        raise CheckpointError(f"{path} is not a checkpoint: it is not a PyTorch archive (damaged, or another kind of file)")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except (EOFError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path} is truncated or corrupt ({e}); use an earlier checkpoint") from None
+    except pickle.UnpicklingError as e:
+        unsafe = [ln.strip() for ln in str(e).splitlines() if "Unsupported global" in ln]
+        detail = f" ({unsafe[0][:120]})" if unsafe else ""
+        raise CheckpointError(f"{path} is not a draw-gui checkpoint: it holds Python objects that are not loaded "
+                              f"for safety{detail}") from None
+    except RuntimeError as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        kind = "truncated or corrupt" if ("zip" in msg or "archive" in msg or "magic" in msg or "EOF" in msg) \
+            else "unreadable"
+        raise CheckpointError(f"{path} is {kind} ({msg[:160]}); use an earlier checkpoint") from None
+    except OSError as e:
+        raise CheckpointError(f"{path} could not be read: {e.strerror or e}") from None
+    except Exception as e:  # noqa: BLE001 - any other failure of torch.load means an unusable file
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {str(e)[:120]})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        what = f"a {type(data).__name__}" if not isinstance(data, dict) else "a dict without draw-gui's format tag"
+        raise CheckpointError(f"{path} is not a draw-gui checkpoint (it holds {what}; a bare state_dict "
+                              "from another DRAW implementation cannot be resumed)")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {data.get('version')}; this draw-gui "
+                              f"reads version {VERSION}. Use the draw-gui release that wrote it")
+    for key in ("model_config", "model"):
+        if key not in data:
+            raise CheckpointError(f"{path} is incomplete: it has no '{key}'")
+    return data

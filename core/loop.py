@@ -1,0 +1,224 @@
+"""The training loop as an object: run it in any thread, pause, resume, single-step, stop.
+
+It reports plain data only (dataclasses of numbers and numpy arrays), so a command line
+progress bar and a Qt window can both listen. It does no file I/O: callers save.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from core.data import Batches
+from core.evaluate import Evaluation, evaluate
+from core.model import DRAW, DrawConfig
+from core.train import TrainConfig, kl_weight, make_optimizer, resolve_device, train_step
+
+HISTORY_KEYS = ("step", "epoch", "loss", "recon", "kl", "time")
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss or its gradient became NaN or infinite; the bad step was not applied."""
+
+
+@dataclass
+class Progress:
+    step: int                 # steps done so far
+    total_steps: int
+    epoch: int                # 0-based epoch of the last step
+    epochs: int
+    epoch_fraction: float     # how far through that epoch, 0..1
+    loss: float               # nats per image, last step's batch
+    recon: float
+    kl: float
+    kl_steps: np.ndarray      # (T,) KL per glimpse of the last batch
+    images_per_s: float       # measured over the last report interval
+    eta_s: float
+    lr: float
+    kl_weight: float
+    elapsed_s: float
+
+
+@dataclass
+class History:
+    """Per-step metrics; plain lists so a checkpoint keeps them with weights_only loading."""
+    columns: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    evals: list = field(default_factory=list)  # dicts: step, epoch, nll_bound, recon, kl
+
+    def append(self, **row):
+        for k in HISTORY_KEYS:
+            self.columns[k].append(row[k])
+
+    def __len__(self):
+        return len(self.columns["step"])
+
+
+class Trainer:
+    def __init__(self, model_config: DrawConfig, train_config: TrainConfig, batches: Batches,
+                 checkpoint: dict | None = None):
+        self.model_config = model_config.validate()
+        self.config = train_config.validate()
+        self.batches = batches
+        self.device = resolve_device(train_config.device)
+        if tuple(batches.data.image_shape) != tuple(model_config.image_shape):
+            raise ValueError(f"model expects images {model_config.image_shape}, data has {batches.data.image_shape}")
+        torch.manual_seed(train_config.seed)  # parameter initialisation
+        self.model = DRAW(model_config).to(self.device)
+        self.optimizer = make_optimizer(self.model, train_config)
+        self.noise = torch.Generator(device=self.device).manual_seed(train_config.seed)
+        self.step = 0
+        self.history = History()
+        self.elapsed_s = 0.0
+        if checkpoint is None:
+            self.model.init_canvas_from_mean(batches.mean_image())
+        else:
+            self._restore(checkpoint)
+        self._cond = threading.Condition()
+        self._paused = False
+        self._pending_steps = 0
+        self._stop = False
+
+    # ---- control, callable from any thread -------------------------------------------------
+    def pause(self):
+        with self._cond:
+            self._paused = True
+            self._cond.notify_all()
+
+    def resume(self):
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def step_once(self):
+        """While paused: run exactly one more step."""
+        with self._cond:
+            self._pending_steps += 1
+            self._cond.notify_all()
+
+    def stop(self):
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    # ---- the loop -------------------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.batches.steps_per_epoch
+
+    @property
+    def total_steps(self) -> int:
+        total = self.config.epochs * self.steps_per_epoch
+        return min(total, self.config.max_steps) if self.config.max_steps else total
+
+    @property
+    def epoch(self) -> int:
+        return self.step // self.steps_per_epoch
+
+    def _next_ready(self) -> bool:
+        """Block while paused; True when a step may run, False when asked to stop."""
+        with self._cond:
+            while self._paused and not self._stop and self._pending_steps == 0:
+                self._cond.wait(0.25)
+            if self._stop:
+                return False
+            if self._paused:
+                self._pending_steps -= 1
+            return True
+
+    def run(self, on_progress=None, on_epoch_end=None, report_interval_s: float = 0.1) -> str:
+        """Train until done or stopped. Returns "finished" or "stopped".
+
+        on_progress(Progress) is called at most every report_interval_s and after the last step;
+        on_epoch_end(epoch) after each completed epoch (the caller may evaluate and save there).
+        Raises NonFiniteLoss (model and optimizer keep the last good state).
+        """
+        cfg = self.config
+        self.model.train()
+        last_report, steps_at_report = time.perf_counter(), self.step
+        started = time.perf_counter() - self.elapsed_s
+        rate = 0.0
+        while self.step < self.total_steps:
+            if not self._next_ready():
+                self.elapsed_s = time.perf_counter() - started
+                return "stopped"
+            epoch, index = divmod(self.step, self.steps_per_epoch)
+            lr = cfg.lr * cfg.lr_decay ** epoch
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            x = self.batches.batch(epoch, index)
+            eps = torch.randn(self.model_config.glimpses, x.shape[0], self.model_config.z_size,
+                              device=self.device, generator=self.noise)
+            weight = kl_weight(self.step, cfg)
+            result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
+            if result.skipped:
+                self.pause()
+                raise NonFiniteLoss(f"the loss became {result.loss.item()} at step {self.step + 1}; "
+                                    "the step was not applied. Lower the learning rate or the gradient clip")
+            self.step += 1
+            now = time.perf_counter()
+            loss, recon, kl = result.loss.item(), result.recon.item(), result.kl.item()
+            self.history.append(step=self.step, epoch=epoch, loss=loss, recon=recon, kl=kl,
+                                time=now - started)
+            finished_epoch = self.step % self.steps_per_epoch == 0
+            last = self.step == self.total_steps
+            if on_progress is not None and (now - last_report >= report_interval_s or last or self._paused):
+                if now > last_report:
+                    rate = (self.step - steps_at_report) * x.shape[0] / (now - last_report)
+                last_report, steps_at_report = now, self.step
+                remaining = (self.total_steps - self.step) * x.shape[0]
+                on_progress(Progress(
+                    step=self.step, total_steps=self.total_steps, epoch=epoch, epochs=cfg.epochs,
+                    epoch_fraction=(index + 1) / self.steps_per_epoch, loss=loss, recon=recon, kl=kl,
+                    kl_steps=result.kl_steps.cpu().numpy(), images_per_s=rate,
+                    eta_s=remaining / rate if rate > 0 else math.inf, lr=lr, kl_weight=weight,
+                    elapsed_s=now - started))
+            if finished_epoch and on_epoch_end is not None:
+                on_epoch_end(epoch)
+        self.elapsed_s = time.perf_counter() - started
+        return "finished"
+
+    # ---- evaluation and checkpoints -------------------------------------------------------
+    def evaluate(self, k: int = 0, progress=None) -> Evaluation:
+        result = evaluate(self.model, self.batches.test_images(), k=k, progress=progress)
+        self.history.evals.append({"step": self.step, "epoch": self.epoch, "nll_bound": result.nll_bound,
+                                   "recon": result.recon, "kl": result.kl})
+        return result
+
+    def checkpoint(self) -> dict:
+        return {
+            "model_config": self.model_config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "dataset": self.batches.data.name,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "elapsed_s": self.elapsed_s,
+            "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in self.history.columns.items()},
+            "evals": list(self.history.evals),
+            "noise_rng": self.noise.get_state(),
+        }
+
+    def _restore(self, ckpt: dict):
+        self.model.load_state_dict(ckpt["model"])
+        if "optimizer" in ckpt and ckpt.get("train_config", {}).get("optimizer") == self.config.optimizer:
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.step = int(ckpt.get("step", 0))
+        self.elapsed_s = float(ckpt.get("elapsed_s", 0.0))
+        hist = ckpt.get("history") or {}
+        for k in HISTORY_KEYS:
+            if k in hist:
+                self.history.columns[k] = [float(v) for v in hist[k].tolist()]
+        for k in ("step", "epoch"):
+            self.history.columns[k] = [int(v) for v in self.history.columns[k]]
+        self.history.evals = list(ckpt.get("evals", []))
+        if "noise_rng" in ckpt:
+            self.noise.set_state(ckpt["noise_rng"].cpu() if self.device.type == "cpu" else ckpt["noise_rng"])

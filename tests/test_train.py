@@ -1,0 +1,186 @@
+"""Training loop, checkpoints and evaluation: what a user relies on when they stop and come back."""
+import threading
+
+import pytest
+import torch
+
+from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.data import Batches, ImageData
+from core.evaluate import evaluate
+from core.loop import NonFiniteLoss, Trainer
+from core.model import DRAW, ConfigError, DrawConfig
+from core.train import TrainConfig, kl_weight, make_optimizer, train_step
+
+SMALL = DrawConfig(glimpses=4, enc_size=32, dec_size=32, z_size=6)
+
+
+@pytest.fixture(scope="module")
+def small_data(shared_data):
+    from torchvision.datasets import MNIST
+    train = MNIST(str(shared_data), train=True, download=False).data[:256].unsqueeze(1)
+    test = MNIST(str(shared_data), train=False, download=False).data[:64].unsqueeze(1)
+    return ImageData(name="mnist", train=train, test=test, binarization="threshold", source="test slice")
+
+
+def make_trainer(data, checkpoint=None, **train):
+    cfg = TrainConfig(batch_size=32, device="cpu", **train)
+    return Trainer(SMALL, cfg, Batches(data, cfg.batch_size, seed=cfg.seed), checkpoint=checkpoint)
+
+
+def losses(trainer):
+    return trainer.history.columns["loss"]
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(small_data, tmp_path):
+    """Across an epoch boundary (8 steps per epoch) and with the KL warm-up still running."""
+    straight = make_trainer(small_data, max_steps=13, kl_warmup_steps=20, lr_decay=0.9)
+    straight.run()
+    first = make_trainer(small_data, max_steps=6, kl_warmup_steps=20, lr_decay=0.9)
+    first.run()
+    save_checkpoint(tmp_path / "c.pt", first.checkpoint())
+    ckpt = load_checkpoint(tmp_path / "c.pt")
+    resumed = make_trainer(small_data, checkpoint=ckpt, max_steps=13, kl_warmup_steps=20, lr_decay=0.9)
+    assert resumed.step == 6 and losses(resumed) == losses(first)
+    resumed.run()
+    assert resumed.step == 13
+    assert losses(resumed) == losses(straight)  # bit for bit on the CPU
+
+
+def test_pause_step_and_stop_from_another_thread(small_data):
+    trainer = make_trainer(small_data, epochs=100)
+    trainer.pause()
+    done = []
+    worker = threading.Thread(target=lambda: done.append(trainer.run()))
+    worker.start()
+    trainer.step_once()
+    trainer.step_once()
+    # wait (bounded) until both single steps ran, then check no more run while paused
+    for _ in range(200):
+        if trainer.step == 2:
+            break
+        worker.join(0.05)
+    assert trainer.step == 2
+    worker.join(0.3)
+    assert trainer.step == 2 and worker.is_alive()
+    trainer.resume()
+    for _ in range(200):
+        if trainer.step > 4:
+            break
+        worker.join(0.05)
+    trainer.stop()
+    worker.join(5)
+    assert not worker.is_alive() and done == ["stopped"] and trainer.step > 4
+
+
+def test_progress_reports_plain_numbers(small_data):
+    reports = []
+    make_trainer(small_data, max_steps=5).run(on_progress=reports.append, report_interval_s=0)
+    assert [r.step for r in reports] == [1, 2, 3, 4, 5]
+    last = reports[-1]
+    assert last.total_steps == 5 and last.images_per_s > 0 and last.kl_steps.shape == (4,)
+    assert abs(last.loss - (last.recon + last.kl)) < 1e-3
+
+
+def test_nan_loss_keeps_the_last_good_weights(small_data):
+    trainer = make_trainer(small_data, max_steps=10)
+    trainer.run()  # a few good steps first
+    trainer.config.max_steps = 20
+    good = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with torch.no_grad():
+        trainer.model.q.bias[0] = float("nan")  # poison the forward pass
+    with pytest.raises(NonFiniteLoss, match="not applied"):
+        trainer.run()
+    assert trainer.step == 10 and trainer.paused
+    for k, v in trainer.model.state_dict().items():
+        if k != "q.bias":
+            torch.testing.assert_close(v, good[k])
+
+
+def test_kl_warmup_weights():
+    cfg = TrainConfig(kl_warmup_steps=4)
+    assert [kl_weight(s, cfg) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert kl_weight(0, TrainConfig()) == 1.0
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
+def test_every_optimizer_lowers_the_loss(name, mnist_batch):
+    torch.manual_seed(0)
+    model = DRAW(SMALL)
+    cfg = TrainConfig(optimizer=name, lr={"adam": 3e-3, "sgd": 1e-3, "rmsprop": 1e-3}[name], grad_clamp=10)
+    opt = make_optimizer(model, cfg)
+    x = mnist_batch[:32]
+    first = train_step(model, opt, x, cfg).loss.item()
+    for _ in range(30):
+        last = train_step(model, opt, x, cfg).loss.item()
+    assert last < first - 5
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(optimizer="adamw"), "unknown optimizer"), (dict(lr=0.0), "learning rate"),
+    (dict(lr_decay=1.5), "lr decay"), (dict(grad_clip=-1), "grad_clip"), (dict(batch_size=0), "batch size"),
+])
+def test_bad_training_settings_are_refused(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**changes).validate()
+
+
+def test_evaluation_is_deterministic_and_importance_weighting_is_tighter(small_data):
+    torch.manual_seed(0)
+    model = DRAW(SMALL)
+    images = Batches(small_data, 32).test_images()
+    a = evaluate(model, images, batch_size=24)
+    b = evaluate(model, images, batch_size=24, k=8)
+    assert a.nll_bound == pytest.approx(b.nll_bound, rel=1e-9)
+    assert a.nll_bound == pytest.approx(a.recon + a.kl)
+    assert a.images == 64 and a.kl_steps.shape == (4,)
+    assert b.nll_iw < b.nll_bound  # log-mean-exp of 8 weights beats their mean (Jensen)
+
+
+# ---- checkpoint files a user may hand us -----------------------------------------------------
+
+@pytest.fixture
+def real_checkpoint(small_data, tmp_path):
+    trainer = make_trainer(small_data, max_steps=2)
+    trainer.run()
+    return save_checkpoint(tmp_path / "good.pt", trainer.checkpoint())
+
+
+def test_checkpoint_round_trip_holds_everything_to_continue(real_checkpoint):
+    ckpt = load_checkpoint(real_checkpoint)
+    assert ckpt["step"] == 2 and ckpt["dataset"] == "mnist"
+    assert DrawConfig.from_dict(ckpt["model_config"]) == SMALL
+    assert TrainConfig.from_dict(ckpt["train_config"]).batch_size == 32
+    assert ckpt["history"]["loss"].shape == (2,) and "noise_rng" in ckpt and "optimizer" in ckpt
+
+
+def test_checkpoint_is_written_atomically(real_checkpoint, monkeypatch):
+    before = real_checkpoint.read_bytes()
+
+    def failing_save(obj, f, *a, **k):
+        f.write(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError):
+        save_checkpoint(real_checkpoint, {"model_config": {}, "model": {}})
+    assert real_checkpoint.read_bytes() == before
+    assert [p.name for p in real_checkpoint.parent.iterdir()] == ["good.pt"]
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p, good: None, "no such checkpoint"),
+    (lambda p, good: p.write_bytes(b""), "empty"),
+    (lambda p, good: p.write_bytes(good[: len(good) // 2]), "truncated or corrupt"),
+    (lambda p, good: p.write_bytes(bytes(range(256)) * 40), "not a PyTorch archive"),
+    (lambda p, good: torch.save(torch.zeros(3), p), "not a draw-gui checkpoint"),
+    (lambda p, good: torch.save({"state_dict": {}}, p), "not a draw-gui checkpoint"),
+    (lambda p, good: torch.save({"format": "draw-gui-checkpoint", "version": 99, "model": {}, "model_config": {}}, p),
+     "format version 99"),
+    (lambda p, good: torch.save({"x": threading.Lock}, p), "not loaded for safety .*Unsupported global"),
+])
+def test_unusable_checkpoints_get_a_one_line_reason(real_checkpoint, tmp_path, make, message):
+    bad = tmp_path / "bad.pt"
+    make(bad, real_checkpoint.read_bytes())
+    with pytest.raises(CheckpointError, match=message) as err:
+        load_checkpoint(bad)
+    assert "\n" not in str(err.value) and str(bad) in str(err.value)
