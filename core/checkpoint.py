@@ -65,9 +65,10 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
                               f"for safety{detail}") from None
     except RuntimeError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = msg.split(". ")[0]  # torch's messages go on with advice meant for its developers
         kind = "truncated or corrupt" if ("zip" in msg or "archive" in msg or "magic" in msg or "EOF" in msg) \
             else "unreadable"
-        raise CheckpointError(f"{path} is {kind} ({msg[:160]}); use an earlier checkpoint") from None
+        raise CheckpointError(f"{path} is {kind} ({msg[:200]}); use an earlier checkpoint") from None
     except OSError as e:
         raise CheckpointError(f"{path} could not be read: {e.strerror or e}") from None
     except Exception as e:  # noqa: BLE001 - any other failure of torch.load means an unusable file

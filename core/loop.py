@@ -160,8 +160,10 @@ class Trainer:
             result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             if result.skipped:
                 self.pause()
+                advice = ("lower the learning rate or the gradient clip" if cfg.grad_clip > 0
+                          else "lower the learning rate or turn gradient clipping on (e.g. --grad_clip 5)")
                 raise NonFiniteLoss(f"the loss became {result.loss.item()} at step {self.step + 1}; "
-                                    "the step was not applied. Lower the learning rate or the gradient clip")
+                                    f"the step was not applied. To continue, {advice}")
             self.step += 1
             now = time.perf_counter()
             loss, recon, kl = result.loss.item(), result.recon.item(), result.kl.item()
@@ -188,7 +190,8 @@ class Trainer:
     # ---- evaluation and checkpoints -------------------------------------------------------
     def evaluate(self, k: int = 0, progress=None) -> Evaluation:
         result = evaluate(self.model, self.batches.test_images(), k=k, progress=progress)
-        self.history.evals.append({"step": self.step, "epoch": self.epoch, "nll_bound": result.nll_bound,
+        epoch_of_last_step = max(self.step - 1, 0) // self.steps_per_epoch
+        self.history.evals.append({"step": self.step, "epoch": epoch_of_last_step, "nll_bound": result.nll_bound,
                                    "recon": result.recon, "kl": result.kl})
         return result
 

@@ -39,8 +39,16 @@ class RunFolder:
     def write_metrics(self, history: History) -> None:
         """Append the history rows not yet in metrics.csv and eval.csv (a resumed run keeps its file)."""
         if self._metrics_rows is None:
-            self._metrics_rows = min(self._rows_in("metrics.csv"), len(history))
-            self._evals_written = min(self._rows_in("eval.csv"), len(history.evals))
+            self._metrics_rows = self._rows_in("metrics.csv")
+            self._evals_written = self._rows_in("eval.csv")
+            # A checkpoint older than the files (restored after the run went on): the files
+            # are rewritten from the checkpoint's history so no abandoned step stays behind.
+            if self._metrics_rows > len(history):
+                (self.path / "metrics.csv").unlink()
+                self._metrics_rows = 0
+            if self._evals_written > len(history.evals):
+                (self.path / "eval.csv").unlink()
+                self._evals_written = 0
         cols = history.columns
         n = len(history)
         if n > self._metrics_rows:

@@ -184,3 +184,20 @@ def test_unusable_checkpoints_get_a_one_line_reason(real_checkpoint, tmp_path, m
     with pytest.raises(CheckpointError, match=message) as err:
         load_checkpoint(bad)
     assert "\n" not in str(err.value) and str(bad) in str(err.value)
+
+
+def test_restoring_an_older_checkpoint_rewrites_the_metrics_from_its_history(small_data, tmp_path):
+    import csv
+    from core.runfolder import RunFolder
+    trainer = make_trainer(small_data, max_steps=3)
+    trainer.run()
+    old = trainer.checkpoint()
+    trainer.config.max_steps = 6
+    trainer.run()
+    RunFolder(tmp_path).write_metrics(trainer.history)  # the run went on to step 6
+    resumed = make_trainer(small_data, checkpoint=old, max_steps=5)
+    resumed.run()
+    RunFolder(tmp_path).write_metrics(resumed.history)
+    with open(tmp_path / "metrics.csv") as f:
+        steps = [int(row["step"]) for row in csv.DictReader(f)]
+    assert steps == [1, 2, 3, 4, 5]
