@@ -1,0 +1,175 @@
+"""The command line: `draw-gui train | sample | eval`, headless, over `core`.
+
+`train` accepts the Torch seed script's option spellings (--read_size, --maxEpochs,
+--use_attention false, --backend cpu, ...) and kebab-case ones. Errors in what the user
+typed end in one message on stderr and exit code 2, before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+from pathlib import Path
+
+from draw_gui import __version__
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one message, exit code 2."""
+
+
+def _bool(text: str) -> bool:
+    v = str(text).strip().lower()
+    if v in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    if v in ("0", "false", "no", "off", "n", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {v}")
+    return v
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 1 (sizes, counts, images per row)."""
+    v = _positive_int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (what was wrong, and where the help is)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _opt(group, *names, **kw):
+    """One option under several spellings: the seed's snake/camel case and kebab case."""
+    spellings = []
+    for n in names:
+        for s in (n, n.replace("_", "-")):
+            if s not in spellings:
+                spellings.append(s)
+    group.add_argument(*spellings, default=None, **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="draw-gui", allow_abbrev=False,
+                                description="Train and explore DRAW models (Gregor et al. 2015).")
+    p.add_argument("--version", action="version", version=f"draw-gui {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval}")
+
+    t = sub.add_parser("train", allow_abbrev=False, help="train a DRAW model (headless, or --display for the window)")
+    m = t.add_argument_group("model (defaults: the paper's MNIST setting)")
+    _opt(m, "--read_size", type=_positive_int, metavar="N", help="read glimpse N x N (default 2)")
+    _opt(m, "--write_size", type=_positive_int, metavar="N", help="write glimpse N x N (default 5)")
+    _opt(m, "--num_glimpses", "--glimpses", type=_count, metavar="T", help="glimpses T (default 64)")
+    _opt(m, "--latent_size", "--z_size", type=_count, metavar="Z", help="latent units per glimpse (100)")
+    _opt(m, "--hidden_size", type=_count, metavar="H", help="encoder and decoder LSTM units (256)")
+    _opt(m, "--enc_size", type=_count, metavar="H", help="encoder LSTM units")
+    _opt(m, "--dec_size", type=_count, metavar="H", help="decoder LSTM units")
+    _opt(m, "--use_attention", type=_bool, nargs="?", const=True, metavar="BOOL",
+         help="Gaussian attention (default true); false reads and writes whole images")
+    _opt(m, "--attention", choices=("gaussian", "none"), help="attention kind")
+    o = t.add_argument_group("optimisation")
+    _opt(o, "--optimizer", type=str.lower, choices=("adam", "sgd", "rmsprop"), help="default adam")
+    _opt(o, "--lr", "--learning_rate", type=float, help="learning rate (default 1e-3)")
+    _opt(o, "--lr_decay", type=float, help="multiply the learning rate by this every epoch (1)")
+    _opt(o, "--grad_clip", type=float, help="max global gradient norm, 0 = off (default 5)")
+    _opt(o, "--grad_clamp", type=float, help="the seed's element-wise gradient clamp, 0 = off")
+    _opt(o, "--kl_warmup", type=_positive_int, metavar="STEPS", help="KL weight warm-up steps (the bound "
+         "reported is always the true one)")
+    _opt(o, "--batch_size", type=_count, help="default 64")
+    _opt(o, "--maxEpochs", "--max_epochs", "--epochs", type=_count, dest="epochs", help="default 20")
+    _opt(o, "--max_steps", type=_positive_int, metavar="N", help="stop after N steps in all")
+    _opt(o, "--seed", type=int)
+    _opt(o, "--backend", "--device", dest="device", metavar="DEVICE", help="auto (default), cpu, cuda, cuda:N, mps")
+    _opt(o, "--threads", type=_positive_int, help="CPU threads for torch (default or 0: chosen by measurement)")
+    d = t.add_argument_group("data")
+    _opt(d, "--dataset", help="mnist (default), binarized-mnist, fashion-mnist, cifar10, svhn, folder")
+    _opt(d, "--data_dir", metavar="DIR", help="where datasets are (or are downloaded to); also $DRAW_GUI_DATA")
+    _opt(d, "--folder", metavar="DIR", help="your own images (with --dataset folder)")
+    _opt(d, "--image_size", type=_count, metavar="PX", help="resize images to PX x PX")
+    _opt(d, "--no_download", action="store_true", help="never download; use only files on disk")
+    r = t.add_argument_group("output")
+    _opt(r, "--out", metavar="DIR", help="run folder: checkpoints, metrics.csv, images (default runs/<dataset>-<time>)")
+    _opt(r, "--restore", nargs="?", const="", metavar="CHECKPOINT",
+         help="continue from a checkpoint (default: the run folder's checkpoint.pt)")
+    _opt(r, "--save_interval", type=_count, metavar="EPOCHS", help="checkpoint every N epochs (1)")
+    _opt(r, "--save_image", action="store_true", help="write per-glimpse PNGs and a GIF at each checkpoint")
+    _opt(r, "--img_per_row", type=_count, help="images per row in saved grids (8)")
+    _opt(r, "--log_file", metavar="FILE", help="append progress lines to FILE")
+    _opt(r, "--no_eval", action="store_true", help="skip the test-set evaluation at epoch ends")
+    _opt(r, "--display", action="store_true", help="open the window and train there")
+    _opt(r, "--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", allow_abbrev=False, help="draw samples from a checkpoint: grid PNG and drawing GIF")
+    s.add_argument("checkpoint")
+    _opt(s, "--out", metavar="DIR", help="output folder (default: samples/ beside the checkpoint)")
+    _opt(s, "--num", "-n", type=_count, help="how many samples (64)")
+    _opt(s, "--seed", type=int)
+    _opt(s, "--img_per_row", type=_count, help="images per row (8)")
+    _opt(s, "--frame_ms", type=_count, help="GIF frame time in ms (80)")
+    _opt(s, "--gif_count", type=_count, help="samples shown in the drawing GIF (16)")
+    _opt(s, "--backend", "--device", dest="device", metavar="DEVICE")
+
+    e = sub.add_parser("eval", allow_abbrev=False, help="test-set NLL bound of a checkpoint")
+    e.add_argument("checkpoint")
+    e.add_argument("-k", type=_positive_int, default=0, help="also an importance-weighted estimate with K samples")
+    _opt(e, "--data_dir", metavar="DIR", help="where the dataset is (default: where training found it)")
+    _opt(e, "--folder", metavar="DIR", help="the image folder (default: the one it was trained on)")
+    _opt(e, "--batch_size", type=_count)
+    _opt(e, "--no_download", action="store_true", help="never download; use only files on disk")
+    _opt(e, "--limit", type=_count, metavar="M", help="evaluate the first M test images only")
+    _opt(e, "--json", action="store_true", help="print one JSON object")
+    _opt(e, "--backend", "--device", dest="device", metavar="DEVICE")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Run one command; returns the exit code (0 done, 1 failed while running, 2 bad input,
+    130 interrupted). Usage errors, --help and --version return instead of raising SystemExit."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code is None else e.code if isinstance(e.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from core.checkpoint import CheckpointError
+    from core.data import DataUnavailable
+    from core.model import ConfigError
+    try:
+        if args.command == "train":
+            from draw_gui.cli_train import run_train
+            return run_train(args)
+        from draw_gui.cli_tools import run_eval, run_sample
+        return run_sample(args) if args.command == "sample" else run_eval(args)
+    except (UsageError, ConfigError, DataUnavailable, CheckpointError) as e:
+        print(f"draw-gui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("draw-gui: interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        if e.errno == errno.ENOSPC:
+            hint = " Free some space or choose another folder."
+        elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            hint = " Choose another folder or file."
+        else:
+            hint = ""
+        print(f"draw-gui: could not write or read{where or ' a file'}: {e.strerror or e}.{hint}", file=sys.stderr)
+        return 1

@@ -1,0 +1,115 @@
+"""`draw-gui sample` and `draw-gui eval`: use a trained checkpoint."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from draw_gui.cli import UsageError
+
+
+def configs_from_checkpoint(ckpt: dict, path):
+    """(DrawConfig, TrainConfig) of a loaded checkpoint; CheckpointError if they are not readable."""
+    from core.checkpoint import CheckpointError
+    from core.model import DrawConfig
+    from core.train import TrainConfig
+    try:
+        model_cfg = DrawConfig.from_dict(ckpt["model_config"]).validate()
+        train_cfg = TrainConfig.from_dict(ckpt.get("train_config") or {})
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise CheckpointError(f"{path} holds model settings this draw-gui cannot use ({str(e)[:160]}); "
+                              "the file is damaged or from another program") from None
+    return model_cfg, train_cfg
+
+
+def load_model(path, device_name: str | None):
+    """The model of a checkpoint, in eval mode on the chosen device, and the checkpoint dict."""
+    from core.checkpoint import CheckpointError, load_checkpoint
+    from core.model import DRAW
+    from core.train import resolve_device
+    device = resolve_device(device_name or "auto")
+    ckpt = load_checkpoint(path)
+    cfg, _ = configs_from_checkpoint(ckpt, path)
+    model = DRAW(cfg)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, TypeError, AttributeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{path}: its weights do not fit its own model settings "
+                              f"({first[:120]}); the file is damaged") from None
+    return model.to(device).eval(), ckpt, device
+
+
+def _check_out(out: Path):
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+
+
+def run_sample(args) -> int:
+    import torch
+    from core.export import save_drawing_gif, save_grid_png
+    n = args.num if args.num is not None else 64
+    per_row = args.img_per_row or 8
+    out = Path(args.out) if args.out else Path(args.checkpoint).resolve().parent / "samples"
+    _check_out(out)
+    model, ckpt, device = load_model(args.checkpoint, args.device)
+    generator = torch.Generator(device=device).manual_seed(args.seed if args.seed is not None else 0)
+    with torch.inference_mode():
+        images, trace = model.generate(n, trace=True, generator=generator)
+    grid = save_grid_png(images.cpu().numpy(), out / "samples.png", per_row=per_row)
+    # The GIF shows the drawing of the first few samples, large enough to see the write boxes.
+    count = min(n, args.gif_count or 16)
+    trace.canvases = trace.canvases[:, :count]
+    if trace.write is not None:
+        trace.write = trace.write[:, :count]
+    gif = save_drawing_gif(trace, out / "drawing.gif", per_row=min(per_row, count),
+                           frame_ms=args.frame_ms or 80)
+    print(f"wrote {grid} ({n} samples, {min(n, per_row)} a row) and {gif} "
+          f"(the drawing of {count} of them in {trace.glimpses} glimpses)")
+    return 0
+
+
+def run_eval(args) -> int:
+    import torch
+    from core.data import Batches, load_dataset
+    from core.evaluate import evaluate
+    model, ckpt, device = load_model(args.checkpoint, args.device)
+    dataset = ckpt.get("dataset", "mnist")
+    # By default the data is looked for where `draw-gui train` found it, at the model's image size.
+    kept = ckpt.get("data_settings") or {}
+    C, H, _ = model.config.image_shape
+    data = load_dataset(dataset,
+                        data_dir=args.data_dir if args.data_dir is not None else kept.get("data_dir"),
+                        folder=args.folder if args.folder is not None else kept.get("folder"),
+                        download=not args.no_download, image_size=H, grayscale=C == 1)
+    if tuple(data.image_shape) != tuple(model.config.image_shape):
+        raise UsageError(f"{dataset} images are {data.image_shape} but the model draws {model.config.image_shape}")
+    images = Batches(data, 1, device=device).test_images()
+    if args.limit:
+        images = images[:args.limit]
+    show = sys.stderr.isatty() and not args.json
+
+    def progress(done, total):
+        if show:
+            sys.stderr.write(f"\revaluating {done}/{total} test images\x1b[K")
+            sys.stderr.flush()
+
+    result = evaluate(model, images, batch_size=args.batch_size or 500, k=args.k, progress=progress)
+    if show:
+        sys.stderr.write("\r\x1b[K")
+    report = {"checkpoint": str(args.checkpoint), "dataset": dataset, "step": int(ckpt.get("step", 0)),
+              "images": result.images, "nll_bound": result.nll_bound, "recon": result.recon, "kl": result.kl,
+              "binarization": data.binarization}
+    if args.k:
+        report.update(nll_iw=result.nll_iw, k=result.k)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        how = f" ({data.binarization}-binarized)" if data.binarization != "none" else ""
+        print(f"{dataset} test set{how}, {result.images} images, checkpoint at step {report['step']}:")
+        print(f"  NLL bound                   {result.nll_bound:8.2f} nats  "
+              f"(Lx {result.recon:.2f} + Lz {result.kl:.2f})")
+        if args.k:
+            label = f"NLL importance-weighted k={args.k}"
+            print(f"  {label:<27} {result.nll_iw:8.2f} nats")
+    return 0

@@ -1,0 +1,281 @@
+"""`draw-gui train`: the seed script's training run, with a progress bar and a run folder."""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from draw_gui.cli import UsageError
+
+
+def _model_and_train_config(args, image_shape, base_model=None, base_train=None):
+    from core.model import DrawConfig
+    from core.train import TrainConfig
+    mc = base_model or DrawConfig(image_shape=tuple(image_shape))
+    tc = base_train or TrainConfig()
+    if base_model is None:  # the model's shape is fixed once trained
+        changes = {}
+        if args.read_size is not None: changes["read_size"] = args.read_size
+        if args.write_size is not None: changes["write_size"] = args.write_size
+        if args.num_glimpses is not None: changes["glimpses"] = args.num_glimpses
+        if args.latent_size is not None: changes["z_size"] = args.latent_size
+        if args.hidden_size is not None: changes.update(enc_size=args.hidden_size, dec_size=args.hidden_size)
+        if args.enc_size is not None: changes["enc_size"] = args.enc_size
+        if args.dec_size is not None: changes["dec_size"] = args.dec_size
+        if args.use_attention is not None: changes["attention"] = "gaussian" if args.use_attention else "none"
+        if args.attention is not None: changes["attention"] = args.attention
+        mc = replace(mc, **changes)
+    t_changes = {k: getattr(args, k) for k in ("optimizer", "lr", "lr_decay", "grad_clip", "grad_clamp",
+                                                 "batch_size", "epochs", "max_steps", "seed", "device")
+                 if getattr(args, k) is not None}
+    if args.kl_warmup is not None:
+        t_changes["kl_warmup_steps"] = args.kl_warmup
+    return mc.validate(), replace(tc, **t_changes).validate()
+
+
+def choose_threads(requested: int | None, device_type: str) -> int:
+    """Measured on 2 cores (benchmarks/train_throughput.py): one thread is as fast as two spinning
+    ones and does not collapse when something else keeps a core busy; larger machines get half
+    their cores."""
+    import torch
+    if requested:
+        return requested
+    cores = os.cpu_count() or 1
+    if device_type != "cpu":
+        return min(4, cores)
+    return 1 if cores <= 2 else max(1, min(cores // 2, 16))
+
+
+def format_duration(seconds: float) -> str:
+    """H:MM:SS (hours not wrapped at 24); --:-- when unknown."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def model_summary(cfg) -> str:
+    attention = (f"gaussian attention read {cfg.read_size}x{cfg.read_size} write {cfg.write_size}x{cfg.write_size}"
+                 if cfg.attention == "gaussian" else "no attention (reads and writes whole images)")
+    return f"{attention}, T {cfg.glimpses}, LSTM {cfg.enc_size}/{cfg.dec_size}, z {cfg.z_size}"
+
+
+class ProgressPrinter:
+    """A one-line progress bar on a terminal; a plain line every 10 s elsewhere (logs, CI)."""
+
+    def __init__(self, stream, quiet: bool, log_file=None, steps_per_epoch: int | None = None):
+        self.stream, self.quiet, self.log = stream, quiet, log_file
+        self.steps_per_epoch = steps_per_epoch
+        self.tty = stream.isatty()
+        self.last_line = 0.0
+
+    def __call__(self, p):
+        eta = format_duration(p.eta_s)
+        frac = p.step / p.total_steps
+        # with --max-steps the run may end before the epoch budget: show the epochs it reaches
+        epochs = -(-p.total_steps // self.steps_per_epoch) if self.steps_per_epoch else p.epochs
+        text = (f"step {p.step}/{p.total_steps} epoch {p.epoch + 1}/{epochs} "
+                f"loss {p.loss:.2f} (Lx {p.recon:.2f} Lz {p.kl:.2f}) {p.images_per_s:.0f} img/s ETA {eta}")
+        now = time.monotonic()
+        plain_due = now - self.last_line >= 10 or p.step == p.total_steps
+        if self.log is not None and plain_due:
+            self.log.write(text + "\n")
+            self.log.flush()
+        if self.quiet:
+            pass
+        elif self.tty:
+            width = 24
+            bar = "#" * int(frac * width) + "." * (width - int(frac * width))
+            self.stream.write(f"\r[{bar}] {frac:4.0%} {text}\x1b[K")
+            self.stream.flush()
+        elif plain_due:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        if plain_due:
+            self.last_line = now
+
+    def evaluating(self, done: int, total: int):
+        """Test-set evaluation progress: shown on a terminal only (the result gets its own line)."""
+        if self.tty and not self.quiet:
+            self.stream.write(f"\revaluating on the test set: {done}/{total} images\x1b[K")
+            self.stream.flush()
+
+    def message(self, text: str):
+        if self.tty and not self.quiet:
+            self.stream.write("\r\x1b[K")
+        if not self.quiet:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        if self.log is not None:
+            self.log.write(text + "\n")
+            self.log.flush()
+
+
+def _data_settings(args, ckpt) -> dict:
+    """Where the data comes from. A restored run uses, unless told otherwise, the folder and image
+    size it was trained with (kept in the checkpoint by this command; else the model's shape)."""
+    kept = (ckpt or {}).get("data_settings") or {}
+    data_dir = args.data_dir if args.data_dir is not None else kept.get("data_dir")
+    folder = args.folder if args.folder is not None else kept.get("folder")
+    image_size, grayscale = args.image_size, None
+    if ckpt is not None:
+        C, H, _ = ckpt["model_config"].get("image_shape", (1, 28, 28))
+        image_size = image_size or int(H)
+        grayscale = int(C) == 1
+    return {"data_dir": data_dir, "folder": folder, "image_size": image_size, "grayscale": grayscale}
+
+
+def _absolute(path) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def run_train(args) -> int:
+    if args.display:
+        raise UsageError("--display needs the draw-gui window, which this release does not include yet; "
+                         "train headless (without --display)")
+    from core.checkpoint import CheckpointError, load_checkpoint
+    from core.data import canonical_dataset_name, load_dataset
+    from core.train import resolve_device
+    from draw_gui.cli_tools import configs_from_checkpoint
+
+    ckpt = None
+    out_dir = Path(args.out) if args.out else None
+    if args.restore is not None:
+        path = Path(args.restore) if args.restore else (out_dir / "checkpoint.pt" if out_dir else None)
+        if path is None:
+            raise UsageError("--restore needs a checkpoint path, or --out DIR holding checkpoint.pt")
+        ckpt = load_checkpoint(path)
+        out_dir = out_dir or path.parent
+        fixed = [n for n in ("read_size", "write_size", "num_glimpses", "latent_size", "hidden_size",
+                             "enc_size", "dec_size", "use_attention", "attention") if getattr(args, n) is not None]
+        if fixed:
+            raise UsageError(f"--{fixed[0]} cannot change when restoring: the model's shape comes from the checkpoint")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file; give a folder for the run")
+    try:
+        dataset = canonical_dataset_name(args.dataset or (ckpt or {}).get("dataset", "mnist"))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if ckpt is not None:
+        base_model, base_train = configs_from_checkpoint(ckpt, path)
+        if args.max_steps is None and args.epochs is None and base_train.max_steps:
+            base_train = replace(base_train, max_steps=0)  # a restored short run continues to the epoch budget
+    else:
+        base_model = base_train = None
+    # Validate what does not need data first, so a typo never waits for a dataset to load.
+    model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
+    device = resolve_device(train_cfg.device)
+    settings = _data_settings(args, ckpt)
+    data = load_dataset(dataset, data_dir=settings["data_dir"], download=not args.no_download,
+                        image_size=settings["image_size"], folder=settings["folder"],
+                        grayscale=settings["grayscale"])
+    if base_model is None:
+        model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape)).validate()
+    elif tuple(model_cfg.image_shape) != tuple(data.image_shape):
+        raise UsageError(f"the checkpoint's model draws {model_cfg.image_shape} images but {dataset} has "
+                         f"{data.image_shape}; use the dataset it was trained on")
+    if train_cfg.batch_size > data.train.shape[0]:
+        raise UsageError(f"batch size {train_cfg.batch_size} is larger than the {data.train.shape[0]} "
+                         "training images; use a smaller --batch_size")
+
+    import torch
+    torch.set_num_threads(choose_threads(args.threads, device.type))
+    from core.data import Batches
+    from core.loop import Trainer
+    from core.runfolder import RunFolder
+
+    batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
+    try:
+        trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt)
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        if ckpt is None:
+            raise
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{path} cannot be restored: its weights or optimizer state do not fit its own "
+                              f"settings ({first[:120]}); the file is damaged") from None
+    if ckpt is not None and trainer.step >= trainer.total_steps:
+        raise UsageError(f"nothing to train: {path} is already at step {trainer.step}, and this run ends at step "
+                         f"{trainer.total_steps} (--max-steps counts all steps, --maxEpochs all epochs); "
+                         "raise one of them")
+
+    if out_dir is None:
+        out_dir = Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    data_settings = {"data_dir": _absolute(settings["data_dir"]), "folder": _absolute(settings["folder"]),
+                     "image_size": settings["image_size"]}
+    log = open(args.log_file, "a") if args.log_file else None
+    try:
+        run = RunFolder(out_dir)
+        return _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_settings, log,
+                      start_step=trainer.step if ckpt is not None else None)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_settings, log, start_step) -> int:
+    import torch
+    from core.export import save_drawing_gif, save_glimpse_pngs, save_grid_png
+    from core.loop import NonFiniteLoss
+
+    printer = ProgressPrinter(sys.stderr, args.quiet, log, steps_per_epoch=trainer.steps_per_epoch)
+    per_row = args.img_per_row or 8
+    save_interval = args.save_interval or 1
+    steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
+             else f"{trainer.total_steps} steps")
+    printer.message(f"draw-gui: {dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
+                    f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
+                    f"run folder {run.path}")
+
+    def save(reason: str):
+        run.write_metrics(trainer.history)
+        payload = trainer.checkpoint()
+        payload["data_settings"] = data_settings  # so eval and --restore find the data again
+        path = run.save_checkpoint(payload)
+        note = ""
+        if args.save_image:
+            folder = run.image_folder(trainer.step)
+            with torch.inference_mode():
+                trace = trainer.model(batches.examples(per_row).to(device), trace=True).trace
+                samples, _ = trainer.model.generate(per_row * per_row,
+                                                    generator=torch.Generator(device=device).manual_seed(0))
+            save_glimpse_pngs(trace, folder, per_row=per_row)
+            save_drawing_gif(trace, folder / "glimpses.gif", per_row=per_row)
+            save_grid_png(samples.cpu().numpy(), folder / "samples.png", per_row=per_row)
+            note = f", images in {folder}"
+        printer.message(f"{reason} at step {trainer.step}: checkpoint {path}{note}")
+
+    def evaluate_and_report():
+        if args.no_eval:
+            return
+        e = trainer.evaluate(progress=printer.evaluating)
+        printer.message(f"step {trainer.step} test NLL bound {e.nll_bound:.2f} nats "
+                        f"(Lx {e.recon:.2f}, Lz {e.kl:.2f}) on {e.images} test images")
+
+    def on_epoch_end(epoch: int):
+        last = trainer.step == trainer.total_steps
+        evaluate_and_report()
+        if (epoch + 1) % save_interval == 0 and not last:
+            save(f"epoch {epoch + 1}")
+
+    # Ctrl-C stops between steps and saves, instead of losing the run.
+    previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
+    try:
+        outcome = trainer.run(on_progress=printer, on_epoch_end=on_epoch_end)
+    except NonFiniteLoss as e:
+        printer.message(f"stopped: {e}")
+        save("last good state")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if outcome == "stopped":
+        save("interrupted")
+        return 130
+    if trainer.step % trainer.steps_per_epoch != 0:  # epoch ends were already evaluated
+        evaluate_and_report()
+    save("finished")
+    return 0

@@ -1,0 +1,24 @@
+"""Promises about the project itself: CI runs what the README says; core stays free of Qt."""
+import re
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_ci_runs_exactly_the_readme_setup_commands():
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"## Set up and test.*?```sh\n(.*?)```", readme, re.S).group(1)
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2
+    ci = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert ci == commands
+
+
+def test_core_never_imports_qt():
+    code = ("import sys, core.model, core.data, core.loop, core.export, core.checkpoint, core.evaluate, "
+            "core.runfolder; bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
