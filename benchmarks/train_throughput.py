@@ -1,0 +1,97 @@
+"""Training images/s and generation time for the paper's MNIST configuration, on this machine.
+
+    python benchmarks/train_throughput.py [--threads 1] [--steps 10] [--json]
+
+Times draw-gui's DRAW and the literal implementation from the tests (tests/reference_draw.py)
+in one run, on the same batch, so their ratio is meaningful whatever else the machine does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=10, help="timed training steps per implementation")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+
+    import torch
+    torch.set_num_threads(args.threads)
+    from core.model import DRAW, DrawConfig
+    from core.train import TrainConfig, make_optimizer, train_step
+    from tests.reference_draw import LiteralDRAW
+
+    torch.manual_seed(0)
+    cfg = DrawConfig()  # the paper's MNIST setting: T 64, LSTM 256, z 100, read 2, write 5
+    model = DRAW(cfg)
+    tcfg = TrainConfig()
+    x = (torch.rand(args.batch, 1, 28, 28) < 0.13).float()
+
+    def time_steps(step, n):
+        for _ in range(2):  # warm-up: allocator, first-call dispatch
+            step()
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t)
+        return args.batch / statistics.median(times)
+
+    opt = make_optimizer(model, tcfg)
+    ours = time_steps(lambda: train_step(model, opt, x, tcfg), args.steps)
+
+    literal = LiteralDRAW(model)
+    opt2 = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def literal_step():
+        eps = torch.randn(cfg.glimpses, args.batch, cfg.z_size)
+        recon, kl = literal.forward(x, eps)
+        loss = (recon + kl.sum(1)).mean()
+        opt2.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt2.step()
+
+    ref = time_steps(literal_step, args.steps)
+
+    model.eval()
+
+    def gen_ms(n, repeats=15):
+        with torch.inference_mode():
+            model.generate(n)
+            ts = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                model.generate(n)
+                ts.append(time.perf_counter() - t)
+        return 1000 * statistics.median(ts)
+
+    result = {
+        "config": "MNIST paper: T 64, LSTM 256/256, z 100, read 2, write 5",
+        "batch": args.batch, "threads": args.threads, "cpus": os.cpu_count(), "torch": torch.__version__,
+        "train_images_per_s": round(ours, 1), "literal_images_per_s": round(ref, 1),
+        "speedup_vs_literal": round(ours / ref, 2),
+        "generate_1_ms": round(gen_ms(1), 2), "generate_64_ms": round(gen_ms(64), 2),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{result['config']}, batch {args.batch}, {args.threads} thread(s), torch {torch.__version__}")
+    print(f"  training   draw-gui {ours:7.1f} img/s   literal {ref:7.1f} img/s   ratio {ours / ref:.2f}x")
+    print(f"  generation 1 sample {result['generate_1_ms']:.1f} ms   64 samples {result['generate_64_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
