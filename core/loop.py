@@ -81,6 +81,7 @@ class Trainer:
         self._paused = False
         self._pending_steps = 0
         self._stop = False
+        self._calls = []  # functions to run on the training thread between steps
 
     # ---- control, callable from any thread -------------------------------------------------
     def pause(self):
@@ -104,6 +105,16 @@ class Trainer:
             self._stop = True
             self._cond.notify_all()
 
+    def call_soon(self, fn):
+        """Run fn() on the training thread before the next step, or at once while paused.
+
+        For work that must see a consistent model (snapshots for a viewer, saving) without
+        racing the optimiser. Only served while run() is running.
+        """
+        with self._cond:
+            self._calls.append(fn)
+            self._cond.notify_all()
+
     @property
     def paused(self) -> bool:
         return self._paused
@@ -123,15 +134,20 @@ class Trainer:
         return self.step // self.steps_per_epoch
 
     def _next_ready(self) -> bool:
-        """Block while paused; True when a step may run, False when asked to stop."""
-        with self._cond:
-            while self._paused and not self._stop and self._pending_steps == 0:
-                self._cond.wait(0.25)
-            if self._stop:
-                return False
-            if self._paused:
-                self._pending_steps -= 1
-            return True
+        """Block while paused, serving call_soon(); True when a step may run, False on stop."""
+        while True:
+            with self._cond:
+                while (self._paused and not self._stop and self._pending_steps == 0 and not self._calls):
+                    self._cond.wait(0.25)
+                calls, self._calls = self._calls, []
+                if not calls:
+                    if self._stop:
+                        return False
+                    if self._paused:
+                        self._pending_steps -= 1
+                    return True
+            for fn in calls:  # outside the lock: a call may pause, stop or queue more
+                fn()
 
     def run(self, on_progress=None, on_epoch_end=None, report_interval_s: float = 0.1) -> str:
         """Train until done or stopped. Returns "finished" or "stopped".

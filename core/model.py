@@ -4,8 +4,7 @@ Equation numbers are the paper's (arXiv 1502.04623); ../shared/docs/draw-model.m
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -13,60 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from core.attention import ATTENTION_KINDS, trace_columns
+from core.config import ConfigError, DrawConfig  # noqa: F401  (re-exported)
 from core.trace import GlimpseTrace
-
-
-class ConfigError(ValueError):
-    """An impossible model or training configuration; the message says what to change."""
-
-
-@dataclass
-class DrawConfig:
-    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
-    glimpses: int = 64            # T
-    enc_size: int = 256           # encoder LSTM units
-    dec_size: int = 256           # decoder LSTM units
-    z_size: int = 100             # latent units per glimpse
-    attention: str = "gaussian"   # "gaussian" | "none"
-    read_size: int = 2            # N of the read filterbank
-    write_size: int = 5           # N of the write filterbank
-    learn_init_canvas: bool = True  # c_0 a learned bias (the Torch seed learned it)
-    learn_init_state: bool = True   # h^dec_0 and the decoder cell a learned bias
-
-    def validate(self) -> "DrawConfig":
-        C, H, W = self.image_shape
-        if C not in (1, 3) or H < 2 or W < 2:
-            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, H >= 2, W >= 2)")
-        for name in ("glimpses", "enc_size", "dec_size", "z_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.attention not in ATTENTION_KINDS:
-            raise ConfigError(f"unknown attention '{self.attention}'; choose one of {', '.join(ATTENTION_KINDS)}")
-        if self.attention == "gaussian":
-            for name in ("read_size", "write_size"):
-                n = getattr(self, name)
-                if n < 2:
-                    raise ConfigError(f"{name} {n}: Gaussian attention needs N >= 2 (the stride delta "
-                                      "divides by N - 1, eq. 24); use N >= 2 or --use_attention false")
-                if n > min(H, W):
-                    raise ConfigError(f"{name} {n} is larger than the {H}x{W} image; use at most {min(H, W)}")
-        return self
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["image_shape"] = list(self.image_shape)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DrawConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"unknown model settings {sorted(unknown)}")
-        d = dict(d)
-        if "image_shape" in d:
-            d["image_shape"] = tuple(int(v) for v in d["image_shape"])
-        return cls(**d)
 
 
 @dataclass

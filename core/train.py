@@ -2,52 +2,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+import os
+from dataclasses import dataclass
 
 import torch
 
-from core.model import DRAW, ConfigError, DrawConfig
-
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-
-
-@dataclass
-class TrainConfig:
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    lr_decay: float = 1.0         # learning rate multiplied by this after every epoch
-    momentum: float = 0.9         # SGD momentum; RMSprop momentum is 0
-    grad_clip: float = 5.0        # max global gradient norm; 0 turns it off
-    grad_clamp: float = 0.0       # the Torch seed's element-wise clamp to [-v, v]; 0 turns it off
-    kl_warmup_steps: int = 0      # KL weight rises linearly from 0 to 1; the bound reported is always the true one
-    batch_size: int = 64
-    epochs: int = 20
-    max_steps: int = 0            # stop after this many steps in all; 0 means run all epochs
-    seed: int = 0
-    device: str = "auto"          # "auto" (cuda, then mps, then cpu) or a torch device name
-
-    def validate(self) -> "TrainConfig":
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose one of {', '.join(OPTIMIZERS)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
-        if not 0 < self.lr_decay <= 1:
-            raise ConfigError(f"lr decay must be in (0, 1], got {self.lr_decay}")
-        for name in ("grad_clip", "grad_clamp", "kl_warmup_steps", "max_steps"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.batch_size < 1 or self.epochs < 1:
-            raise ConfigError("batch size and epochs must be at least 1")
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
+from core.config import OPTIMIZERS, ConfigError, TrainConfig  # noqa: F401  (re-exported)
+from core.model import DRAW
 
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
@@ -65,6 +26,18 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device 'mps' asked for, but Apple's Metal backend is not available; use --device cpu")
     return device
+
+
+def default_threads(device_type: str = "cpu") -> int:
+    """torch threads for training, by measurement (benchmarks/train_throughput.py, README).
+
+    On 2 cores one thread trains as fast as two spinning ones and does not collapse when
+    something else (the window, the GUI thread) keeps the other core busy.
+    """
+    cores = os.cpu_count() or 1
+    if device_type != "cpu":
+        return min(4, cores)  # the GPU does the work; threads only feed it
+    return 1 if cores <= 2 else min(cores // 2, 16)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:

@@ -13,8 +13,8 @@ from draw_gui.cli import UsageError
 
 
 def _model_and_train_config(args, image_shape, base_model=None, base_train=None):
-    from core.model import DrawConfig
-    from core.train import TrainConfig
+    from core.config import DrawConfig
+    from core.config import TrainConfig
     mc = base_model or DrawConfig(image_shape=tuple(image_shape))
     tc = base_train or TrainConfig()
     if base_model is None:  # the model's shape is fixed once trained
@@ -35,19 +35,6 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
     if args.kl_warmup is not None:
         t_changes["kl_warmup_steps"] = args.kl_warmup
     return mc.validate(), replace(tc, **t_changes).validate()
-
-
-def choose_threads(requested: int | None, device_type: str) -> int:
-    """Measured on 2 cores (benchmarks/train_throughput.py): one thread is as fast as two spinning
-    ones and does not collapse when something else keeps a core busy; larger machines get half
-    their cores."""
-    import torch
-    if requested:
-        return requested
-    cores = os.cpu_count() or 1
-    if device_type != "cpu":
-        return min(4, cores)
-    return 1 if cores <= 2 else max(1, min(cores // 2, 16))
 
 
 def format_duration(seconds: float) -> str:
@@ -135,9 +122,6 @@ def _absolute(path) -> str | None:
 
 
 def run_train(args) -> int:
-    if args.display:
-        raise UsageError("--display needs the draw-gui window, which this release does not include yet; "
-                         "train headless (without --display)")
     from core.checkpoint import CheckpointError, load_checkpoint
     from core.data import canonical_dataset_name, load_dataset
     from core.train import resolve_device
@@ -171,6 +155,13 @@ def run_train(args) -> int:
     model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
     device = resolve_device(train_cfg.device)
     settings = _data_settings(args, ckpt)
+    if args.display:  # the seed's `qlua main.lua --display`: the window, already training
+        from draw_gui.app import run_app
+        from draw_gui.worker import RunSetup
+        return run_app(setup=RunSetup(model=model_cfg, train=train_cfg, dataset=dataset,
+                                      data_dir=settings["data_dir"], folder=settings["folder"],
+                                      image_size=settings["image_size"],
+                                      checkpoint=str(path) if ckpt is not None else None))
     data = load_dataset(dataset, data_dir=settings["data_dir"], download=not args.no_download,
                         image_size=settings["image_size"], folder=settings["folder"],
                         grayscale=settings["grayscale"])
@@ -184,7 +175,8 @@ def run_train(args) -> int:
                          "training images; use a smaller --batch_size")
 
     import torch
-    torch.set_num_threads(choose_threads(args.threads, device.type))
+    from core.train import default_threads
+    torch.set_num_threads(args.threads or default_threads(device.type))
     from core.data import Batches
     from core.loop import Trainer
     from core.runfolder import RunFolder

@@ -168,3 +168,12 @@ def test_overfits_a_fixed_batch(mnist_batch):
     for _ in range(300):
         last = train_step(model, opt, x, cfg).loss.item()
     assert last < first / 2, (first, last)
+
+
+def test_config_errors_name_the_field_and_attention_kinds_agree():
+    from core.attention import ATTENTION_KINDS
+    from core.config import ATTENTIONS
+    assert tuple(ATTENTION_KINDS) == ATTENTIONS
+    with pytest.raises(ConfigError) as err:
+        DrawConfig(write_size=30).validate()
+    assert err.value.field == "write_size"

@@ -99,7 +99,7 @@ def test_nan_loss_keeps_the_last_good_weights(small_data):
 def test_kl_warmup_weights():
     cfg = TrainConfig(kl_warmup_steps=4)
     assert [kl_weight(s, cfg) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
-    assert kl_weight(0, TrainConfig()) == 1.0
+    assert kl_weight(0, TrainConfig(kl_warmup_steps=0)) == 1.0
 
 
 @pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
@@ -201,3 +201,18 @@ def test_restoring_an_older_checkpoint_rewrites_the_metrics_from_its_history(sma
     with open(tmp_path / "metrics.csv") as f:
         steps = [int(row["step"]) for row in csv.DictReader(f)]
     assert steps == [1, 2, 3, 4, 5]
+
+
+def test_call_soon_runs_on_the_training_thread_while_paused(small_data):
+    trainer = make_trainer(small_data, epochs=100)
+    trainer.pause()
+    worker = threading.Thread(target=trainer.run, name="trainer")
+    worker.start()
+    seen = threading.Event()
+    where = []
+    trainer.call_soon(lambda: (where.append((threading.current_thread().name, trainer.step)), seen.set()))
+    assert seen.wait(5)
+    assert where == [("trainer", 0)]  # served while paused, with no step taken
+    trainer.stop()
+    worker.join(5)
+    assert not worker.is_alive()
