@@ -22,3 +22,23 @@ def test_core_never_imports_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_qt_bindings_keep_none_alive_across_many_signals(qtbot):
+    """PySide6 6.12.0 dropped a reference to None/True/False per signal emit and crashed Python < 3.12
+    within seconds of training; pyproject excludes it, and this catches a binding that does it again."""
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    class Emitter(QObject):
+        value = Signal(object)
+
+    emitter, label = Emitter(), QLabel()
+    emitter.value.connect(lambda v: None)
+    before = (sys.getrefcount(None), sys.getrefcount(True))
+    for i in range(3000):
+        emitter.value.emit(i)
+        label.setText("x")
+        label.isVisible()
+    after = (sys.getrefcount(None), sys.getrefcount(True))
+    assert abs(after[0] - before[0]) < 500 and abs(after[1] - before[1]) < 500, (before, after)
