@@ -377,3 +377,21 @@ class Batches:
             chunk = self.train[start:start + 8192]
             total += ((chunk > 127).double() if self.data.binarization == "threshold" else chunk.double() / 255).sum(0)
         return (total / self.train.shape[0]).float()
+
+
+def load_embedded_mnist(path: str | os.PathLike) -> ImageData:
+    """The small MNIST sample shipped in resources/ (scripts/make_mnist_sample.py), for offline use.
+
+    Already binarized at 0.5, so it is served as "threshold" data like full MNIST.
+    """
+    path = pathlib.Path(path)
+    try:
+        with np.load(path) as f:
+            train = np.unpackbits(f["train"], axis=-1, count=28)
+            test = np.unpackbits(f["test"], axis=-1, count=28)
+    except (OSError, KeyError, ValueError) as e:
+        raise DataUnavailable(f"The embedded MNIST sample {path} could not be read ({_short(e)}); "
+                              "reinstall draw-gui.") from None
+    as_images = lambda bits: torch.from_numpy(bits * np.uint8(255)).unsqueeze(1)  # noqa: E731  (N, 1, 28, 28)
+    return ImageData(name="mnist", train=as_images(train), test=as_images(test), binarization="threshold",
+                     source=f"embedded sample: {train.shape[0]:,} training digits ({path.name})")

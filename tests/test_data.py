@@ -415,3 +415,18 @@ def test_grey_and_colour_sets_keep_their_values():
     assert torch.allclose(b.test_images(), data.test.float() / 255)
     assert b.examples(100).shape[0] == 3     # asking for more than there are gives them all
     assert b.batch(0, 0).max() <= 9 / 255 + 1e-6
+
+
+def test_embedded_mnist_sample_matches_the_original_digits(shared_data):
+    """The offline sample is the first 10,000 training digits of real MNIST, binarized at 0.5."""
+    from torchvision.datasets import MNIST
+    from core.data import load_embedded_mnist
+    from draw_gui.resources import resource_path
+    path = resource_path("mnist_sample.npz")
+    assert path.stat().st_size <= 1_000_000
+    sample = load_embedded_mnist(path)
+    original = MNIST(str(shared_data), train=True, download=False).data[:10000]
+    assert sample.train.shape == (10000, 1, 28, 28) and sample.test.shape == (2000, 1, 28, 28)
+    assert torch.equal(sample.train[:, 0] > 127, original > 127)
+    batch = Batches(sample, 64).batch(0, 0)
+    assert set(batch.unique().tolist()) == {0.0, 1.0}
