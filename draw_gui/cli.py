@@ -145,9 +145,9 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return 0 if e.code is None else e.code if isinstance(e.code, int) else EXIT_USAGE
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # plain `draw-gui`: the window
+        from draw_gui.app import run_app
+        return run_app()
     from core.checkpoint import CheckpointError
     from core.data import DataUnavailable
     from core.model import ConfigError

@@ -1,0 +1,397 @@
+"""The Glimpses tab: DRAW drawing a few fixed examples, glimpse by glimpse.
+
+The old Torch script's --display made interactive. Left, the inputs x with the read box of glimpse
+t (green); right, the canvases sigma(c_t) with the write box (red); under them the KL of every
+glimpse. The panel itself is `core.export.glimpse_panel`, so what the window shows and what
+"save PNG" / the exported GIFs contain are the same pixels.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRect, QRectF, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from core.export import glimpse_panel
+from core.trace import GlimpseTrace, attention_box
+
+PLACEHOLDER = "Press Start to watch DRAW draw"
+SPEEDS = (5, 10, 20, 40)          # glimpses per second offered by the speed combo
+DEFAULT_SPEED = 10
+PADDING = 1                       # pixels between cells, as in exported panels
+MAX_EXAMPLES_PER_ROW = 8
+MAX_SCALE = 6                     # beyond this rendering costs more than a 40 glimpses/s frame
+KL_BAR = (110, 110, 110)
+KL_HIGHLIGHT = (255, 190, 0)      # amber: green and red are taken by the read and write boxes
+GLIMPSE_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
+
+
+def _gap(scale: int) -> int:
+    return max(4, 2 * scale)      # glimpse_panel's default gap between the input and canvas halves
+
+
+class _PixelCanvas(QWidget):
+    """Shows one QImage as large as fits, keeping its aspect ratio, pixels kept crisp."""
+
+    resized = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._image = QImage()
+        self.setMinimumSize(120, 60)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # a click gives the view the arrow keys
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 240)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self._image.isNull():
+            painter.setPen(QColor(140, 140, 140))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)
+            return
+        # Nearest neighbour (no SmoothPixmapTransform, i.e. Qt.FastTransformation): MNIST pixels
+        # and 1-pixel box outlines must stay sharp.
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect((self.width() - size.width()) // 2, (self.height() - size.height()) // 2,
+                       size.width(), size.height())
+        painter.drawImage(target, self._image)
+
+
+class GlimpseView(QWidget):
+    """Input + read box | canvas sigma(c_t) + write box for glimpse t = 1..T of a GlimpseTrace."""
+
+    refresh_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._trace: GlimpseTrace | None = None
+        self._t = 1
+        self._per_row, self._scale = 1, 1          # layout of the rendered panel
+        self._image = QImage()
+        self._image_bytes = b""                    # the QImage borrows these bytes
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        self.caption = QLabel()
+        self.caption.setStyleSheet("color: grey;")
+        self.canvas = _PixelCanvas()
+        self.canvas.resized.connect(self._relayout)
+
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the T glimpses one after another; stops at t = T "
+                                    "(press again at T to start over from t = 1)")
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.play_timer = QTimer(self)
+        self.play_timer.timeout.connect(self._advance)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(1, 1)
+        self.slider.setToolTip("Glimpse t of T: the read and write boxes and the canvas "
+                               "σ(c_t) after t glimpses (←/→ step, Home/End first/last)")
+        self.slider.valueChanged.connect(self.set_t)
+        self.t_label = QLabel("t –/–")
+        self.t_label.setMinimumWidth(self.t_label.fontMetrics().horizontalAdvance("t 000/000"))
+        self.t_label.setToolTip("Current glimpse t / number of glimpses T")
+
+        self.speed_combo = QComboBox()
+        for speed in SPEEDS:
+            self.speed_combo.addItem(f"{speed} /s", speed)
+        self.speed_combo.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
+        self.speed_combo.setToolTip("Playback speed in glimpses per second")
+        self.speed_combo.currentIndexChanged.connect(self._update_timer_interval)
+        self._update_timer_interval()
+
+        self.error_checkbox = QCheckBox("error image")
+        self.error_checkbox.setToolTip(
+            "Show the error image x̂ = x − σ(c_{t−1}) the encoder reads at glimpse t (eq. 3) in "
+            "place of the input, as grey: mid-grey = no error, white = ink still to draw, "
+            "black = ink drawn where x has none. At t = 1 the input is shown unchanged "
+            "(the trace does not record the initial canvas c_0).")
+        self.error_checkbox.toggled.connect(self._render)
+        self.sigma_checkbox = QCheckBox("σ as line width")
+        self.sigma_checkbox.setToolTip(
+            "Draw each box with a line as thick as its filter's σ (the paper's Figure 1); "
+            "the box itself spans N·δ pixels around the centre (g_x, g_y)")
+        self.sigma_checkbox.toggled.connect(self._render)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Run the current model on the same examples again "
+                                       "and show the new glimpses (keeps t)")
+        self.refresh_button.clicked.connect(self.refresh_requested)
+
+        self.kl_plot = pg.PlotWidget()
+        self.kl_plot.setFixedHeight(130)
+        self.kl_plot.setMouseEnabled(x=False, y=False)
+        self.kl_plot.hideButtons()
+        self.kl_plot.setMenuEnabled(False)
+        self.kl_plot.setLabel("bottom", "glimpse t")
+        self.kl_plot.setLabel("left", "KL (nats)")
+        self.kl_plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" reads as a unit, not a scale
+        self.kl_plot.setToolTip("KL(Q(z_t | h_t^enc) ‖ P(z_t)) of each glimpse t in nats, mean "
+                                "over the batch: how much the t-th latent z_t tells the decoder. "
+                                "Click a bar to go to that glimpse.")
+        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None, brush=KL_BAR)
+        self.kl_plot.addItem(self.kl_bars)
+        # A line as well as the bar colour: late glimpses' KL bars are often too low to see.
+        self.kl_marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(KL_HIGHLIGHT, width=1))
+        self.kl_plot.addItem(self.kl_marker)
+        self.kl_plot.scene().sigMouseClicked.connect(self._on_kl_clicked)
+
+        # The time slider gets a row of its own so it stays long in a narrow window.
+        timeline = QHBoxLayout()
+        for widget, stretch in ((self.play_button, 0), (self.slider, 1), (self.t_label, 0)):
+            timeline.addWidget(widget, stretch)
+        options = QHBoxLayout()
+        for widget in (self.speed_combo, self.error_checkbox, self.sigma_checkbox):
+            options.addWidget(widget)
+        options.addStretch(1)
+        options.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(timeline)
+        layout.addLayout(options)
+        layout.addWidget(self.kl_plot)
+
+        for key in GLIMPSE_KEYS:
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda key=key: self.set_t(self._key_target(key)))
+        self.set_trace(None)
+
+    # ------------------------------------------------------------------ public API
+
+    def set_trace(self, trace: GlimpseTrace | None) -> None:
+        """Show a new snapshot. t stays where it was (clamped to 1..T) so that a live refresh
+        during training does not jump back to the first glimpse."""
+        if trace is not None and trace.glimpses < 1:
+            trace = None
+        self._trace = trace
+        T = self._glimpses()
+        self._t = min(max(self._t, 1), max(T, 1))
+        has_trace = trace is not None
+        for control in (self.play_button, self.slider, self.speed_combo, self.sigma_checkbox):
+            control.setEnabled(has_trace)
+        self.error_checkbox.setEnabled(has_trace and trace.images is not None)
+        if not has_trace:
+            self.play_button.setChecked(False)
+        with QSignalBlocker(self.slider):
+            self.slider.setRange(1, max(T, 1))
+            self.slider.setValue(self._t)
+        self._update_kl_bars()
+        self._relayout(force=True)
+
+    def trace(self) -> GlimpseTrace | None:
+        return self._trace
+
+    def set_t(self, t: int) -> None:
+        """Go to glimpse t (1-based, clamped to 1..T)."""
+        if self._trace is None:
+            return
+        t = min(max(int(t), 1), self._glimpses())
+        if t == self._t and self.slider.value() == t and not self._image.isNull():
+            return
+        self._t = t
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(t)
+        self._highlight_kl_bar()
+        self._render()
+
+    def t(self) -> int:
+        return self._t
+
+    def image(self) -> QImage:
+        """The panel as shown now, before scaling to the widget (null when there is no trace)."""
+        return self._image
+
+    def cell_rect(self, half: str, example: int) -> QRectF | None:
+        """Where example's input ("input") or canvas ("canvas") cell lies in image() pixels."""
+        trace = self._trace
+        if half not in ("input", "canvas"):
+            raise ValueError(f"half must be 'input' or 'canvas', not {half!r}")
+        if trace is None or (half == "input" and trace.images is None):
+            return None
+        if not 0 <= example < trace.batch:
+            raise IndexError(f"example {example} out of range for {trace.batch} examples")
+        height, width = trace.canvases.shape[-2:]
+        cell_w, cell_h = width * self._scale, height * self._scale
+        row, col = divmod(example, self._per_row)
+        x = PADDING + col * (cell_w + PADDING)
+        y = PADDING + row * (cell_h + PADDING)
+        if half == "canvas" and trace.images is not None:    # the canvases are the right half
+            columns = min(trace.batch, self._per_row)
+            x += columns * cell_w + (columns + 1) * PADDING + _gap(self._scale)
+        return QRectF(x, y, cell_w, cell_h)
+
+    def box_rect(self, kind: str, example: int) -> QRectF | None:
+        """Where the read ("read") or write ("write") box of `example` at glimpse t is drawn in
+        image() pixels: its outline's outermost pixels are (left, top) .. (right, bottom), the
+        line grows inwards. None without a trace, attention or inputs (read), or when the box
+        lies wholly outside its cell (parts outside the cell are not drawn)."""
+        if kind not in ("read", "write"):
+            raise ValueError(f"kind must be 'read' or 'write', not {kind!r}")
+        trace, cell = self._trace, self.cell_rect("input" if kind == "read" else "canvas", example)
+        params = None if cell is None else (trace.read if kind == "read" else trace.write)
+        if params is None:
+            return None
+        size = trace.read_size if kind == "read" else trace.write_size
+        box = np.array(attention_box(np.asarray(params)[self._t - 1, example], size)) * self._scale
+        if not np.all(np.isfinite(box)):
+            return None
+        # The same rounding as core.export: the outline lies inside [x0, x1).
+        x0, y0, x1, y1 = (int(v) for v in np.floor(box + 0.5))
+        x1, y1 = max(x0, x1 - 1), max(y0, y1 - 1)
+        if x1 < 0 or y1 < 0 or x0 >= cell.width() or y0 >= cell.height():
+            return None
+        return QRectF(cell.x() + x0, cell.y() + y0, x1 - x0, y1 - y0)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _glimpses(self) -> int:
+        return 0 if self._trace is None else self._trace.glimpses
+
+    def _relayout(self, force: bool = False) -> None:
+        """Pick examples-per-row and the integer zoom that make the cells largest in the space
+        there is. The panel is rendered at that integer zoom and only ever scaled *up* on screen,
+        so 1-pixel box outlines never fall between the screen pixels."""
+        trace = self._trace
+        if trace is None:
+            if force:
+                self._render()
+            return
+        height, width = trace.canvases.shape[-2:]
+        halves = 1 if trace.images is None else 2
+        best = (0.0, 1)
+        # Only rows that divide the examples evenly: a ragged last row looks like missing data.
+        choices = [n for n in range(1, min(trace.batch, MAX_EXAMPLES_PER_ROW) + 1) if trace.batch % n == 0]
+        for per_row in choices or [min(trace.batch, MAX_EXAMPLES_PER_ROW)]:
+            rows = math.ceil(trace.batch / per_row)
+            # The panel at zoom 1; at zoom s it is at most s times this.
+            panel_w = halves * (per_row * (width + PADDING) + PADDING) + (halves - 1) * _gap(1)
+            panel_h = rows * (height + PADDING) + PADDING
+            fit = min(self.canvas.width() / panel_w, self.canvas.height() / panel_h)
+            if fit >= best[0]:                    # ties: the wider row, fewer rows
+                best = (fit, per_row)
+        layout = (best[1], int(min(max(math.floor(best[0]), 1), MAX_SCALE)))
+        if force or layout != (self._per_row, self._scale):
+            self._per_row, self._scale = layout
+            self._render()
+
+    def _displayed_trace(self) -> GlimpseTrace:
+        trace = self._trace
+        if not (self.error_checkbox.isChecked() and trace.images is not None and self._t >= 2):
+            return trace
+        # x − σ(c_{t−1}) lies in [−1, 1]; mid-grey is "no error". Grey, not a diverging colour
+        # map, because green and red already mean the read and write boxes.
+        error = np.asarray(trace.images, np.float32) - np.asarray(trace.canvases[self._t - 2],
+                                                                  np.float32)
+        return dataclasses.replace(trace, images=0.5 + 0.5 * error)
+
+    def _render(self) -> None:
+        trace = self._trace
+        if trace is None:
+            self._image, self._image_bytes = QImage(), b""
+            self.t_label.setText("t –/–")
+            self.caption.setText("")
+            self.canvas.set_image(self._image)
+            return
+        panel = glimpse_panel(self._displayed_trace(), self._t - 1, per_row=self._per_row,
+                              scale=self._scale, boxes=True,
+                              sigma_width=self.sigma_checkbox.isChecked(), padding=PADDING,
+                              gap=_gap(self._scale))
+        self._image_bytes = panel.convert("RGB").tobytes()
+        self._image = QImage(self._image_bytes, panel.width, panel.height, 3 * panel.width,
+                             QImage.Format.Format_RGB888)
+        self.canvas.set_image(self._image)
+        self.t_label.setText(f"t {self._t}/{trace.glimpses}")
+        self.caption.setText(self._caption_text())
+
+    def _caption_text(self) -> str:
+        trace = self._trace
+        canvas = "canvas σ(c_t)" + (" + write box" if trace.write is not None else "")
+        if trace.images is None:
+            return canvas + "   (generated: no input)"
+        read = " + read box" if trace.read is not None else ""
+        if not self.error_checkbox.isChecked():
+            left = "input" + read
+        elif self._t >= 2:
+            left = "error x − σ(c_{t−1})" + read
+        else:
+            left = "input" + read + " (t = 1: no earlier canvas to subtract)"
+        return f"{left}  |  {canvas}"
+
+    # ------------------------------------------------------------------ KL bars
+
+    def _update_kl_bars(self) -> None:
+        kl = None if self._trace is None else self._trace.kl_steps
+        self.kl_plot.setVisible(kl is not None)
+        if kl is None:
+            self.kl_bars.setOpts(x=[], height=[], brushes=[])
+            return
+        kl = np.asarray(kl, dtype=np.float64).ravel()
+        self.kl_bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl,
+                             brushes=self._kl_brushes(len(kl)))
+        self.kl_plot.setXRange(0.5, len(kl) + 0.5, padding=0)
+        self.kl_marker.setValue(self._t)
+
+    def _kl_brushes(self, count: int) -> list:
+        brushes = [pg.mkBrush(KL_BAR)] * count
+        if 1 <= self._t <= count:
+            brushes[self._t - 1] = pg.mkBrush(KL_HIGHLIGHT)
+        return brushes
+
+    def _highlight_kl_bar(self) -> None:
+        self.kl_marker.setValue(self._t)
+        if self._trace is not None and self._trace.kl_steps is not None:
+            self.kl_bars.setOpts(brushes=self._kl_brushes(len(self.kl_bars.opts["height"])))
+
+    def _on_kl_clicked(self, event) -> None:
+        view_box = self.kl_plot.getPlotItem().getViewBox()
+        if self._trace is None or not view_box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        self.set_t(round(view_box.mapSceneToView(event.scenePos()).x()))
+
+    # ------------------------------------------------------------------ playback and keys
+
+    def _update_timer_interval(self) -> None:
+        self.play_timer.setInterval(round(1000 / self.speed_combo.currentData()))
+
+    def _on_play_toggled(self, playing: bool) -> None:
+        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        if not playing:
+            self.play_timer.stop()
+            return
+        if self._t >= self._glimpses():           # at the end, play means "from the start"
+            self.set_t(1)
+        self.play_timer.start()
+
+    def _advance(self) -> None:
+        self.set_t(self._t + 1)
+        if self._t >= self._glimpses():
+            self.play_button.setChecked(False)
+
+    def _key_target(self, key) -> int:
+        return {Qt.Key.Key_Left: self._t - 1, Qt.Key.Key_Right: self._t + 1,
+                Qt.Key.Key_Home: 1, Qt.Key.Key_End: self._glimpses()}[key]
+
+    def keyPressEvent(self, event) -> None:
+        # The QShortcuts need an active window; this covers key events sent to the view itself.
+        if event.key() in GLIMPSE_KEYS and self._trace is not None:
+            self.set_t(self._key_target(event.key()))
+        else:
+            super().keyPressEvent(event)

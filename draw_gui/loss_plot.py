@@ -1,0 +1,329 @@
+"""Live loss plot of a DRAW training run: total loss, reconstruction L^x and KL L^z
+(nats per image) per training step, and the test-set NLL bound per epoch as markers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+# (legend name, checkbox, hover name, colour, tooltip).  Green and red are reserved
+# app-wide for the read/write attention boxes, so the curves avoid them.
+_SERIES = (
+    ("total loss", "total", "loss", (215, 215, 215), "Show the total loss L = Lx + Lz"),
+    ("L<sup>x</sup> reconstruction", "Lx", "Lx", (80, 165, 255),
+     "Show the reconstruction loss Lx (negative log-likelihood of the image)"),
+    ("L<sup>z</sup> KL", "Lz", "Lz", (255, 170, 50),
+     "Show the KL loss Lz of the latents against the prior"),
+)
+_EVAL_COLOUR = (235, 95, 235)
+_HOVER_HINT = "move the mouse over the plot to read the values at a step"
+MAX_SMOOTHING = 0.999
+_SLIDER_SCALE = 1000  # slider ticks per unit of smoothing
+# Closed-form EMA blocks stop where weight**-k reaches e**200: far from overflow.
+_MAX_LOG_GROWTH = 200.0
+
+
+def _linear_scan(u: np.ndarray, a: float, start: float) -> np.ndarray:
+    """s[i] = a * s[i-1] + u[i] with s[-1] = start, without a Python loop over i."""
+    n = len(u)
+    if n == 0 or a == 0.0:
+        return u.copy()
+    block = int(_MAX_LOG_GROWTH / -math.log(a))
+    if block <= 1:
+        # a <= e**-200: anything older than the previous term is below float resolution.
+        return u + a * np.concatenate(([start], u[:-1]))
+    k = np.arange(min(block, n))
+    if block >= n:
+        return a ** k * np.cumsum(u * a ** -k) + a ** (k + 1) * start
+    # Solve each block in closed form from zero, then carry block ends across blocks
+    # (itself a scan, with weight a**block).
+    blocks = -(-n // block)
+    padded = np.zeros(blocks * block)
+    padded[:n] = u
+    local = a ** k * np.cumsum(padded.reshape(blocks, block) * a ** -k, axis=1)
+    ends = _linear_scan(local[:, -1], a ** block, start)
+    carry_in = np.concatenate(([start], ends[:-1]))
+    return (local + a ** (k + 1) * carry_in[:, None]).ravel()[:n]
+
+
+def debiased_ema(values: np.ndarray, weight: float, biased_last: float = 0.0,
+                 count: int = 0) -> tuple[np.ndarray, float, int]:
+    """TensorBoard's smoothing: an EMA debiased by 1 - weight**count.
+
+    Continues from the state (biased_last, count) of the points before and returns
+    (smoothed, new state); non-finite values pass through and are not averaged.
+    """
+    finite = np.isfinite(values)
+    all_finite = bool(finite.all())
+    x = values if all_finite else values[finite]
+    biased = _linear_scan((1.0 - weight) * x, weight, biased_last)
+    debiased = biased / (1.0 - weight ** (count + np.arange(1, len(x) + 1)))
+    if len(x):
+        biased_last, count = float(biased[-1]), count + len(x)
+    if all_finite:
+        return debiased, biased_last, count
+    smoothed = values.copy()
+    smoothed[finite] = debiased
+    return smoothed, biased_last, count
+
+
+def _as_points(steps, loss, recon, kl) -> tuple[np.ndarray, np.ndarray]:
+    steps = np.array(steps, dtype=np.int64).ravel()
+    values = np.stack([np.asarray(v, dtype=np.float64).ravel() for v in (loss, recon, kl)])
+    if values.shape[1] != len(steps):
+        raise ValueError("steps, loss, recon and kl must have the same length")
+    return steps, values
+
+
+class _StepAxis(pg.AxisItem):
+    """Step ticks as 250k / 1.5M rather than pyqtgraph's 1e+06."""
+
+    def tickStrings(self, values, scale, spacing):
+        def compact(step):
+            if abs(step) >= 1e6:
+                return f"{step / 1e6:g}M"
+            return f"{step / 1e3:g}k" if abs(step) >= 1e4 else f"{step:g}"
+        return [compact(value * scale) for value in values]
+
+
+class LossPlot(QtWidgets.QWidget):
+    """Per-step training losses and per-epoch test NLL bound of one DRAW run.
+
+    append() only writes into the buffers; the curves are refreshed on the next
+    event-loop turn, so several batches arriving together cost one refresh.
+    """
+
+    initial_capacity = 1024
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._smoothing = 0.6
+        self._reset_buffers()
+        self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self._refresh_curves)
+        self._build_ui()
+
+    def append(self, steps, loss, recon, kl) -> None:
+        """Add a batch of training points (steps increasing)."""
+        self._append_points(*_as_points(steps, loss, recon, kl))
+
+    def add_evaluation(self, step: int, nll_bound: float) -> None:
+        self._eval_steps = np.append(self._eval_steps, float(step))
+        self._eval_nll = np.append(self._eval_nll, float(nll_bound))
+        self.eval_markers.setData(self._eval_steps, self._eval_nll)
+
+    def set_history(self, steps, loss, recon, kl, eval_steps, eval_nll) -> None:
+        """Replace everything, e.g. with the history stored in a checkpoint."""
+        points = _as_points(steps, loss, recon, kl)
+        eval_steps, eval_nll = (np.array(a, dtype=float).ravel() for a in (eval_steps, eval_nll))
+        if len(eval_steps) != len(eval_nll):
+            raise ValueError("eval_steps and eval_nll must have the same length")
+        self.clear()
+        self._append_points(*points)
+        self._eval_steps, self._eval_nll = eval_steps, eval_nll
+        self.eval_markers.setData(eval_steps, eval_nll)
+
+    def clear(self) -> None:
+        self._reset_buffers()
+        self._schedule_refresh()
+        self.eval_markers.setData([], [])
+        self.hover_label.setText(_HOVER_HINT)
+        self._cursor_line.hide()
+        self.plot_item.enableAutoRange()
+
+    def point_count(self) -> int:
+        return self._count
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    @smoothing.setter
+    def smoothing(self, weight: float) -> None:
+        weight = min(max(float(weight), 0.0), MAX_SMOOTHING)
+        if weight == self._smoothing:
+            return
+        self._smoothing = weight
+        with QtCore.QSignalBlocker(self.smoothing_slider):
+            self.smoothing_slider.setValue(round(weight * _SLIDER_SCALE))
+        self.smoothing_value_label.setText(f"{weight:.3f}")
+        if weight > 0:
+            self._smooth_range(0, self._count)
+        self._schedule_refresh()
+
+    @property
+    def log_y(self) -> bool:
+        return self.log_y_checkbox.isChecked()
+
+    @log_y.setter
+    def log_y(self, enabled: bool) -> None:
+        self.log_y_checkbox.setChecked(bool(enabled))
+
+    def _build_ui(self) -> None:
+        self.plot_widget = pg.PlotWidget(axisItems={"bottom": _StepAxis("bottom")})
+        self.plot_item = self.plot_widget.getPlotItem()
+        self.plot_item.setLabel("bottom", "step")
+        self.plot_item.setLabel("left", "nats per image")
+        self.plot_item.showGrid(x=True, y=True, alpha=0.15)
+        self.plot_item.setDownsampling(auto=True, mode="peak")
+        self.plot_item.setClipToView(True)
+        self.plot_item.setMenuEnabled(False)  # its log/downsample options would fight the toolbar
+        # Top right: falling losses leave it free (log_y moves it to the bottom right).
+        self.legend = self.plot_item.addLegend(
+            offset=(-10, 10), colCount=2, brush=pg.mkBrush(0, 0, 0, 170), pen=pg.mkPen(90, 90, 90))
+        self.curves = [
+            self.plot_item.plot(name=series[0], pen=pg.mkPen(series[3], width=1),
+                                antialias=False, connect="all", skipFiniteCheck=True)
+            for series in _SERIES]
+        self.eval_markers = self.plot_item.plot(
+            name="test NLL bound", pen=None, symbol="d", symbolSize=11,
+            symbolBrush=pg.mkBrush(*_EVAL_COLOUR), symbolPen=pg.mkPen("w", width=1))
+        self._cursor_line = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(160, 160, 160, style=QtCore.Qt.PenStyle.DashLine))
+        self._cursor_line.hide()
+        self.plot_item.addItem(self._cursor_line, ignoreBounds=True)
+        # One hover update per frame at most, however fast the mouse reports.
+        self._mouse_proxy = pg.SignalProxy(
+            self.plot_widget.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse_moved)
+
+        smoothing_label = QtWidgets.QLabel("smoothing")
+        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, round(MAX_SMOOTHING * _SLIDER_SCALE))
+        self.smoothing_slider.setValue(round(self._smoothing * _SLIDER_SCALE))
+        self.smoothing_slider.setFixedWidth(120)
+        self.smoothing_slider.valueChanged.connect(
+            lambda ticks: setattr(self, "smoothing", ticks / _SLIDER_SCALE))
+        self.smoothing_value_label = QtWidgets.QLabel(f"{self._smoothing:.3f}")
+        for widget in (smoothing_label, self.smoothing_slider, self.smoothing_value_label):
+            widget.setToolTip("Exponential moving average of the curves and the hover readout "
+                              "(debiased, as in TensorBoard): 0 shows the raw per-step values, "
+                              "0.999 the smoothest trend")
+        self.log_y_checkbox = QtWidgets.QCheckBox("log y")
+        self.log_y_checkbox.setToolTip("Logarithmic loss axis: shows late, small improvements")
+        self.log_y_checkbox.toggled.connect(self._on_log_y_toggled)
+        self.visibility_checkboxes = []
+        for curve, (_, text, _, colour, tip) in zip(self.curves, _SERIES):
+            swatch = QtGui.QPixmap(14, 4)
+            swatch.fill(QtGui.QColor(*colour))
+            checkbox = QtWidgets.QCheckBox(text)
+            checkbox.setIcon(QtGui.QIcon(swatch))
+            checkbox.setChecked(True)
+            checkbox.setToolTip(tip + " (clicking its legend entry does the same)")
+            checkbox.toggled.connect(curve.setVisible)
+            # Legend clicks hide the curve too: keep the box in step.
+            curve.visibleChanged.connect(
+                lambda c=curve, b=checkbox: self._on_curve_visibility_changed(c, b))
+            self.visibility_checkboxes.append(checkbox)
+        self.hover_label = QtWidgets.QLabel(_HOVER_HINT)
+        self.hover_label.setToolTip("Curve values at the training step nearest the mouse")
+        self.hover_label.setContentsMargins(6, 2, 6, 2)
+
+        toolbar = QtWidgets.QHBoxLayout()
+        toolbar.setContentsMargins(4, 2, 4, 2)
+        for item in (smoothing_label, self.smoothing_slider, self.smoothing_value_label, 12,
+                     self.log_y_checkbox, 12, *self.visibility_checkboxes):
+            if isinstance(item, int):
+                toolbar.addSpacing(item)
+            else:
+                toolbar.addWidget(item)
+        toolbar.addStretch(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.hover_label)
+
+    def _reset_buffers(self) -> None:
+        self._capacity, self._count = self.initial_capacity, 0
+        self._steps = np.empty(self._capacity, dtype=np.int64)
+        self._values = np.empty((len(_SERIES), self._capacity))
+        self._smoothed = np.empty((len(_SERIES), self._capacity))
+        self._ema_last = np.zeros(len(_SERIES))
+        self._ema_count = np.zeros(len(_SERIES), dtype=np.int64)
+        # Whether pyqtgraph may skip its finite check (see _refresh_curves).
+        self._all_finite = self._all_positive = True
+        self._eval_steps, self._eval_nll = np.empty(0), np.empty(0)
+
+    def _append_points(self, steps: np.ndarray, values: np.ndarray) -> None:
+        if len(steps) == 0:
+            return
+        start, end = self._count, self._count + len(steps)
+        while end > self._capacity:  # doubling keeps appends amortised O(batch)
+            self._steps, self._values, self._smoothed = (
+                np.concatenate((a, np.empty_like(a)), axis=-1)
+                for a in (self._steps, self._values, self._smoothed))
+            self._capacity *= 2
+        self._steps[start:end] = steps
+        self._values[:, start:end] = values
+        self._all_finite &= bool(np.isfinite(values).all())
+        self._all_positive &= bool((values > 0).all())
+        self._count = end
+        if self._smoothing > 0:
+            self._smooth_range(start, end)
+        self._schedule_refresh()
+
+    def _smooth_range(self, start: int, end: int) -> None:
+        """Smooth points start:end, continuing the EMA state (restarted at 0)."""
+        if start == 0:
+            self._ema_last[:], self._ema_count[:] = 0.0, 0
+        for i in range(len(_SERIES)):
+            self._smoothed[i, start:end], self._ema_last[i], self._ema_count[i] = debiased_ema(
+                self._values[i, start:end], self._smoothing, self._ema_last[i],
+                int(self._ema_count[i]))
+
+    def _displayed(self) -> np.ndarray:
+        return (self._smoothed if self._smoothing > 0 else self._values)[:, :self._count]
+
+    def _schedule_refresh(self) -> None:
+        # setData costs O(points) in pyqtgraph (bounds, downsampling), so batches
+        # arriving within one event-loop turn share a single refresh.
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh_curves(self) -> None:
+        # Skipping the finite check is only valid while every value can be plotted.
+        plottable = self._all_finite and (self._all_positive or not self.log_y)
+        for curve, values in zip(self.curves, self._displayed()):
+            if not curve.isVisible():
+                continue  # refreshed when shown again
+            if self._count == 0:
+                curve.setData([], [])
+            else:
+                curve.setData(self._steps[:self._count], values, skipFiniteCheck=plottable,
+                              connect="all" if plottable else "finite")
+
+    def _on_curve_visibility_changed(self, curve, checkbox) -> None:
+        checkbox.setChecked(curve.isVisible())
+        if curve.isVisible():
+            self._schedule_refresh()
+
+    def _on_log_y_toggled(self, enabled: bool) -> None:
+        self.plot_item.setLogMode(x=False, y=enabled)
+        # On a log axis the curves crowd the top and the bottom right is free.
+        corner = (1, 1) if enabled else (1, 0)
+        self.legend.anchor(corner, corner, offset=(-10, -10) if enabled else (-10, 10))
+        self._schedule_refresh()
+
+    def _on_mouse_moved(self, event) -> None:
+        """Show the curve values at the step nearest the mouse (event from SignalProxy)."""
+        scene_pos = event[0]
+        view_box = self.plot_item.getViewBox()
+        if self._count == 0 or not view_box.sceneBoundingRect().contains(scene_pos):
+            self._cursor_line.hide()
+            return
+        mouse_step = view_box.mapSceneToView(scene_pos).x()
+        steps = self._steps[:self._count]
+        mouse_step = min(max(mouse_step, steps[0]), steps[-1])
+        # An int64 needle keeps searchsorted from converting the whole buffer to float.
+        index = int(np.searchsorted(steps, np.int64(math.ceil(mouse_step))))
+        if index > 0 and mouse_step - steps[index - 1] <= steps[index] - mouse_step:
+            index -= 1
+        readout = " · ".join(f"{series[2]} {value:.1f}"
+                             for series, value in zip(_SERIES, self._displayed()[:, index]))
+        self.hover_label.setText(f"step {int(steps[index]):,} · {readout}")
+        self._cursor_line.setPos(int(steps[index]))
+        self._cursor_line.show()

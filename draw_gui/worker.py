@@ -1,0 +1,280 @@
+"""The training worker: owns data, model and optimiser in a QThread; talks to the window only
+through signals carrying plain data (numpy arrays and dataclasses), throttled to what the eye
+can use: metrics at most ~30 times a second, glimpse snapshots at most once a second.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+METRICS_INTERVAL_S = 1 / 30
+SNAPSHOT_INTERVAL_S = 3.0     # live glimpse refresh while training
+SNAPSHOT_MIN_GAP_S = 1.0      # never more often than this, even on demand
+
+
+@dataclass
+class RunSetup:
+    """Everything Start needs, as plain data."""
+    model: object                 # core.model.DrawConfig (image_shape is taken from the data)
+    train: object                 # core.train.TrainConfig
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    folder: str | None = None
+    image_size: int | None = None
+    checkpoint: str | None = None  # continue from this file
+    examples: int = 8             # fixed test examples shown in the glimpse viewer
+    paused: bool = False          # load and show, but wait for Resume (opening a checkpoint)
+
+
+@dataclass
+class RunInfo:
+    """Sent once a run is ready: what the window shows in its title and status bar."""
+    model: object
+    train: object
+    dataset: str
+    source: str
+    device: str
+    threads: int
+    step: int
+    total_steps: int
+    steps_per_epoch: int
+    history: dict                 # column -> np.ndarray (a continued run's past)
+    evals: list
+    sample_data: bool = False     # training on the embedded sample because the full set is missing
+
+
+@dataclass
+class MetricsUpdate:
+    steps: np.ndarray             # new points since the last update
+    loss: np.ndarray
+    recon: np.ndarray
+    kl: np.ndarray
+    progress: object              # core.loop.Progress of the last step
+
+
+class TrainingWorker(QObject):
+    ready = Signal(object)           # RunInfo
+    metrics = Signal(object)         # MetricsUpdate
+    snapshot = Signal(object)        # core.trace.GlimpseTrace of the fixed examples
+    evaluated = Signal(object)       # dict: step, epoch, nll_bound, recon, kl
+    state_changed = Signal(str)      # loading, running, paused, stopped, finished, failed
+    failed = Signal(str, str)        # kind (data, checkpoint, nan, save, config, error), message
+    saved = Signal(str)              # path of a written checkpoint
+    _invoke = Signal(object)         # run a callable on the worker thread when no loop is running
+
+    def __init__(self):
+        super().__init__()
+        self._trainer = None
+        self._examples = None
+        self._looping = False
+        self._sent_rows = 0
+        self._last_snapshot = 0.0
+        self.dirty = False           # progress since the last save
+        self._saved_event = threading.Event()
+        self._invoke.connect(self._call)
+
+    # ---- thread-safe controls (called from the GUI thread) --------------------------------
+    def pause(self):
+        if self._trainer is not None:
+            self._trainer.pause()
+            self.state_changed.emit("paused")
+
+    def resume(self):
+        if self._trainer is None:
+            return
+        self._trainer.resume()
+        if not self._looping:  # after a NaN the loop had ended: start it again
+            self._invoke.emit(self._loop)
+        else:
+            self.state_changed.emit("running")
+
+    def step_once(self):
+        if self._trainer is None:
+            return
+        if self._looping:
+            self._trainer.step_once()
+        else:
+            self._trainer.pause()
+            self._trainer.step_once()
+            self._invoke.emit(self._loop)
+
+    def stop(self):
+        if self._trainer is not None:
+            self._trainer.stop()
+
+    def request_snapshot(self):
+        self._on_worker_thread(lambda: self._emit_snapshot(force=True))
+
+    def save(self, path: str):
+        self._on_worker_thread(lambda: self._save(path))
+
+    def save_and_wait(self, path: str, timeout_s: float = 30.0) -> bool:
+        """Save from the GUI thread and wait for the file (closing the window); True if written."""
+        self._saved_event.clear()
+        self.save(path)
+        return self._saved_event.wait(timeout_s) and not self.dirty
+
+    @property
+    def running(self) -> bool:
+        return self._looping
+
+    def _on_worker_thread(self, fn):
+        if self._trainer is not None and self._looping:
+            self._trainer.call_soon(fn)
+        else:
+            self._invoke.emit(fn)
+
+    @Slot(object)
+    def _call(self, fn):
+        fn()
+
+    # ---- worker thread --------------------------------------------------------------------
+    @Slot(object)
+    def start(self, setup: RunSetup):
+        self.state_changed.emit("loading")
+        try:
+            self._setup(setup)
+        except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a crash
+            self._fail(e)
+            return
+        self._loop()
+
+    def _setup(self, setup: RunSetup):
+        import torch
+        from dataclasses import replace
+        from core.checkpoint import load_checkpoint
+        from core.data import Batches, DataUnavailable, load_dataset, load_embedded_mnist
+        from core.loop import Trainer
+        from core.model import DrawConfig
+        from core.train import TrainConfig, default_threads, resolve_device
+
+        ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
+        model_cfg, train_cfg = setup.model, setup.train
+        if ckpt is not None:
+            model_cfg = DrawConfig.from_dict(ckpt["model_config"])
+            saved_train = TrainConfig.from_dict(ckpt.get("train_config", {}))
+            train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
+                                device=train_cfg.device)
+            setup.dataset = ckpt.get("dataset", setup.dataset)
+        device = resolve_device(train_cfg.device)
+        torch.set_num_threads(default_threads(device.type))
+        sample = False
+        try:
+            data = load_dataset(setup.dataset, data_dir=setup.data_dir, folder=setup.folder,
+                                image_size=setup.image_size)
+        except DataUnavailable:
+            if setup.dataset not in ("mnist", "binarized-mnist"):
+                raise
+            data, sample = load_embedded_mnist(), True
+        if ckpt is None:
+            model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
+        batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
+        self._trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt)
+        if setup.paused:
+            self._trainer.pause()
+        self._examples = batches.examples(setup.examples).to(device)
+        self._sent_rows = len(self._trainer.history)
+        cols = self._trainer.history.columns
+        self.ready.emit(RunInfo(
+            model=model_cfg, train=train_cfg, dataset=data.name, source=data.source, device=str(device),
+            threads=torch.get_num_threads(), step=self._trainer.step, total_steps=self._trainer.total_steps,
+            steps_per_epoch=self._trainer.steps_per_epoch,
+            history={k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
+            evals=list(self._trainer.history.evals), sample_data=sample))
+        self._emit_snapshot(force=True)
+
+    def _loop(self):
+        from core.loop import NonFiniteLoss
+        trainer = self._trainer
+        if trainer is None or self._looping:
+            return
+        self._looping = True
+        self.state_changed.emit("paused" if trainer.paused else "running")
+        try:
+            outcome = trainer.run(on_progress=self._on_progress, on_epoch_end=self._on_epoch_end,
+                                  report_interval_s=METRICS_INTERVAL_S)
+        except NonFiniteLoss as e:
+            self._looping = False
+            self.failed.emit("nan", f"{e}. Training is paused at the last good state; you can save it.")
+            self.state_changed.emit("paused")
+            return
+        except Exception as e:  # noqa: BLE001
+            self._looping = False
+            self._fail(e)
+            return
+        self._looping = False
+        if outcome == "finished":
+            self._evaluate()
+        self._emit_snapshot(force=True)
+        self.state_changed.emit(outcome)
+
+    def _on_progress(self, progress):
+        self.dirty = True
+        cols = self._trainer.history.columns
+        n = len(self._trainer.history)
+        rows = slice(self._sent_rows, n)
+        self._sent_rows = n
+        self.metrics.emit(MetricsUpdate(
+            steps=np.asarray(cols["step"][rows], dtype=np.float64),
+            loss=np.asarray(cols["loss"][rows]), recon=np.asarray(cols["recon"][rows]),
+            kl=np.asarray(cols["kl"][rows]), progress=progress))
+        if time.monotonic() - self._last_snapshot >= SNAPSHOT_INTERVAL_S or self._trainer.paused:
+            self._emit_snapshot()
+
+    def _on_epoch_end(self, epoch):
+        if self._trainer.step < self._trainer.total_steps:
+            self._evaluate()
+
+    def _evaluate(self):
+        self._trainer.evaluate()
+        self.evaluated.emit(dict(self._trainer.history.evals[-1]))
+
+    def _emit_snapshot(self, force: bool = False):
+        if self._trainer is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_snapshot < SNAPSHOT_MIN_GAP_S:
+            return
+        import torch
+        self._last_snapshot = now
+        model = self._trainer.model
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            noise = torch.Generator(device=self._examples.device).manual_seed(0)  # same z noise each time
+            eps = torch.randn(model.config.glimpses, self._examples.shape[0], model.config.z_size,
+                              generator=noise, device=self._examples.device)
+            trace = model(self._examples, eps=eps, trace=True).trace
+        model.train(was_training)
+        self.snapshot.emit(trace)
+
+    def _save(self, path: str):
+        from core.checkpoint import save_checkpoint
+        if self._trainer is None:
+            return
+        try:
+            save_checkpoint(path, self._trainer.checkpoint())
+        except OSError as e:
+            self.failed.emit("save", f"Could not save {path}: {e.strerror or e}. Nothing was overwritten; "
+                                     "choose another folder or free some space.")
+            return
+        finally:
+            self._saved_event.set()
+        self.dirty = False
+        self.saved.emit(str(path))
+
+    def _fail(self, e: Exception):
+        from core.checkpoint import CheckpointError
+        from core.data import DataUnavailable
+        from core.model import ConfigError
+        kind = ("data" if isinstance(e, DataUnavailable) else "checkpoint" if isinstance(e, CheckpointError)
+                else "config" if isinstance(e, (ConfigError, ValueError)) else "error")
+        message = str(e) if kind != "error" else f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=3)}"
+        self._trainer = None if kind in ("data", "checkpoint", "config") else self._trainer
+        self.failed.emit(kind, message)
+        self.state_changed.emit("failed")
