@@ -21,6 +21,10 @@ from core.train import TrainConfig, kl_weight, make_optimizer, resolve_device, t
 HISTORY_KEYS = ("step", "epoch", "loss", "recon", "kl", "time")
 
 
+class _Cancelled(Exception):
+    pass
+
+
 class NonFiniteLoss(RuntimeError):
     """The loss or its gradient became NaN or infinite; the bad step was not applied."""
 
@@ -204,8 +208,17 @@ class Trainer:
         return "finished"
 
     # ---- evaluation and checkpoints -------------------------------------------------------
-    def evaluate(self, k: int = 0, progress=None) -> Evaluation:
-        result = evaluate(self.model, self.batches.test_images(), k=k, progress=progress)
+    def evaluate(self, k: int = 0, progress=None) -> Evaluation | None:
+        """The test-set bound, recorded in the history; None when stop() cut it short."""
+        def check(done, total):
+            if self._stop:  # a full test pass can take a minute on a CPU: stop must not wait for it
+                raise _Cancelled
+            if progress is not None:
+                progress(done, total)
+        try:
+            result = evaluate(self.model, self.batches.test_images(), k=k, progress=check)
+        except _Cancelled:
+            return None
         epoch_of_last_step = max(self.step - 1, 0) // self.steps_per_epoch
         self.history.evals.append({"step": self.step, "epoch": epoch_of_last_step, "nll_bound": result.nll_bound,
                                    "recon": result.recon, "kl": result.kl})

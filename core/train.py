@@ -34,6 +34,8 @@ def default_threads(device_type: str = "cpu") -> int:
     On 2 cores one thread trains as fast as two spinning ones and does not collapse when
     something else (the window, the GUI thread) keeps the other core busy.
     """
+    if os.environ.get("DRAW_GUI_THREADS", "").isdigit() and int(os.environ["DRAW_GUI_THREADS"]) > 0:
+        return int(os.environ["DRAW_GUI_THREADS"])  # for measuring other settings (benchmarks/)
     cores = os.cpu_count() or 1
     if device_type != "cpu":
         return min(4, cores)  # the GPU does the work; threads only feed it

@@ -245,6 +245,8 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_s
         if args.no_eval:
             return
         e = trainer.evaluate(progress=printer.evaluating)
+        if e is None:  # Ctrl-C during the evaluation
+            return
         printer.message(f"step {trainer.step} test NLL bound {e.nll_bound:.2f} nats "
                         f"(Lx {e.recon:.2f}, Lz {e.kl:.2f}) on {e.images} test images")
 

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.loss_plot)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([560, 300])  # the glimpses are the show; the plot gets the rest
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -175,6 +176,9 @@ class MainWindow(QMainWindow):
         state = self.settings.get("window_state")
         if state:
             self.restoreState(QByteArray.fromBase64(state.encode()))
+        splitter = self.settings.get("splitter")
+        if splitter:
+            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
         self._fill_recent()
         if self.settings.problem:
             QTimer.singleShot(0, lambda: self.show_error("Settings", self.settings.problem))
@@ -183,6 +187,7 @@ class MainWindow(QMainWindow):
         self.settings.set("config", self.config_panel.values())
         self.settings.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
         self.settings.set("window_state", bytes(self.saveState().toBase64()).decode())
+        self.settings.set("splitter", bytes(self.splitter.saveState().toBase64()).decode())
         self.settings.save()
 
     def _fill_recent(self):

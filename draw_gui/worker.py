@@ -170,7 +170,8 @@ class TrainingWorker(QObject):
         except DataUnavailable:
             if setup.dataset not in ("mnist", "binarized-mnist"):
                 raise
-            data, sample = load_embedded_mnist(), True
+            from draw_gui.resources import resource_path
+            data, sample = load_embedded_mnist(resource_path("mnist_sample.npz")), True
         if ckpt is None:
             model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
         batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
@@ -231,8 +232,8 @@ class TrainingWorker(QObject):
             self._evaluate()
 
     def _evaluate(self):
-        self._trainer.evaluate()
-        self.evaluated.emit(dict(self._trainer.history.evals[-1]))
+        if self._trainer.evaluate() is not None:
+            self.evaluated.emit(dict(self._trainer.history.evals[-1]))
 
     def _emit_snapshot(self, force: bool = False):
         if self._trainer is None:

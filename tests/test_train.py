@@ -216,3 +216,9 @@ def test_call_soon_runs_on_the_training_thread_while_paused(small_data):
     trainer.stop()
     worker.join(5)
     assert not worker.is_alive()
+
+
+def test_stop_cuts_an_evaluation_short(small_data):
+    trainer = make_trainer(small_data, max_steps=1)
+    trainer.stop()
+    assert trainer.evaluate() is None and trainer.history.evals == []

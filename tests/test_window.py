@@ -1,0 +1,218 @@
+"""The window driven as a user would: real MNIST, a small model, the real worker thread."""
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from draw_gui.settings import Settings
+from draw_gui.window import MainWindow
+
+SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, shared_data, monkeypatch):
+    windows = []
+    dialogs = []
+
+    def make(configure=True, **values):
+        w = MainWindow(Settings(tmp_path / "settings.json"))
+        qtbot.addWidget(w)
+        # modal dialogs would block the test: record them and answer "Discard"/"OK"
+        monkeypatch.setattr(w, "_exec", lambda box: (dialogs.append((box.windowTitle(), box.text())),
+                                                     QMessageBox.Discard)[1])
+        w.dialogs = dialogs
+        if configure:
+            w.config_panel.set_values({"data_dir": str(shared_data), **SMALL, **values})
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.worker.dirty = False
+        w.close()
+
+
+def started(qtbot, w, points=3):
+    w.start_button.click()
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= points, timeout=30000)
+
+
+def test_start_makes_loss_points_appear_and_glimpses_show(qtbot, make_window):
+    w = make_window()
+    assert w.start_button.isEnabled() and not w.pause_button.isEnabled()
+    started(qtbot, w)
+    assert w.state == "running" and not w.config_panel.fields["read_size"].isEnabled()
+    qtbot.waitUntil(lambda: w.glimpse_view.trace() is not None, timeout=10000)
+    trace = w.glimpse_view.trace()
+    assert trace.canvases.shape[:2] == (4, 8) and trace.images.shape == (8, 1, 28, 28)
+    xs, ys = w.loss_plot.curves[0].getData()
+    assert len(xs) >= 3 and np.all(np.isfinite(ys)) and 50 < ys[0] < 800
+    assert "step" in w.step_label.text() and "img/s" in w.rate_label.text()
+    assert "mnist" in w.windowTitle() and "T 4" in w.windowTitle()
+
+
+def test_pause_stops_steps_and_step_advances_exactly_one(qtbot, make_window):
+    w = make_window()
+    started(qtbot, w)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    qtbot.wait(200)  # a step already under way reports after the pause
+    before = w.loss_plot.point_count()
+    qtbot.wait(400)
+    assert w.loss_plot.point_count() == before
+    assert w.step_button.isEnabled()
+    w.step_button.click()
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() == before + 1, timeout=5000)
+    qtbot.wait(400)
+    assert w.loss_plot.point_count() == before + 1
+    w.pause_button.click()  # resume
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() > before + 3, timeout=10000)
+
+
+def test_stop_and_close_join_the_worker_thread_within_two_seconds(qtbot, make_window):
+    w = make_window()
+    started(qtbot, w)
+    t = time.monotonic()
+    w.close()
+    assert w.thread.isFinished() and time.monotonic() - t < 2.0
+    assert w.dialogs and w.dialogs[-1][0] == "Save progress?"  # unsaved progress was offered for saving
+
+
+def test_time_slider_changes_the_canvas_and_boxes_sit_where_the_trace_says(qtbot, make_window):
+    w = make_window()
+    started(qtbot, w)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    view = w.glimpse_view
+    qtbot.waitUntil(lambda: view.trace() is not None)
+    view.set_t(1)
+    first = view.image().copy()
+    view.slider.setValue(4)
+    assert view.t() == 4 and view.image() != first
+    rect = view.box_rect("write", 0)
+    assert rect is not None
+    edge = view.image().pixelColor(int(rect.left()), int(rect.center().y()))
+    assert edge.red() > 200 and edge.green() < 60  # the write box is red where the trace puts it
+    read = view.box_rect("read", 0)
+    colour = view.image().pixelColor(int(read.center().x()), int(read.top()))
+    assert colour.green() > 150 and colour.red() < 60
+
+
+def test_invalid_fields_are_marked_and_disable_start(qtbot, make_window):
+    w = make_window()
+    w.config_panel.fields["read_size"].setValue(1)
+    assert not w.start_button.isEnabled() and not w.start_action.isEnabled()
+    assert "N >= 2" in w.config_panel.error_for("read_size")
+    assert "N >= 2" in w.config_panel.fields["read_size"].toolTip()
+    w.config_panel.fields["read_size"].setValue(2)
+    w.config_panel.lr.setText("fast")
+    assert not w.start_button.isEnabled() and "not a number" in w.config_panel.error_for("lr")
+    w.config_panel.lr.setText("3e-4")
+    assert w.start_button.isEnabled()
+
+
+def test_settings_survive_a_new_window(qtbot, make_window):
+    w = make_window(glimpses=12, lr="2e-4")
+    w.config_panel.fields["seed"].setValue(7)
+    w.close()
+    again = make_window(configure=False)
+    v = again.config_panel.values()
+    assert (v["glimpses"], v["lr"], v["seed"]) == (12, "2e-4", 7)
+
+
+def test_no_data_offline_says_what_to_do(qtbot, make_window, tmp_path):
+    w = make_window(dataset="fashion-mnist", data_dir=str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    import urllib.request
+    original = urllib.request.urlopen
+    urllib.request.urlopen = lambda *a, **k: (_ for _ in ()).throw(OSError("network is unreachable"))
+    try:
+        w.start_button.click()
+        qtbot.waitUntil(lambda: bool(w.dialogs), timeout=20000)
+    finally:
+        urllib.request.urlopen = original
+    title, text = w.dialogs[-1]
+    assert title == "No data" and "FashionMNIST" in text and str(tmp_path / "empty") in text
+    assert w.state == "failed" and w.start_button.isEnabled()
+
+
+def test_offline_without_mnist_trains_on_the_embedded_sample_and_says_so(qtbot, make_window, tmp_path):
+    (tmp_path / "empty").mkdir()
+    w = make_window(data_dir=str(tmp_path / "empty"))
+    import urllib.request
+    original = urllib.request.urlopen
+    urllib.request.urlopen = lambda *a, **k: (_ for _ in ()).throw(OSError("network is unreachable"))
+    try:
+        started(qtbot, w)
+    finally:
+        urllib.request.urlopen = original
+    assert w.banner.isVisible() and "embedded MNIST sample" in w.banner.text()
+    assert w.run_info.source.startswith("embedded sample")
+
+
+def test_save_and_open_checkpoint_continue_the_run(qtbot, make_window, tmp_path):
+    w = make_window()
+    started(qtbot, w, points=4)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    path = tmp_path / "run.pt"
+    w.checkpoint_path = str(path)
+    with qtbot.waitSignal(w.worker.saved, timeout=10000):
+        w.save_action.trigger()
+    steps = w.loss_plot.point_count()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped")
+    w.open_checkpoint(str(path))
+    qtbot.waitUntil(lambda: w.state == "paused" and w.run_info is not None, timeout=20000)
+    assert w.run_info.step == steps and w.loss_plot.point_count() == steps
+    assert str(path) in w.settings.get("recent")
+    w.start_button.click()  # continues from the checkpoint
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() > steps + 2, timeout=10000)
+
+
+def test_a_bad_checkpoint_gets_a_dialog(qtbot, make_window, tmp_path):
+    w = make_window()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    w.open_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: bool(w.dialogs), timeout=10000)
+    assert w.dialogs[-1][0] == "Unusable checkpoint" and "not a PyTorch archive" in w.dialogs[-1][1]
+
+
+def test_a_failed_save_says_so_and_writes_nothing(qtbot, make_window, tmp_path):
+    w = make_window()
+    started(qtbot, w)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    w.checkpoint_path = str(blocker / "run.pt")  # its folder cannot exist
+    w.save_action.trigger()
+    qtbot.waitUntil(lambda: bool(w.dialogs), timeout=10000)
+    assert w.dialogs[-1][0] == "Could not save" and "Nothing was overwritten" in w.dialogs[-1][1]
+    assert blocker.read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "settings.json"]
+
+
+def test_nan_loss_pauses_and_keeps_the_last_good_state(qtbot, make_window):
+    w = make_window(lr="1e30", optimizer="sgd")
+    w.start_button.click()
+    qtbot.waitUntil(lambda: bool(w.dialogs), timeout=30000)
+    title, text = w.dialogs[-1]
+    assert title == "Training paused: loss is not a number" and "last good state" in text
+    assert w.state == "paused" and w.save_action.isEnabled()
+
+
+def test_train_display_opens_the_window_with_the_command_line_settings(monkeypatch, shared_data):
+    import draw_gui.app
+    from draw_gui.cli import main
+    seen = []
+    monkeypatch.setattr(draw_gui.app, "run_app", lambda argv=None, setup=None: seen.append(setup) or 0)
+    assert main(["train", "--display", "--read_size", "3", "--num_glimpses", "10", "--data-dir", str(shared_data),
+                 "--lr", "3e-4", "--backend", "cpu"]) == 0
+    setup = seen[0]
+    assert (setup.model.read_size, setup.model.glimpses, setup.train.lr, setup.train.device) == (3, 10, 3e-4, "cpu")
+    assert setup.data_dir == str(shared_data) and setup.dataset == "mnist"
