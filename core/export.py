@@ -11,15 +11,14 @@ partial file nor a temporary file behind, and an existing file at the destinatio
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
-import secrets
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.files import atomic_path, atomic_write_bytes  # noqa: F401  (atomic_write_bytes re-exported)
 from core.trace import GlimpseTrace, attention_box
 
 READ_COLOUR = (0, 200, 0)     # green
@@ -28,46 +27,6 @@ PROGRESS_COLOUR = (128, 128, 128)  # the GIF's progress bar: grey, so it never r
 PANEL_BACKGROUND = 40              # dark grey between the cells of a glimpse panel
 
 PathLike = str | os.PathLike
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-@contextlib.contextmanager
-def atomic_path(path: PathLike, *, fsync: bool = False) -> Iterator[pathlib.Path]:
-    """Yield a temporary path next to `path` (same folder, same suffix); on success move it onto
-    `path` with os.replace, on any exception delete it and re-raise. The folder must exist."""
-    path = pathlib.Path(path)
-    for _ in range(100):
-        tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
-        try:
-            # O_EXCL: never clobber someone else's file; mode 0o666 so the umask applies as for
-            # a plain open() (mkstemp would leave the result 0600).
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(f"could not create a temporary file next to {path}")
-    try:
-        yield tmp
-        if fsync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write `data` to `path` atomically (temp file + fsync + os.replace)."""
-    with atomic_path(path, fsync=True) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
 
 
 def _prepare_destination(path: PathLike) -> pathlib.Path:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from draw_gui.cli import UsageError
+from draw_gui.cli_text import format_duration  # noqa: F401  (used by the progress bar)
 
 
 def _model_and_train_config(args, image_shape, base_model=None, base_train=None):
@@ -35,15 +36,6 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
     if args.kl_warmup is not None:
         t_changes["kl_warmup_steps"] = args.kl_warmup
     return mc.validate(), replace(tc, **t_changes).validate()
-
-
-def format_duration(seconds: float) -> str:
-    """H:MM:SS (hours not wrapped at 24); --:-- when unknown."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
 
 
 def model_summary(cfg) -> str:

@@ -48,7 +48,7 @@ class Settings:
 
     def save(self) -> None:
         """Atomic write; an unwritable config folder must not stop the app from closing."""
-        from core.export import atomic_write_bytes
+        from core.files import atomic_write_bytes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(self.path, json.dumps(self.data, indent=1).encode())

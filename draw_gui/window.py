@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QM
                                QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
 
 from draw_gui import __version__
+from draw_gui.cli_text import format_duration
 from draw_gui.config_panel import ConfigPanel
 from draw_gui.glimpse_view import GlimpseView
 from draw_gui.loss_plot import LossPlot
@@ -27,14 +28,6 @@ ABOUT = f"""<h3>draw-gui {__version__}</h3>
 <i>DRAW: A Recurrent Neural Network For Image Generation</i>, ICML 2015
 (<a href="https://arxiv.org/abs/1502.04623">arXiv:1502.04623</a>).</p>
 <p>Read boxes are green, write boxes red. MNIST: Y. LeCun, C. Cortes, C. J. C. Burges (CC BY-SA 3.0).</p>"""
-
-
-def format_duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
 
 
 class MainWindow(QMainWindow):
