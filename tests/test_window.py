@@ -72,12 +72,13 @@ def test_pause_stops_steps_and_step_advances_exactly_one(qtbot, make_window):
     qtbot.waitUntil(lambda: w.loss_plot.point_count() > before + 3, timeout=10000)
 
 
-def test_stop_and_close_join_the_worker_thread_within_two_seconds(qtbot, make_window):
+def test_stop_and_close_join_the_worker_thread_within_two_seconds(qtbot, make_window, capfd):
     w = make_window()
     started(qtbot, w)
     t = time.monotonic()
     w.close()
     assert w.thread.isFinished() and time.monotonic() - t < 2.0
+    assert capfd.readouterr().err == ""
     assert w.dialogs and w.dialogs[-1][0] == "Save progress?"  # unsaved progress was offered for saving
 
 
