@@ -96,8 +96,13 @@ class GaussianWrite(nn.Module):
         self.patch = nn.Linear(config.dec_size, self.C * self.N * self.N)  # eq. 28
         _init_glimpse_head(self.params, self.N, self.W, self.H)
 
-    def forward(self, h_dec):
-        g_x, g_y, delta, sigma2, gamma = attention_params(self.params(h_dec), self.N, self.W, self.H)
+    def glimpse(self, h_dec):
+        """(g_x, g_y, delta, sigma2, gamma), each (B, 1): where the patch goes (eq. 21-24)."""
+        return attention_params(self.params(h_dec), self.N, self.W, self.H)
+
+    def forward(self, h_dec, glimpse=None):
+        """glimpse: parameters to use instead of the decoder's own (a user moving the write box)."""
+        g_x, g_y, delta, sigma2, gamma = self.glimpse(h_dec) if glimpse is None else glimpse
         F_x, F_y = filterbank(g_x, g_y, delta, sigma2, self.N, self.W, self.H)
         w = self.patch(h_dec).view(-1, self.C, self.N, self.N)            # (B, C, N, N)
         update = F_y.transpose(1, 2).unsqueeze(1) @ w @ F_x.unsqueeze(1)  # (B, C, H, W)
@@ -124,7 +129,7 @@ class FullWrite(nn.Module):
         self.shape = config.image_shape
         self.patch = nn.Linear(config.dec_size, math.prod(self.shape))
 
-    def forward(self, h_dec):
+    def forward(self, h_dec, glimpse=None):
         return self.patch(h_dec).view(-1, *self.shape), None
 
 

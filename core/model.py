@@ -105,9 +105,11 @@ class DRAW(nn.Module):
         return out
 
     def generate(self, n: int | None = None, z: torch.Tensor | None = None, trace: bool = False,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, write_glimpse: dict | None = None):
         """Eq. 13-15: draw from the prior. z: (T, Z) for one image or (B, T, Z); drawn if None.
 
+        write_glimpse {t: (g_x, g_y, delta)} (0-based t, paper pixel units) puts the write patch of
+        glimpse t elsewhere; sigma scales with delta so the filters keep their shape.
         Returns (images sigma(c_T) of shape (B, C, H, W), trace or None).
         """
         cfg = self.config
@@ -119,19 +121,41 @@ class DRAW(nn.Module):
         if z.shape[1:] != (cfg.glimpses, cfg.z_size):
             raise ValueError(f"latent must be (T={cfg.glimpses}, Z={cfg.z_size}) per image, got {tuple(z.shape)}")
         z = z.to(device=device, dtype=self.canvas0.dtype).transpose(0, 1)  # (T, B, Z)
-        canvas, h_dec, c_dec = self._initial_state(z.shape[1])
-        canvases, writes = [], []
-        for t in range(cfg.glimpses):
-            h_dec, c_dec = self.decoder(z[t], (h_dec, c_dec))         # eq. 14
-            update, write_params = self.write(h_dec)
-            canvas = canvas + update                                   # eq. 15
-            if trace:
-                canvases.append(torch.sigmoid(canvas))
-                writes.append(trace_columns(write_params))
-        images = torch.sigmoid(canvas)
+        T, B = z.shape[:2]
+        canvas0, h_dec, c_dec = self._initial_state(B)
+        # While generating, the decoder never sees the canvas (eq. 14 depends on z alone), so all
+        # T decoder states come from one LSTM call over the sequence and all writes from one batch.
+        weights = [self.decoder.weight_ih, self.decoder.weight_hh, self.decoder.bias_ih, self.decoder.bias_hh]
+        hs, _, _ = torch._VF.lstm(z, (h_dec.unsqueeze(0).contiguous(), c_dec.unsqueeze(0).contiguous()),
+                                  weights, True, 1, 0.0, False, False, False)   # (T, B, dec)  eq. 14
+        flat = hs.reshape(T * B, -1)
+        glimpse = None
+        if write_glimpse and cfg.attention == "gaussian":
+            glimpse = [p.view(T, B, 1).clone() for p in self.write.glimpse(flat)]
+            for t, (g_x, g_y, delta) in write_glimpse.items():
+                scale = delta / glimpse[2][t]
+                glimpse[0][t], glimpse[1][t], glimpse[2][t] = g_x, g_y, delta
+                glimpse[3][t] = glimpse[3][t] * scale * scale
+            glimpse = [p.view(T * B, 1) for p in glimpse]
+        updates, write_params = self.write(flat, glimpse)                   # (T*B, C, H, W)
+        updates = updates.view(T, B, *canvas0.shape[1:])
         if not trace:
-            return images, None
-        return images, self._make_trace(canvases, [None] * len(writes), writes, images=None, kl=None)
+            return torch.sigmoid(canvas0 + updates.sum(0)), None           # eq. 15
+        canvases = torch.sigmoid(canvas0 + updates.cumsum(0))              # (T, B, C, H, W)
+        writes = trace_columns(write_params)
+        writes = [None] * T if writes is None else list(writes.view(T, B, -1))
+        trace = self._make_trace(list(canvases), [None] * T, writes, images=None, kl=None)
+        return canvases[-1], trace
+
+    def encode(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """The posterior means mu_t of Q(z_t | h_enc) for images x: (B, T, Z) (eq. 1)."""
+        mus = []
+        hook = self.q.register_forward_hook(lambda mod, inp, out: mus.append(out.chunk(2, dim=1)[0]))
+        try:
+            self(x, eps=eps)
+        finally:
+            hook.remove()
+        return torch.stack(mus, 1)
 
     def _make_trace(self, canvases, reads, writes, images, kl) -> GlimpseTrace:
         def stack(xs):

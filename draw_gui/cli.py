@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(s, "--img_per_row", type=_count, help="images per row (8)")
     _opt(s, "--frame_ms", type=_count, help="GIF frame time in ms (80)")
     _opt(s, "--gif_count", type=_count, help="samples shown in the drawing GIF (16)")
+    _opt(s, "--interpolate", type=_count, nargs="?", const=16, metavar="FRAMES",
+         help="also a GIF interpolating between random latents (FRAMES frames, default 16)")
+    _opt(s, "--linear", action="store_true", help="interpolate linearly instead of spherically")
+    _opt(s, "--sweep", type=int, metavar="DIM", help="also a GIF sweeping latent dimension DIM from -3 to 3")
+    _opt(s, "--glimpse", type=_count, metavar="T", help="sweep DIM only in glimpse T (1-based; default all)")
     _opt(s, "--backend", "--device", dest="device", metavar="DEVICE")
 
     e = sub.add_parser("eval", allow_abbrev=False, help="test-set NLL bound of a checkpoint")

@@ -53,6 +53,13 @@ def run_sample(args) -> int:
     out = Path(args.out) if args.out else Path(args.checkpoint).resolve().parent / "samples"
     _check_out(out)
     model, ckpt, device = load_model(args.checkpoint, args.device)
+    cfg = model.config
+    if args.sweep is not None and not 0 <= args.sweep < cfg.z_size:
+        raise UsageError(f"--sweep {args.sweep}: the model's z has {cfg.z_size} dimensions (0..{cfg.z_size - 1})")
+    if args.glimpse and args.glimpse > cfg.glimpses:
+        raise UsageError(f"--glimpse {args.glimpse}: the model has T = {cfg.glimpses} glimpses (1..{cfg.glimpses})")
+    if args.glimpse and args.sweep is None:
+        raise UsageError("--glimpse chooses where --sweep DIM acts; give --sweep too")
     generator = torch.Generator(device=device).manual_seed(args.seed if args.seed is not None else 0)
     with torch.inference_mode():
         images, trace = model.generate(n, trace=True, generator=generator)
@@ -66,7 +73,41 @@ def run_sample(args) -> int:
                            frame_ms=args.frame_ms or 80)
     print(f"wrote {grid} ({n} samples, {min(n, per_row)} a row) and {gif} "
           f"(the drawing of {count} of them in {trace.glimpses} glimpses)")
+    if args.interpolate or args.sweep is not None:
+        _latent_gifs(args, model, out, generator, min(n, per_row))
     return 0
+
+
+def _latent_gifs(args, model, out: Path, generator, columns: int) -> None:
+    """--interpolate and --sweep: one GIF frame per step, a row of `columns` independent latents."""
+    import torch
+    from core.export import image_grid, save_frames_gif
+    from core.latent import decode, interpolation, sweep
+    cfg = model.config
+    frame_ms = args.frame_ms or 80
+
+    def frames(latents):  # (frames, columns, T, Z) -> PIL frames
+        images = decode(model, latents.reshape(-1, cfg.glimpses, cfg.z_size)).cpu().numpy()
+        images = images.reshape(latents.shape[0], latents.shape[1], *images.shape[1:])
+        return [image_grid(f, per_row=columns, scale=3, padding=1) for f in images]
+
+    def draw(count):
+        return torch.randn(count, cfg.glimpses, cfg.z_size, device=generator.device, generator=generator).cpu()
+
+    if args.interpolate:
+        a, b = draw(columns), draw(columns)
+        paths = torch.stack([interpolation(a[i], b[i], args.interpolate, spherical=not args.linear)
+                             for i in range(columns)], 1)                   # (frames, columns, T, Z)
+        gif = save_frames_gif(frames(paths.to(model.canvas0.device)), out / "interpolation.gif", frame_ms=frame_ms)
+        print(f"wrote {gif} ({args.interpolate} frames, {'linear' if args.linear else 'spherical'} interpolation)")
+    if args.sweep is not None:
+        glimpse = args.glimpse - 1 if args.glimpse else None
+        values = torch.linspace(-3, 3, 25).tolist()
+        paths = torch.stack([sweep(z, args.sweep, values, glimpse) for z in draw(columns)], 1)
+        where = f"in glimpse {args.glimpse}" if glimpse is not None else "in every glimpse"
+        gif = save_frames_gif(frames(paths.to(model.canvas0.device)), out / f"sweep_z{args.sweep}.gif",
+                              frame_ms=frame_ms)
+        print(f"wrote {gif} (z[{args.sweep}] from -3 to 3 {where}, {len(values)} frames)")
 
 
 def run_eval(args) -> int:

@@ -255,6 +255,33 @@ def test_sample_writes_grid_and_drawing_gif(capsys, trained, tmp_path):
     assert Image.open(trained.parent / "samples" / "samples.png").size == grid_size(64, 8) == (457, 457)
 
 
+def test_sample_interpolation_and_sweep_gifs(capsys, trained, tmp_path):
+    out = tmp_path / "latent"
+    code, stdout, err = run(capsys, "sample", trained, "--out", out, "-n", "3", "--interpolate", "7",
+                            "--sweep", "2", "--glimpse", "2")
+    assert code == 0, err
+    with Image.open(out / "interpolation.gif") as gif:
+        assert gif.n_frames == 7 and gif.size == (3 * 28 * 3 + 4, 28 * 3 + 2)  # a row of 3 latents, scale 3
+        gif.seek(0)
+        first = np.asarray(gif.convert("L")).copy()
+        gif.seek(6)
+        assert not np.array_equal(first, np.asarray(gif.convert("L")))  # it moves from A to B
+    with Image.open(out / "sweep_z2.gif") as gif:
+        assert gif.n_frames == 25
+    assert "in glimpse 2" in stdout and "spherical" in stdout
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--sweep", "8"], "z has 8 dimensions"),
+    (["--sweep", "0", "--glimpse", "9"], "T = 4 glimpses"),
+    (["--glimpse", "1"], "give --sweep too"),
+])
+def test_sample_refuses_impossible_sweeps_before_writing(capsys, trained, tmp_path, argv, message):
+    out = tmp_path / "nothing"
+    code, _, err = run(capsys, "sample", trained, "--out", out, *argv)
+    assert code == 2 and message in err and not out.exists()
+
+
 def test_sample_is_reproducible_with_a_seed(capsys, trained, tmp_path):
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         assert run(capsys, "sample", trained, "--out", tmp_path / name, "-n", "4", "--seed", seed)[0] == 0

@@ -177,3 +177,57 @@ def test_config_errors_name_the_field_and_attention_kinds_agree():
     with pytest.raises(ConfigError) as err:
         DrawConfig(write_size=30).validate()
     assert err.value.field == "write_size"
+
+
+def decode_step_by_step(model, z):
+    """Eq. 13-15 literally: one decoder step, one write, one canvas update per glimpse."""
+    canvas, h, c = model._initial_state(z.shape[0])
+    for t in range(z.shape[1]):
+        h, c = model.decoder(z[:, t], (h, c))
+        update, _ = model.write(h)
+        canvas = canvas + update
+    return torch.sigmoid(canvas)
+
+
+@pytest.mark.parametrize("attention", ["gaussian", "none"])
+def test_fast_generation_matches_step_by_step_decoding(attention):
+    torch.manual_seed(6)
+    model = DRAW(DrawConfig(glimpses=7, enc_size=16, dec_size=24, z_size=5, attention=attention)).eval()
+    with torch.no_grad():
+        model.dec_state0.normal_(0, 0.5)
+    z = torch.randn(3, 7, 5)
+    with torch.no_grad():
+        fast, trace = model.generate(z=z, trace=True)
+        torch.testing.assert_close(fast, decode_step_by_step(model, z), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(torch.from_numpy(trace.canvases[-1]), fast)
+        plain, _ = model.generate(z=z)
+    torch.testing.assert_close(plain, fast)
+
+
+def test_moving_a_write_box_moves_that_glimpse_only():
+    torch.manual_seed(7)
+    model = DRAW(DrawConfig(glimpses=5, enc_size=16, dec_size=16, z_size=3)).eval()
+    z = torch.randn(1, 5, 3)
+    with torch.no_grad():
+        _, before = model.generate(z=z, trace=True)
+        _, after = model.generate(z=z, trace=True, write_glimpse={2: (6.0, 20.0, 2.0)})
+    assert after.write[2, 0, :3].tolist() == pytest.approx([6.0, 20.0, 2.0])
+    ratio = after.write[2, 0, 3] / before.write[2, 0, 3]
+    assert ratio == pytest.approx(2.0 / before.write[2, 0, 2], rel=1e-4)   # sigma follows delta
+    np_ = __import__("numpy")
+    np_.testing.assert_allclose(after.canvases[:2], before.canvases[:2])  # glimpses before t unchanged
+    assert np_.abs(after.canvases[2] - before.canvases[2]).max() > 1e-3
+    np_.testing.assert_allclose(after.write[3:], before.write[3:], rtol=1e-5)  # later writes go where they went
+
+
+def test_encode_gives_the_posterior_means():
+    torch.manual_seed(8)
+    model = DRAW(DrawConfig(glimpses=3, enc_size=16, dec_size=16, z_size=4))
+    x = torch.rand(2, 1, 28, 28).round()
+    eps = torch.randn(3, 2, 4)
+    mu = model.encode(x, eps=eps)
+    assert mu.shape == (2, 3, 4)
+    outputs = []
+    model.q.register_forward_hook(lambda mod, inp, out: outputs.append(out))
+    model(x, eps=eps)
+    torch.testing.assert_close(mu, torch.stack([o[:, :4] for o in outputs], 1))
