@@ -3,22 +3,25 @@
 The old Torch script's --display made interactive. Left, the inputs x with the read box of glimpse
 t (green); right, the canvases sigma(c_t) with the write box (red); under them the KL of every
 glimpse. The panel itself is `core.export.glimpse_panel`, so what the window shows and what
-"save PNG" / the exported GIFs contain are the same pixels.
+"Save PNG" / "Save GIF" (Ctrl+E) write are the same pixels, in the same layout and zoom.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PIL import Image
 from PySide6.QtCore import QRect, QRectF, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QSizePolicy, QVBoxLayout, QWidget)
 
-from core.export import glimpse_panel
+from core.export import PANEL_BACKGROUND, PROGRESS_COLOUR, glimpse_panel
 from core.trace import GlimpseTrace, attention_box
+from draw_gui import saving
 
 PLACEHOLDER = "Press Start to watch DRAW draw"
 SPEEDS = (5, 10, 20, 40)          # glimpses per second offered by the speed combo
@@ -29,10 +32,26 @@ MAX_SCALE = 6                     # beyond this rendering costs more than a 40 g
 KL_BAR = (110, 110, 110)
 KL_HIGHLIGHT = (255, 190, 0)      # amber: green and red are taken by the read and write boxes
 GLIMPSE_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
+SAVE_GIF_KEYS = QKeySequence("Ctrl+E")   # docs/ui.md: Ctrl+E export
 
 
 def _gap(scale: int) -> int:
     return max(4, 2 * scale)      # glimpse_panel's default gap between the input and canvas halves
+
+
+def _progress_bar_height(scale: int) -> int:
+    return max(2, scale // 2)     # as core.export.save_drawing_gif
+
+
+def _with_progress_bar(panel: Image.Image, fraction: float, height: int) -> Image.Image:
+    """`panel` over a strip of `height` pixels whose grey bar covers `fraction` of the width
+    (the GIFs of core.export.save_drawing_gif look the same)."""
+    out = Image.new("RGB", (panel.width, panel.height + height), (PANEL_BACKGROUND,) * 3)
+    out.paste(panel, (0, 0))
+    length = int(round(min(max(fraction, 0.0), 1.0) * panel.width))
+    if length > 0:
+        out.paste(PROGRESS_COLOUR, (0, panel.height, length, panel.height + height))
+    return out
 
 
 class _PixelCanvas(QWidget):
@@ -85,6 +104,9 @@ class GlimpseView(QWidget):
         self._per_row, self._scale = 1, 1          # layout of the rendered panel
         self._image = QImage()
         self._image_bytes = b""                    # the QImage borrows these bytes
+        self._panel: Image.Image | None = None     # the same pixels as a PIL image, for Save PNG
+        # What the save dialogs remember their folder in ("export_dir"); the window sets it.
+        self.settings = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.caption = QLabel()
@@ -129,6 +151,22 @@ class GlimpseView(QWidget):
             "Draw each box with a line as thick as its filter's σ (the paper's Figure 1); "
             "the box itself spans N·δ pixels around the centre (g_x, g_y)")
         self.sigma_checkbox.toggled.connect(self._render)
+        self.boxes_checkbox = QCheckBox("boxes")
+        self.boxes_checkbox.setChecked(True)
+        self.boxes_checkbox.setToolTip(
+            "Draw the read box (green, the N×N grid of Gaussian filters the encoder reads) and the "
+            "write box (red, where the decoder writes) of glimpse t, here and in saved images")
+        self.boxes_checkbox.toggled.connect(self._on_boxes_toggled)
+        self.save_png_button = QPushButton("Save PNG…")
+        self.save_png_button.setToolTip(
+            "Save the panel shown now (glimpse t, with the error-image, boxes and σ options as "
+            "set) as a PNG image, at its pixel size (no smoothing)")
+        self.save_png_button.clicked.connect(self.save_png)
+        self.save_gif_button = QPushButton("Save GIF…")
+        self.save_gif_button.setToolTip(
+            "Save glimpses t = 1..T as a looping animated GIF at the playback speed chosen on the "
+            "left, with the options as set and a grey progress bar along the bottom (Ctrl+E)")
+        self.save_gif_button.clicked.connect(self.save_gif)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Run the current model on the same examples again "
                                        "and show the new glimpses (keeps t)")
@@ -157,10 +195,12 @@ class GlimpseView(QWidget):
         for widget, stretch in ((self.play_button, 0), (self.slider, 1), (self.t_label, 0)):
             timeline.addWidget(widget, stretch)
         options = QHBoxLayout()
-        for widget in (self.speed_combo, self.error_checkbox, self.sigma_checkbox):
+        for widget in (self.speed_combo, self.error_checkbox, self.boxes_checkbox,
+                       self.sigma_checkbox):
             options.addWidget(widget)
         options.addStretch(1)
-        options.addWidget(self.refresh_button)
+        for widget in (self.save_png_button, self.save_gif_button, self.refresh_button):
+            options.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.canvas, 1)
@@ -172,6 +212,9 @@ class GlimpseView(QWidget):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda key=key: self.set_t(self._key_target(key)))
+        self.save_gif_shortcut = QShortcut(SAVE_GIF_KEYS, self)
+        self.save_gif_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.save_gif_shortcut.activated.connect(self.save_gif)
         self.set_trace(None)
 
     # ------------------------------------------------------------------ public API
@@ -185,8 +228,10 @@ class GlimpseView(QWidget):
         T = self._glimpses()
         self._t = min(max(self._t, 1), max(T, 1))
         has_trace = trace is not None
-        for control in (self.play_button, self.slider, self.speed_combo, self.sigma_checkbox):
+        for control in (self.play_button, self.slider, self.speed_combo, self.boxes_checkbox,
+                        self.save_png_button, self.save_gif_button):
             control.setEnabled(has_trace)
+        self.sigma_checkbox.setEnabled(has_trace and self.boxes_checkbox.isChecked())
         self.error_checkbox.setEnabled(has_trace and trace.images is not None)
         if not has_trace:
             self.play_button.setChecked(False)
@@ -219,6 +264,51 @@ class GlimpseView(QWidget):
         """The panel as shown now, before scaling to the widget (null when there is no trace)."""
         return self._image
 
+    def panel(self, t: int | None = None) -> Image.Image | None:
+        """Glimpse t (default: the one shown) as a PIL image, in the layout and with the options
+        shown; for the current t the very pixels of image(). None without a trace."""
+        if self._trace is None:
+            return None
+        if t is None or int(t) == self._t:
+            if self._panel is None:
+                self._render()
+            return self._panel.copy()
+        t = int(t)
+        if not 1 <= t <= self._glimpses():
+            raise IndexError(f"glimpse {t} out of range 1..{self._glimpses()}")
+        return self._render_panel(t)
+
+    def gif_frames(self) -> list[Image.Image]:
+        """The frames of Save GIF: glimpses t = 1..T as panel(t), each over a thin grey bar
+        showing t / T. Empty without a trace."""
+        T = self._glimpses()
+        bar = _progress_bar_height(self._scale)
+        return [_with_progress_bar(self.panel(t), t / T, bar) for t in range(1, T + 1)]
+
+    def frame_ms(self) -> int:
+        """How long Save GIF shows each glimpse: the playback speed's 1000 / (glimpses per s)."""
+        return round(1000 / self.speed_combo.currentData())
+
+    def save_png(self) -> Path | None:
+        """Ask where, then save panel() as a PNG. Returns the path, or None (no trace, cancelled,
+        or failed: then the window shows why and nothing is left at the path)."""
+        if self._trace is None:
+            return None
+        return saving.save_png(self, self.settings, self.panel(), f"glimpses-t{self._t}.png")
+
+    def save_gif(self) -> Path | None:
+        """Ask where, then save gif_frames() as a looping GIF at frame_ms() a frame (the last
+        frame is held a little longer). Returns the path or None, as save_png."""
+        if self._trace is None:
+            return None
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)   # T panels: up to a second
+        try:
+            frames = self.gif_frames()
+        finally:
+            QApplication.restoreOverrideCursor()
+        return saving.save_gif(self, self.settings, frames, "glimpses.gif",
+                               frame_ms=self.frame_ms(), loop=0)
+
     def cell_rect(self, half: str, example: int) -> QRectF | None:
         """Where example's input ("input") or canvas ("canvas") cell lies in image() pixels."""
         trace = self._trace
@@ -241,13 +331,14 @@ class GlimpseView(QWidget):
     def box_rect(self, kind: str, example: int) -> QRectF | None:
         """Where the read ("read") or write ("write") box of `example` at glimpse t is drawn in
         image() pixels: its outline's outermost pixels are (left, top) .. (right, bottom), the
-        line grows inwards. None without a trace, attention or inputs (read), or when the box
-        lies wholly outside its cell (parts outside the cell are not drawn)."""
+        line grows inwards. None without a trace, attention or inputs (read), with the boxes
+        option off, or when the box lies wholly outside its cell (parts outside it are not
+        drawn)."""
         if kind not in ("read", "write"):
             raise ValueError(f"kind must be 'read' or 'write', not {kind!r}")
         trace, cell = self._trace, self.cell_rect("input" if kind == "read" else "canvas", example)
         params = None if cell is None else (trace.read if kind == "read" else trace.write)
-        if params is None:
+        if params is None or not self.boxes_checkbox.isChecked():
             return None
         size = trace.read_size if kind == "read" else trace.write_size
         box = np.array(attention_box(np.asarray(params)[self._t - 1, example], size)) * self._scale
@@ -292,29 +383,33 @@ class GlimpseView(QWidget):
             self._per_row, self._scale = layout
             self._render()
 
-    def _displayed_trace(self) -> GlimpseTrace:
+    def _displayed_trace(self, t: int) -> GlimpseTrace:
         trace = self._trace
-        if not (self.error_checkbox.isChecked() and trace.images is not None and self._t >= 2):
+        if not (self.error_checkbox.isChecked() and trace.images is not None and t >= 2):
             return trace
         # x − σ(c_{t−1}) lies in [−1, 1]; mid-grey is "no error". Grey, not a diverging colour
         # map, because green and red already mean the read and write boxes.
-        error = np.asarray(trace.images, np.float32) - np.asarray(trace.canvases[self._t - 2],
+        error = np.asarray(trace.images, np.float32) - np.asarray(trace.canvases[t - 2],
                                                                   np.float32)
         return dataclasses.replace(trace, images=0.5 + 0.5 * error)
+
+    def _render_panel(self, t: int) -> Image.Image:
+        """Glimpse t (1-based) with the current layout and options, as a PIL RGB image."""
+        return glimpse_panel(self._displayed_trace(t), t - 1, per_row=self._per_row,
+                             scale=self._scale, boxes=self.boxes_checkbox.isChecked(),
+                             sigma_width=self.sigma_checkbox.isChecked(), padding=PADDING,
+                             gap=_gap(self._scale)).convert("RGB")
 
     def _render(self) -> None:
         trace = self._trace
         if trace is None:
-            self._image, self._image_bytes = QImage(), b""
+            self._image, self._image_bytes, self._panel = QImage(), b"", None
             self.t_label.setText("t –/–")
             self.caption.setText("")
             self.canvas.set_image(self._image)
             return
-        panel = glimpse_panel(self._displayed_trace(), self._t - 1, per_row=self._per_row,
-                              scale=self._scale, boxes=True,
-                              sigma_width=self.sigma_checkbox.isChecked(), padding=PADDING,
-                              gap=_gap(self._scale))
-        self._image_bytes = panel.convert("RGB").tobytes()
+        panel = self._panel = self._render_panel(self._t)
+        self._image_bytes = panel.tobytes()
         self._image = QImage(self._image_bytes, panel.width, panel.height, 3 * panel.width,
                              QImage.Format.Format_RGB888)
         self.canvas.set_image(self._image)
@@ -323,10 +418,11 @@ class GlimpseView(QWidget):
 
     def _caption_text(self) -> str:
         trace = self._trace
-        canvas = "canvas σ(c_t)" + (" + write box" if trace.write is not None else "")
+        boxes = self.boxes_checkbox.isChecked()
+        canvas = "canvas σ(c_t)" + (" + write box" if trace.write is not None and boxes else "")
         if trace.images is None:
             return canvas + "   (generated: no input)"
-        read = " + read box" if trace.read is not None else ""
+        read = " + read box" if trace.read is not None and boxes else ""
         if not self.error_checkbox.isChecked():
             left = "input" + read
         elif self._t >= 2:
@@ -366,10 +462,14 @@ class GlimpseView(QWidget):
             return
         self.set_t(round(view_box.mapSceneToView(event.scenePos()).x()))
 
+    def _on_boxes_toggled(self, on: bool) -> None:
+        self.sigma_checkbox.setEnabled(on and self._trace is not None)   # σ is the boxes' width
+        self._render()
+
     # ------------------------------------------------------------------ playback and keys
 
     def _update_timer_interval(self) -> None:
-        self.play_timer.setInterval(round(1000 / self.speed_combo.currentData()))
+        self.play_timer.setInterval(self.frame_ms())
 
     def _on_play_toggled(self, playing: bool) -> None:
         self.play_button.setText("⏸ Pause" if playing else "▶ Play")
@@ -393,5 +493,8 @@ class GlimpseView(QWidget):
         # The QShortcuts need an active window; this covers key events sent to the view itself.
         if event.key() in GLIMPSE_KEYS and self._trace is not None:
             self.set_t(self._key_target(event.key()))
+        elif (QKeySequence(event.keyCombination()).matches(SAVE_GIF_KEYS)
+              == QKeySequence.SequenceMatch.ExactMatch):
+            self.save_gif()
         else:
             super().keyPressEvent(event)

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PIL import Image
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from core.export import READ_COLOUR, WRITE_COLOUR
+from core.export import PROGRESS_COLOUR, READ_COLOUR, WRITE_COLOUR
 from core.trace import GlimpseTrace
-from draw_gui.glimpse_view import KL_HIGHLIGHT, GlimpseView
+from draw_gui.glimpse_view import KL_HIGHLIGHT, SPEEDS, GlimpseView
 
 T, B, SIZE = 6, 4, 28
 INPUT_GREY = 0.8
@@ -250,3 +254,214 @@ def test_generated_samples_show_only_canvases(view):
     assert not view.error_checkbox.isEnabled()
     rect = view.box_rect("write", 0)
     assert pixel(view, rect.left(), rect.center().y()) == WRITE_COLOUR
+
+
+# ---------------------------------------------------------------------- Save PNG / Save GIF
+
+class DictSettings:
+    """The two methods of draw_gui.settings.Settings that saving.py uses."""
+
+    def __init__(self):
+        self.values = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value):
+        self.values[key] = value
+
+
+class ErrorWindow(QWidget):
+    """A parent window with the main window's show_error(title, message)."""
+
+    def __init__(self):
+        super().__init__()
+        self.errors = []
+
+    def show_error(self, title, message):
+        self.errors.append((title, message))
+
+
+@pytest.fixture
+def dialog(monkeypatch):
+    """Replaces the save dialog: answers with `dialog.answer`, records what it was asked."""
+    class Dialog:
+        answer = ""
+        calls = []
+
+    def fake(parent, caption, directory, filters, *args, **kwargs):
+        Dialog.calls.append((caption, directory, filters))
+        return str(Dialog.answer), filters if Dialog.answer else ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", fake)
+    Dialog.calls = []
+    return Dialog
+
+
+def qimage_array(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, :3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+
+
+def has_colour(array: np.ndarray, colour) -> bool:
+    return bool(np.all(array == np.array(colour, np.uint8), axis=-1).any())
+
+
+def gif_frames(path) -> tuple[list[np.ndarray], list[int], dict]:
+    with Image.open(path) as gif:
+        info = dict(gif.info)
+        frames, durations = [], []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            frames.append(np.asarray(gif.convert("RGB")))
+            durations.append(gif.info["duration"])
+    return frames, durations, info
+
+
+def test_save_buttons_need_a_trace_and_explain_themselves(view, dialog):
+    for button in (view.save_png_button, view.save_gif_button):
+        assert button.isEnabled() and button.toolTip()
+    assert "Ctrl+E" in view.save_gif_button.toolTip()
+    assert view.boxes_checkbox.isChecked() and view.boxes_checkbox.toolTip()
+    assert view.settings is None
+    view.set_trace(None)
+    for control in (view.save_png_button, view.save_gif_button, view.boxes_checkbox):
+        assert not control.isEnabled()
+    assert view.save_png() is None and view.save_gif() is None
+    assert dialog.calls == []                 # no dialog without something to save
+
+
+@pytest.mark.parametrize("error_image, sigma", [(False, False), (True, True)])
+def test_save_png_writes_the_panel_shown(view, dialog, tmp_path, error_image, sigma):
+    view.set_t(3)
+    view.error_checkbox.setChecked(error_image)
+    view.sigma_checkbox.setChecked(sigma)
+    dialog.answer = tmp_path / "x.png"
+    view.save_png_button.click()
+    caption, directory, filters = dialog.calls[-1]
+    assert Path(directory).name == "glimpses-t3.png" and "*.png" in filters
+    with Image.open(tmp_path / "x.png") as png:
+        assert png.format == "PNG"
+        assert png.size == (view.image().width(), view.image().height())
+        saved = np.asarray(png.convert("RGB"))
+    shown = qimage_array(view.image())
+    np.testing.assert_array_equal(saved, shown)
+    assert has_colour(saved, READ_COLOUR) and has_colour(saved, WRITE_COLOUR)
+
+
+def test_boxes_checkbox_hides_boxes_on_screen_and_in_the_png(view, dialog, tmp_path):
+    view.set_t(2)
+    view.sigma_checkbox.setChecked(True)
+    view.boxes_checkbox.setChecked(False)
+    assert not view.sigma_checkbox.isEnabled()            # σ is only the boxes' line width
+    assert view.box_rect("read", 0) is None and view.box_rect("write", 0) is None
+    assert "box" not in view.caption.text()
+    shown = qimage_array(view.image())
+    assert not has_colour(shown, READ_COLOUR) and not has_colour(shown, WRITE_COLOUR)
+    dialog.answer = tmp_path / "plain.png"
+    assert view.save_png() == tmp_path / "plain.png"
+    with Image.open(tmp_path / "plain.png") as png:
+        saved = np.asarray(png.convert("RGB"))
+    np.testing.assert_array_equal(saved, shown)
+    assert not has_colour(saved, READ_COLOUR) and not has_colour(saved, WRITE_COLOUR)
+    view.boxes_checkbox.setChecked(True)
+    assert view.sigma_checkbox.isEnabled() and view.box_rect("read", 0) is not None
+    assert has_colour(qimage_array(view.image()), READ_COLOUR)
+
+
+@pytest.mark.parametrize("speed_index, boxes", [(0, True), (2, False)])
+def test_save_gif_writes_every_glimpse_at_the_chosen_speed(view, dialog, tmp_path, speed_index,
+                                                           boxes):
+    view.speed_combo.setCurrentIndex(speed_index)
+    view.boxes_checkbox.setChecked(boxes)
+    view.set_t(4)
+    frame_ms = 1000 // SPEEDS[speed_index]
+    dialog.answer = tmp_path / "x.gif"
+    view.save_gif_button.click()
+    caption, directory, filters = dialog.calls[-1]
+    assert Path(directory).name == "glimpses.gif" and "*.gif" in filters
+    frames, durations, info = gif_frames(tmp_path / "x.gif")
+    assert len(frames) == T
+    width, height = view.image().width(), view.image().height()
+    assert all(f.shape[1] == width and height < f.shape[0] <= height + 8 for f in frames)
+    assert durations[:-1] == [frame_ms] * (T - 1) and durations[-1] >= frame_ms
+    assert info.get("loop") == 0              # loops forever
+    assert view.t() == 4                      # saving does not move the viewer
+    for t, frame in enumerate(frames, start=1):
+        np.testing.assert_array_equal(frame[:height], np.asarray(view.panel(t)))
+        assert has_colour(frame, WRITE_COLOUR) == boxes
+        # The grey progress bar along the bottom covers t / T of the width.
+        bar = np.all(frame[-1] == np.array(PROGRESS_COLOUR, np.uint8), axis=-1)
+        assert bar.sum() == round(t / T * width) and bar[:bar.sum()].all()
+    np.testing.assert_array_equal(frames[3][:height], qimage_array(view.image()))
+
+
+def test_gif_frames_follow_the_error_image_option(view):
+    view.error_checkbox.setChecked(True)
+    frames = view.gif_frames()
+    view.set_t(3)
+    shown = qimage_array(view.image())
+    np.testing.assert_array_equal(np.asarray(frames[2])[:shown.shape[0]], shown)
+    view.set_t(5)
+    assert not np.array_equal(np.asarray(frames[2]), np.asarray(frames[4]))
+
+
+def test_ctrl_e_saves_the_gif(view, dialog, tmp_path, qtbot):
+    assert view.save_gif_shortcut.key() == QKeySequence("Ctrl+E")
+    assert view.save_gif_shortcut.context() == Qt.ShortcutContext.WidgetWithChildrenShortcut
+    dialog.answer = tmp_path / "key.gif"
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert len(dialog.calls) == 1 and "GIF" in dialog.calls[0][0]
+    with Image.open(tmp_path / "key.gif") as gif:
+        assert gif.n_frames == T
+
+
+def test_cancel_writes_nothing(view, dialog, tmp_path):
+    view.settings = DictSettings()
+    dialog.answer = ""
+    assert view.save_png() is None and view.save_gif() is None
+    assert len(dialog.calls) == 2
+    assert list(tmp_path.iterdir()) == [] and view.settings.values == {}
+
+
+def test_failed_png_save_warns_and_leaves_nothing(view, dialog, tmp_path, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[1:3]))
+    (tmp_path / "file").write_text("a file, not a folder")
+    dialog.answer = tmp_path / "file" / "x.png"
+    assert view.save_png() is None
+    assert len(warnings) == 1 and "Could not save" in warnings[0][0]
+    assert str(tmp_path / "file" / "x.png") in warnings[0][1]
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+    assert (tmp_path / "file").read_text() == "a file, not a folder"
+
+
+def test_failed_gif_save_goes_to_the_windows_show_error(qtbot, dialog, tmp_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: pytest.fail("not the window's"))
+    window = ErrorWindow()
+    qtbot.addWidget(window)
+    view = GlimpseView(window)
+    view.set_trace(make_trace())
+    (tmp_path / "file").write_text("x")
+    dialog.answer = tmp_path / "file" / "x.gif"
+    view.save_gif_button.click()
+    assert len(window.errors) == 1 and window.errors[0][0] == "Could not save"
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_save_dialogs_remember_the_folder(view, dialog, tmp_path):
+    view.settings = DictSettings()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    dialog.answer = folder / "first"              # no suffix: ".png" is added
+    view.set_t(5)
+    assert view.save_png() == folder / "first.png" and (folder / "first.png").exists()
+    assert view.settings.get("export_dir") == str(folder)
+    dialog.answer = ""
+    view.save_gif()                               # cancelled; only the dialog's start matters
+    assert Path(dialog.calls[-1][1]) == folder / "glimpses.gif"
+    view.settings = None                          # no settings: still saves
+    dialog.answer = tmp_path / "y.png"
+    assert view.save_png() == tmp_path / "y.png" and (tmp_path / "y.png").exists()
