@@ -167,8 +167,12 @@ def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
     return panel
 
 
-def _with_progress_bar(panel: Image.Image, fraction: float, height: int, background=0) -> Image.Image:
-    """`panel` with a strip below it whose bar covers `fraction` of the width."""
+def progress_bar_height(scale: int) -> int:
+    return max(2, scale // 2)
+
+
+def with_progress_bar(panel: Image.Image, fraction: float, height: int, background=0) -> Image.Image:
+    """`panel` with a strip below it whose bar covers `fraction` of the width (GIF frames show t/T)."""
     out = Image.new("RGB", (panel.width, panel.height + height), _rgb(background))
     out.paste(panel, (0, 0))
     length = int(round(min(max(fraction, 0.0), 1.0) * panel.width))
@@ -349,7 +353,7 @@ def save_drawing_gif(trace: GlimpseTrace, path: PathLike, frame_ms: int = 80,
     for t in range(trace.glimpses):
         panel = glimpse_panel(trace, t, **panel_kwargs)
         if progress_bar:
-            panel = _with_progress_bar(panel, (t + 1) / trace.glimpses, max(2, scale // 2),
+            panel = with_progress_bar(panel, (t + 1) / trace.glimpses, progress_bar_height(scale),
                                        panel_kwargs.get("background", PANEL_BACKGROUND))
         arrays.append(np.asarray(panel))
     return _save_gif_arrays(arrays, path, frame_ms, hold_last_ms, loop, (READ_COLOUR, WRITE_COLOUR))

@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSizePolicy, QVBoxLayout, QWidget)
 
-from core.export import PANEL_BACKGROUND, PROGRESS_COLOUR, glimpse_panel
+from core.export import PANEL_BACKGROUND, glimpse_panel, progress_bar_height, with_progress_bar
 from core.trace import GlimpseTrace, attention_box
 from draw_gui import saving
 
@@ -37,21 +37,6 @@ SAVE_GIF_KEYS = QKeySequence("Ctrl+E")   # docs/ui.md: Ctrl+E export
 
 def _gap(scale: int) -> int:
     return max(4, 2 * scale)      # glimpse_panel's default gap between the input and canvas halves
-
-
-def _progress_bar_height(scale: int) -> int:
-    return max(2, scale // 2)     # as core.export.save_drawing_gif
-
-
-def _with_progress_bar(panel: Image.Image, fraction: float, height: int) -> Image.Image:
-    """`panel` over a strip of `height` pixels whose grey bar covers `fraction` of the width
-    (the GIFs of core.export.save_drawing_gif look the same)."""
-    out = Image.new("RGB", (panel.width, panel.height + height), (PANEL_BACKGROUND,) * 3)
-    out.paste(panel, (0, 0))
-    length = int(round(min(max(fraction, 0.0), 1.0) * panel.width))
-    if length > 0:
-        out.paste(PROGRESS_COLOUR, (0, panel.height, length, panel.height + height))
-    return out
 
 
 class _PixelCanvas(QWidget):
@@ -282,8 +267,8 @@ class GlimpseView(QWidget):
         """The frames of Save GIF: glimpses t = 1..T as panel(t), each over a thin grey bar
         showing t / T. Empty without a trace."""
         T = self._glimpses()
-        bar = _progress_bar_height(self._scale)
-        return [_with_progress_bar(self.panel(t), t / T, bar) for t in range(1, T + 1)]
+        bar = progress_bar_height(self._scale)
+        return [with_progress_bar(self.panel(t), t / T, bar, PANEL_BACKGROUND) for t in range(1, T + 1)]
 
     def frame_ms(self) -> int:
         """How long Save GIF shows each glimpse: the playback speed's 1000 / (glimpses per s)."""

@@ -19,6 +19,7 @@ from draw_gui import __version__
 from draw_gui.cli_text import format_duration
 from draw_gui.config_panel import ConfigPanel
 from draw_gui.glimpse_view import GlimpseView
+from draw_gui.latent_view import LatentView
 from draw_gui.loss_plot import LossPlot
 from draw_gui.settings import Settings
 from draw_gui.worker import RunSetup, TrainingWorker
@@ -91,8 +92,12 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.glimpse_view = GlimpseView()
         self.glimpse_view.refresh_requested.connect(self.worker.request_snapshot)
+        self.glimpse_view.settings = self.settings  # save dialogs remember their folder
         self.tabs = QTabWidget()
         self.tabs.addTab(self.glimpse_view, "Glimpses")
+        self.latent_view = LatentView(self.settings)
+        self.worker.weights.connect(self.latent_view.set_weights)
+        self.tabs.addTab(self.latent_view, "Latent")
         self.loss_plot = LossPlot()
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.addWidget(self.tabs)
@@ -134,7 +139,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         self.open_action = action(file, "&Open checkpoint…", self.open_checkpoint, "Ctrl+O",
-                                  "open a checkpoint; Start continues its run")
+                                  "open a checkpoint (paused); Resume continues its run")
         self.recent_menu = file.addMenu("Open &recent")
         self.save_action = action(file, "&Save checkpoint", self.save_checkpoint, "Ctrl+S")
         self.save_as_action = action(file, "Save checkpoint &as…", lambda: self.save_checkpoint(ask=True),
@@ -193,9 +198,6 @@ class MainWindow(QMainWindow):
     # ---- commands --------------------------------------------------------------------------------
     def start(self):
         if not self.start_action.isEnabled():
-            return
-        if self.state in ("paused",) and self.run_info is not None:
-            self.worker.resume()
             return
         model, train = self.config_panel.configs()
         v = self.config_panel.values()
@@ -342,9 +344,8 @@ class MainWindow(QMainWindow):
     def _update_controls(self):
         live = self.state in ("loading", "running", "paused")
         valid = self.config_panel.is_valid()
-        self.start_action.setEnabled((not live and valid) or (self.state == "paused"))
+        self.start_action.setEnabled(not live and valid)  # while paused, Pause/Resume continues
         self.start_button.setEnabled(self.start_action.isEnabled())
-        self.start_button.setText("Resume" if self.state == "paused" else "Start")
         self.pause_action.setEnabled(self.state in ("running", "paused"))
         self.pause_button.setEnabled(self.pause_action.isEnabled())
         self.pause_button.setText("Resume" if self.state == "paused" else "Pause")
@@ -393,6 +394,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop training and join the worker thread; True when it ended in time."""
         self.worker.stop()
+        self.latent_view.shutdown()
         deadline = time.monotonic() + timeout_ms / 1000
         while self.worker.running and time.monotonic() < deadline:
             QThread.msleep(10)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 METRICS_INTERVAL_S = 1 / 30
 SNAPSHOT_INTERVAL_S = 3.0     # live glimpse refresh while training
 SNAPSHOT_MIN_GAP_S = 1.0      # never more often than this, even on demand
+WEIGHTS_INTERVAL_S = 3.0      # weights for the latent explorer, sent with snapshots at most this often
 
 
 @dataclass
@@ -57,10 +58,20 @@ class MetricsUpdate:
     progress: object              # core.loop.Progress of the last step
 
 
+@dataclass
+class ModelWeights:
+    """A copy of the model for another thread (the latent explorer): CPU clones, never shared."""
+    config: object                # core.model.DrawConfig
+    state: dict                   # state_dict of detached CPU tensor clones
+    step: int
+    examples: np.ndarray | None   # (B, C, H, W) the fixed test examples (for principal directions)
+
+
 class TrainingWorker(QObject):
     ready = Signal(object)           # RunInfo
     metrics = Signal(object)         # MetricsUpdate
     snapshot = Signal(object)        # core.trace.GlimpseTrace of the fixed examples
+    weights = Signal(object)         # ModelWeights, with snapshots (at most every WEIGHTS_INTERVAL_S)
     evaluated = Signal(object)       # dict: step, epoch, nll_bound, recon, kl
     state_changed = Signal(str)      # loading, running, paused, stopped, finished, failed
     failed = Signal(str, str)        # kind (data, checkpoint, nan, save, config, error), message
@@ -74,6 +85,7 @@ class TrainingWorker(QObject):
         self._looping = False
         self._sent_rows = 0
         self._last_snapshot = 0.0
+        self._last_weights = -WEIGHTS_INTERVAL_S
         self.dirty = False           # progress since the last save
         self._saved_event = threading.Event()
         self._invoke.connect(self._call)
@@ -253,6 +265,11 @@ class TrainingWorker(QObject):
             trace = model(self._examples, eps=eps, trace=True).trace
         model.train(was_training)
         self.snapshot.emit(trace)
+        if force or self._trainer.paused or now - self._last_weights >= WEIGHTS_INTERVAL_S:
+            self._last_weights = now
+            self.weights.emit(ModelWeights(
+                config=model.config, step=self._trainer.step, examples=self._examples.cpu().numpy(),
+                state={k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}))
 
     def _save(self, path: str):
         from core.checkpoint import save_checkpoint

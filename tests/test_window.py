@@ -170,7 +170,8 @@ def test_save_and_open_checkpoint_continue_the_run(qtbot, make_window, tmp_path)
     qtbot.waitUntil(lambda: w.state == "paused" and w.run_info is not None, timeout=20000)
     assert w.run_info.step == steps and w.loss_plot.point_count() == steps
     assert str(path) in w.settings.get("recent")
-    w.start_button.click()  # continues from the checkpoint
+    assert not w.start_button.isEnabled() and w.pause_button.text() == "Resume"
+    w.pause_button.click()  # Resume continues from the checkpoint
     qtbot.waitUntil(lambda: w.loss_plot.point_count() > steps + 2, timeout=10000)
 
 

@@ -1,0 +1,426 @@
+"""The Latent tab: move through DRAW's latent space and watch the sample redraw as you move.
+
+A latent is a T x Z tensor, one z_t per glimpse (eq. 13). The tab edits it with sliders (one z
+shared by all glimpses, or the z of one glimpse t), a 2-D pad, an interpolation between two
+latents and a draggable write box, and shows the sample, its drawing process and a grid of
+samples. Every decode goes to a LatentDecoder in its own thread; the tab only keeps the latent
+it is showing and drops results older than the newest one shown.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSlider, QSpinBox,
+                               QStackedWidget, QVBoxLayout, QWidget)
+
+from core.export import image_grid
+from draw_gui import saving
+from draw_gui.latent_decoder import DecodeRequest, LatentDecoder, mix, mixes, on_pad, prior_latent, sweep_latents
+from draw_gui.latent_drawing import GIF_SCALE, PNG_SCALE, DrawingProcess
+from draw_gui.latent_pad import LatentPad, PixelImage, SliderPanel, button, image_to_qimage, row, to_qimage
+
+PLACEHOLDER = "Start training or open a checkpoint to explore its latent space"
+GRID_SIDE = 8                       # the sample grid is GRID_SIDE x GRID_SIDE
+GIF_FRAMES = 16
+DRAWING_HZ = 30
+PAD_AXES = {"dims": "dimensions z_i, z_j", "random": "random directions", "principal": "principal directions"}
+
+
+class LatentView(QWidget):
+    """The latent explorer; feed it worker.ModelWeights through set_weights."""
+
+    shown = Signal(str)             # the kind of decode ("image", "grid", ...) now on screen
+
+    def __init__(self, settings=None, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.decoder: LatentDecoder | None = None     # started with the first weights
+        self._config = None
+        self._latent: np.ndarray | None = None        # (T, Z) float32, what the sample shows
+        self._a = self._b = None                      # the interpolation's ends
+        self._writes: dict = {}                       # {t: (g_x, g_y, delta)} write boxes moved by hand
+        self._directions = self._anchor = None        # the pad's two directions and their origin
+        self._image = self._trace = self._grid = None
+        self._latest: dict[str, int] = {}             # kind -> newest request id submitted ...
+        self._shown: dict[str, int] = {}              # ... and shown
+        self._grid_seed, self._direction_seed = 0, 0
+        self._grid_stale = False
+        self._drawing_due = False                     # a trace waits to be shown in the drawing process
+        self._drawing_cooldown = QTimer(self, singleShot=True, interval=1000 // DRAWING_HZ)
+        self._drawing_cooldown.timeout.connect(self._refresh_drawing)
+        self._build()
+
+    # ------------------------------------------------------------------ construction
+    def _build(self) -> None:
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("one z for all glimpses", "shared")
+        self.mode_combo.addItem("z of glimpse t", "glimpse")
+        self.mode_combo.setToolTip("What the sliders set: latent dimension i of every z_t at once, or only "
+                                   "of z_t for the chosen glimpse t (the other glimpses keep theirs)")
+        self.glimpse_spin = QSpinBox(prefix="t ")
+        self.glimpse_spin.setToolTip("The glimpse t whose z_t the sliders show and set")
+        self.randomize_button = button("Randomize", "Draw a whole new latent z_1..z_T from the prior "
+                                       "N(0, I) (eq. 13); the same seed gives the same latent", self.randomize)
+        self.zero_button = button("Zero", "Set every z_t to 0, the prior's mean", self.zero)
+        self.lock_seed = QCheckBox("lock seed")
+        self.lock_seed.setToolTip("Randomize draws the latent of this seed every time; unlocked, each "
+                                  "press picks a new seed and shows it here")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.sliders = SliderPanel()
+        latent_box = QGroupBox("Latent z")
+        box = QVBoxLayout(latent_box)
+        box.addLayout(row(self.mode_combo, self.glimpse_spin))
+        box.addLayout(row(self.randomize_button, self.zero_button))
+        box.addLayout(row(self.lock_seed, self.seed_spin, stretch_at=2))
+        box.addWidget(self.sliders, 1)
+        latent_box.setMaximumWidth(280)
+
+        self.sample = PixelImage(minimum=100)
+        self.sample.setToolTip("The sample σ(c_T) DRAW draws from this latent (eq. 13-15)")
+        self.step_label = QLabel()
+        self.step_label.setStyleSheet("color: grey;")
+        self.save_sample_button = button("Save PNG…", "Save this sample as a PNG", self.save_sample_png)
+        sample_box = QGroupBox("Sample σ(c_T)")
+        box = QVBoxLayout(sample_box)
+        box.addWidget(self.sample, 1)
+        box.addLayout(row(self.step_label, self.save_sample_button, stretch_at=1))
+
+        self.pad = LatentPad()
+        self.pad.setToolTip("Drag the point: x and y set the two chosen latent coordinates "
+                            "(−3..3), and the sample redraws while the mouse moves")
+        self.axes_combo = QComboBox()
+        for key, text in PAD_AXES.items():
+            self.axes_combo.addItem(text, key)
+        self.axes_combo.setToolTip("What the pad's axes move: two dimensions z_i and z_j (in every glimpse "
+                                   "or in glimpse t, as the sliders), two random directions in the T×Z "
+                                   "latent, or the two principal directions of the worker's test examples' "
+                                   "posterior means (±3 = ±3 standard deviations)")
+        self.x_spin, self.y_spin = QSpinBox(prefix="x z_"), QSpinBox(prefix="y z_")
+        self.x_spin.setToolTip("The latent dimension i the pad's x axis sets")
+        self.y_spin.setToolTip("The latent dimension j the pad's y axis sets")
+        self.new_directions_button = button("New", "Draw two other random directions", self._new_directions)
+        pad_box = QGroupBox("2-D pad")
+        box = QVBoxLayout(pad_box)
+        box.addWidget(self.pad, 1)
+        box.addWidget(self.axes_combo)
+        box.addLayout(row(self.x_spin, self.y_spin, self.new_directions_button))
+
+        self.drawing = DrawingProcess(self.settings)
+
+        self.set_a_button = button("Set A", "Remember the current latent as the interpolation's start A",
+                                   lambda: self._set_end("a"))
+        self.set_b_button = button("Set B", "Remember the current latent as the interpolation's end B",
+                                   lambda: self._set_end("b"))
+        self.mix_combo = QComboBox()
+        self.mix_combo.addItem("spherical", True)
+        self.mix_combo.addItem("linear", False)
+        self.mix_combo.setToolTip("Spherical (slerp) keeps the latent at the norm of a prior sample; linear "
+                                  "(lerp) passes through the improbable middle near z = 0")
+        self.mix_slider = QSlider(Qt.Orientation.Horizontal)
+        self.mix_slider.setRange(0, 100)
+        self.mix_slider.setToolTip("The latent a fraction w of the way from A (0) to B (1)")
+        self.mix_label = QLabel("w 0.00")
+        self.frames_spin = QSpinBox(prefix="frames ")
+        self.frames_spin.setRange(2, 200)
+        self.frames_spin.setValue(GIF_FRAMES)
+        self.frames_spin.setToolTip("Frames of the interpolation and sweep GIFs")
+        self.save_mix_button = button("Interpolation GIF…", "Save A → B as an animated GIF",
+                                      self.save_interpolation_gif)
+        self.sweep_spin = QSpinBox(prefix="sweep z_")
+        self.sweep_spin.setToolTip("The latent dimension i the sweep GIF moves from −3 to 3 (in every "
+                                   "glimpse, or in glimpse t only, as the sliders)")
+        self.save_sweep_button = button("Sweep GIF…", "Save the sample as dimension i goes −3..3",
+                                        self.save_sweep_gif)
+        mix_box = QGroupBox("Interpolation A → B")
+        box = QVBoxLayout(mix_box)
+        box.addLayout(row(self.set_a_button, self.set_b_button, self.mix_combo, stretch_at=3))
+        box.addLayout(row(QLabel("A"), self.mix_slider, QLabel("B"), self.mix_label))
+        box.addLayout(row(self.frames_spin, self.save_mix_button, stretch_at=2))
+        box.addLayout(row(self.sweep_spin, self.save_sweep_button, stretch_at=2))
+        box.addStretch(1)
+
+        self.grid = PixelImage(minimum=100)
+        self.grid.setToolTip(f"{GRID_SIDE * GRID_SIDE} samples, each from its own latent drawn from the prior")
+        self.new_grid_button = button("New samples", "Draw the grid again from new latents", self.new_grid)
+        self.save_grid_button = button("Save PNG…", "Save the grid as a PNG", self.save_grid_png)
+        grid_box = QGroupBox("Samples")
+        box = QVBoxLayout(grid_box)
+        box.addWidget(self.grid, 1)
+        box.addLayout(row(self.new_grid_button, self.save_grid_button, stretch_at=1))
+
+        content = QWidget()
+        layout = QGridLayout(content)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(latent_box, 0, 0, 2, 1)
+        layout.addWidget(sample_box, 0, 1)
+        layout.addWidget(pad_box, 0, 2)
+        layout.addWidget(self.drawing, 0, 3)
+        layout.addWidget(mix_box, 1, 1, 1, 2)
+        layout.addWidget(grid_box, 1, 3)
+        for column in (1, 2, 3):
+            layout.setColumnStretch(column, 1)
+        layout.setRowStretch(0, 3)
+        layout.setRowStretch(1, 2)
+        self.placeholder = QLabel(PLACEHOLDER, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: grey;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+
+        self.mode_combo.currentIndexChanged.connect(lambda: self._show_latent())
+        self.glimpse_spin.valueChanged.connect(lambda: self._show_latent())
+        self.sliders.value_changed.connect(self._on_slider)
+        self.pad.moved.connect(self._on_pad)
+        self.axes_combo.currentIndexChanged.connect(self._on_axes)
+        self.x_spin.valueChanged.connect(self._on_axes)
+        self.y_spin.valueChanged.connect(self._on_axes)
+        self.drawing.box_changed.connect(self._on_box)
+        self.drawing.reset_requested.connect(self.reset_boxes)
+        self.mix_slider.valueChanged.connect(self._on_mix)
+        self.mix_combo.currentIndexChanged.connect(self._on_mix)
+        self._enable_mix()
+
+    # ------------------------------------------------------------------ public API
+    @Slot(object)
+    def set_weights(self, weights) -> None:
+        """New weights (worker.ModelWeights): redraw what is shown with them."""
+        if self.decoder is None:
+            self.decoder = LatentDecoder()
+            self.decoder.decoded.connect(self._on_decoded)
+            self.decoder.failed.connect(self._on_failed)
+        if weights.config != self._config:
+            self._configure(weights.config)
+        self.decoder.set_weights(weights)
+        self.step_label.setText(f"model at step {weights.step:,}")
+        self._submit_image()
+        self._submit_grid()
+        if self.axes_combo.currentData() != "dims" and self._directions is None:
+            self._on_axes()
+
+    def latent(self) -> np.ndarray | None:
+        return None if self._latent is None else self._latent.copy()
+
+    def image(self) -> np.ndarray | None:
+        """The sample on screen, (C, H, W) in [0, 1]."""
+        return self._image
+
+    def trace(self):
+        return self._trace
+
+    def grid_images(self) -> np.ndarray | None:
+        return self._grid
+
+    def latest_request(self, kind: str = "image") -> int:
+        """The id of the newest decode of this kind asked for (0: none yet)."""
+        return self._latest.get(kind, 0)
+
+    def up_to_date(self) -> bool:
+        """Every request made so far has been decoded and shown."""
+        return not self._drawing_due and all(self._shown.get(kind, 0) >= i for kind, i in self._latest.items())
+
+    def shutdown(self) -> None:
+        self.drawing.play_timer.stop()
+        if self.decoder is not None:
+            self.decoder.shutdown()
+
+    # ------------------------------------------------------------------ the latent
+    def _configure(self, config) -> None:
+        T, Z = config.glimpses, config.z_size
+        self._config = config
+        self._latent = np.zeros((T, Z), np.float32)
+        self._a = self._b = self._directions = None
+        self._writes.clear()
+        self.sliders.set_count(Z)
+        self.glimpse_spin.setRange(1, T)
+        for spin in (self.x_spin, self.y_spin, self.sweep_spin):
+            spin.setRange(0, Z - 1)
+        self.y_spin.setValue(min(1, Z - 1))
+        self.drawing.set_trace(None, glimpses=T)
+        self._enable_mix()
+        self.stack.setCurrentIndex(1)
+        self._show_latent()
+
+    def _scope(self):
+        """The rows of the latent the sliders and the pad's dimensions act on."""
+        return slice(None) if self.mode_combo.currentData() == "shared" else self.glimpse_spin.value() - 1
+
+    def _change(self, latent: np.ndarray, source: str) -> None:
+        self._latent = latent
+        self._submit_image()               # first, so the decoder works while the controls follow
+        if source != "pad" and self.axes_combo.currentData() != "dims":
+            self._anchor = latent          # the pad's directions now start from here
+            self.pad.set_point(0.0, 0.0)
+        self._show_latent(source)
+
+    def _show_latent(self, source: str = "") -> None:
+        if self._latent is None:
+            return
+        self.glimpse_spin.setEnabled(self.mode_combo.currentData() == "glimpse")
+        values = self._latent[self._scope()]
+        shown = values.mean(0) if values.ndim == 2 else values    # shared: the mean over t
+        self.sliders.set_values(shown)
+        if source != "pad" and self.axes_combo.currentData() == "dims":
+            self.pad.set_point(shown[self.x_spin.value()], shown[self.y_spin.value()])
+
+    def _on_slider(self, dim: int, value: float) -> None:
+        latent = self._latent.copy()
+        latent[self._scope(), dim] = value
+        self._change(latent, "sliders")
+
+    def _on_pad(self, x: float, y: float) -> None:
+        if self._latent is None:
+            return
+        if self.axes_combo.currentData() == "dims":
+            latent = self._latent.copy()
+            latent[self._scope(), self.x_spin.value()] = x
+            latent[self._scope(), self.y_spin.value()] = y
+        elif self._directions is not None:
+            latent = on_pad(self._anchor, self._directions, x, y)
+        else:
+            return                          # directions still on their way
+        self._change(latent, "pad")
+
+    def _on_axes(self) -> None:
+        kind = self.axes_combo.currentData()
+        for spin in (self.x_spin, self.y_spin):
+            spin.setEnabled(kind == "dims")
+        self.new_directions_button.setEnabled(kind == "random")
+        self._directions = None
+        if kind == "dims":
+            self.pad.set_labels(f"z_{self.x_spin.value()}", f"z_{self.y_spin.value()}")
+            self._show_latent()
+            return
+        name = "PC" if kind == "principal" else "random"
+        self.pad.set_labels(f"{name} 1", f"{name} 2")
+        if self.decoder is not None and self._config is not None:
+            self._submit(DecodeRequest("directions", method=kind, seed=self._direction_seed))
+
+    def _new_directions(self) -> None:
+        self._direction_seed += 1
+        self._on_axes()
+
+    def randomize(self) -> None:
+        if self._config is None:
+            return
+        if not self.lock_seed.isChecked():
+            self.seed_spin.setValue(random.randrange(2**31))
+        self._change(prior_latent(self._config.glimpses, self._config.z_size, self.seed_spin.value()), "")
+
+    def zero(self) -> None:
+        if self._latent is not None:
+            self._change(np.zeros_like(self._latent), "")
+
+    def _set_end(self, which: str) -> None:
+        if self._latent is not None:
+            setattr(self, f"_{which}", self._latent.copy())
+            self._enable_mix()
+
+    def _enable_mix(self) -> None:
+        ready = self._a is not None and self._b is not None
+        for widget in (self.mix_slider, self.mix_combo, self.save_mix_button):
+            widget.setEnabled(ready)
+        self.set_a_button.setText("Set A ✓" if self._a is not None else "Set A")
+        self.set_b_button.setText("Set B ✓" if self._b is not None else "Set B")
+
+    def _on_mix(self) -> None:
+        w = self.mix_slider.value() / 100
+        self.mix_label.setText(f"w {w:.2f}")
+        if self._a is not None and self._b is not None:
+            self._change(mix(self._a, self._b, w, self.mix_combo.currentData()), "mix")
+
+    def _on_box(self, t: int, g_x: float, g_y: float, delta: float) -> None:
+        self._writes[t] = (g_x, g_y, delta)
+        self._submit_image()
+
+    def reset_boxes(self) -> None:
+        self._writes.clear()
+        self._submit_image()
+
+    def new_grid(self) -> None:
+        self._grid_seed += 1
+        self._submit_grid()
+
+    # ------------------------------------------------------------------ decoding
+    def _submit(self, request: DecodeRequest) -> None:
+        if self.decoder is not None:
+            self._latest[request.kind] = self.decoder.submit(request)
+
+    def _submit_image(self) -> None:
+        if self._latent is not None:
+            self._submit(DecodeRequest("image", latents=self._latent, trace=True,
+                                       write_glimpse=dict(self._writes) or None))
+
+    def _submit_grid(self) -> None:
+        # A hidden tab need not keep a grid of 64 samples fresh while training; showEvent catches up.
+        self._grid_stale = not self.isVisible()
+        if not self._grid_stale:
+            self._submit(DecodeRequest("grid", seed=self._grid_seed, count=GRID_SIDE * GRID_SIDE))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._grid_stale:
+            self._submit_grid()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.step_label.setText("could not decode")
+        self.step_label.setToolTip(message)
+
+    @Slot(object)
+    def _on_decoded(self, result) -> None:
+        if result.id < self._shown.get(result.kind, 0):
+            return                        # an older decode overtaken by a newer one on screen
+        self._shown[result.kind] = result.id
+        if result.kind == "image":
+            self._image, self._trace = result.image, result.trace
+            self.sample.set_image(image_to_qimage(result.image), result.id)
+            self._drawing_due = True
+            if not self._drawing_cooldown.isActive():
+                QTimer.singleShot(0, self._refresh_drawing)   # queued after the sample's paint
+        elif result.kind == "grid":
+            self._grid = result.images
+            self.grid.set_image(to_qimage(np.asarray(image_grid(result.images, GRID_SIDE))), result.id)
+        elif result.kind == "directions" and result.request.method == self.axes_combo.currentData():
+            self._directions, self._anchor = result.directions, self._latent
+            self.pad.set_point(0.0, 0.0)
+        elif result.kind == "frames":
+            frames = [image_grid(image[None], per_row=1, scale=GIF_SCALE, padding=0) for image in result.images]
+            saving.save_gif(self, self.settings, frames, result.request.purpose, frame_ms=100)
+        self.shown.emit(result.kind)
+
+    def _refresh_drawing(self) -> None:
+        """The drawing process follows the sample at most DRAWING_HZ times a second while it changes
+        fast: the sample matters most under the mouse, and the panel costs the GUI thread time."""
+        if self._drawing_due:
+            self._drawing_due = False
+            self.drawing.set_trace(self._trace, self._shown["image"])
+            self._drawing_cooldown.start()
+
+    # ------------------------------------------------------------------ saving
+    def save_sample_png(self) -> None:
+        if self._image is not None:
+            image = image_grid(self._image[None], per_row=1, scale=PNG_SCALE, padding=0)
+            saving.save_png(self, self.settings, image, "latent-sample.png")
+
+    def save_grid_png(self) -> None:
+        if self._grid is not None:
+            saving.save_png(self, self.settings, image_grid(self._grid, GRID_SIDE, scale=2), "latent-grid.png")
+
+    def save_interpolation_gif(self) -> None:
+        """Decode the frames in the decoder's thread; the save dialog opens when they are ready."""
+        if self._a is not None and self._b is not None:
+            latents = mixes(self._a, self._b, self.frames_spin.value(), self.mix_combo.currentData())
+            self._submit(DecodeRequest("frames", latents=latents, purpose="interpolation.gif"))
+
+    def save_sweep_gif(self) -> None:
+        if self._latent is not None:
+            glimpse = None if self.mode_combo.currentData() == "shared" else self.glimpse_spin.value() - 1
+            dim = self.sweep_spin.value()
+            latents = sweep_latents(self._latent, dim, self.frames_spin.value(), glimpse)
+            self._submit(DecodeRequest("frames", latents=latents, purpose=f"sweep-z{dim}.gif"))
