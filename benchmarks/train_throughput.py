@@ -1,9 +1,11 @@
 """Training images/s and generation time for the paper's MNIST configuration, on this machine.
 
-    python benchmarks/train_throughput.py [--threads 1] [--steps 10] [--json]
+    python benchmarks/train_throughput.py [--threads 1] [--steps 10] [--compile] [--json]
 
 Times draw-gui's DRAW and the literal implementation from the tests (tests/reference_draw.py)
-in one run, on the same batch, so their ratio is meaningful whatever else the machine does.
+in one run, on the same batch, so their ratio is meaningful whatever else the machine does; also
+the matrix-product ceiling (torch.mm on the LSTMs' shapes) and the fraction of it reached, the
+peak memory of the process, and with --compile the torch.compile'd glimpse step.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=10, help="timed training steps per implementation")
+    p.add_argument("--compile", action="store_true", help="also time the torch.compile'd step (compiles ~40 s)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
@@ -66,6 +69,13 @@ def main() -> None:
 
     ref = time_steps(literal_step, args.steps)
 
+    compiled = None
+    if args.compile:
+        model.compile_glimpse()
+        compiled = time_steps(lambda: train_step(model, opt, x, tcfg), args.steps)
+        model._compiled_glimpse = None
+
+    ceiling = matmul_ceiling(cfg, args.batch)
     model.eval()
 
     def gen_ms(n, repeats=15):
@@ -83,14 +93,50 @@ def main() -> None:
         "batch": args.batch, "threads": args.threads, "cpus": os.cpu_count(), "torch": torch.__version__,
         "train_images_per_s": round(ours, 1), "literal_images_per_s": round(ref, 1),
         "speedup_vs_literal": round(ours / ref, 2),
+        "compiled_images_per_s": round(compiled, 1) if compiled else None,
+        "matmul_gflops": round(ceiling["gflops"], 1), "ceiling_images_per_s": round(ceiling["images_per_s"], 1),
+        "fraction_of_ceiling": round((compiled or ours) / ceiling["images_per_s"], 2),
         "generate_1_ms": round(gen_ms(1), 2), "generate_64_ms": round(gen_ms(64), 2),
     }
+    import resource
+    result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if args.json:
         print(json.dumps(result))
         return
     print(f"{result['config']}, batch {args.batch}, {args.threads} thread(s), torch {torch.__version__}")
     print(f"  training   draw-gui {ours:7.1f} img/s   literal {ref:7.1f} img/s   ratio {ours / ref:.2f}x")
+    if compiled:
+        print(f"  compiled   draw-gui {compiled:7.1f} img/s   ({compiled / ours:.2f}x the plain step)")
+    print(f"  ceiling    {ceiling['gflops']:.0f} GFLOP/s on the LSTM products -> {ceiling['images_per_s']:.0f} img/s "
+          f"at {ceiling['mflop_per_image']:.0f} MFLOP per image; reached {result['fraction_of_ceiling']:.0%}")
     print(f"  generation 1 sample {result['generate_1_ms']:.1f} ms   64 samples {result['generate_64_ms']:.1f} ms")
+    print(f"  peak memory of this process {result['peak_memory_mb']} MB")
+
+
+def matmul_ceiling(cfg, batch: int) -> dict:
+    """What matrix products alone would allow: the model's multiply-adds per image (LSTMs, heads,
+    filterbank products), timed as torch.mm on the encoder's and decoder's gate shapes."""
+    import torch
+    C, H, W = cfg.image_shape
+    N, M = cfg.read_size, cfg.write_size
+    enc_in = 2 * C * N * N + cfg.dec_size + cfg.enc_size
+    macs = (enc_in * 4 * cfg.enc_size + (cfg.z_size + cfg.dec_size) * 4 * cfg.dec_size
+            + cfg.enc_size * 2 * cfg.z_size + cfg.dec_size * (10 + C * M * M)
+            + 2 * C * (N * H * W + N * W * N) + C * (H * M * M + H * M * W))
+    flop = 3 * 2 * macs * cfg.glimpses          # forward + backward ~ 3x forward
+    shapes = [(batch, enc_in, 4 * cfg.enc_size), (batch, cfg.z_size + cfg.dec_size, 4 * cfg.dec_size)]
+    rates = []
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(20):
+            a @ b
+        t = time.perf_counter()
+        reps = 200
+        for _ in range(reps):
+            a @ b
+        rates.append(2 * m * k * n * reps / (time.perf_counter() - t) / 1e9)
+    gflops = statistics.mean(rates)
+    return {"gflops": gflops, "mflop_per_image": flop / 1e6, "images_per_s": gflops * 1e9 / flop}
 
 
 if __name__ == "__main__":

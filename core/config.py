@@ -88,6 +88,7 @@ class TrainConfig:
     max_steps: int = 0            # stop after this many steps in all; 0 means run all epochs
     seed: int = 0
     device: str = "auto"          # "auto" (cuda, then mps, then cpu) or a torch device name
+    compile: bool = False         # torch.compile the glimpse step: ~1.3x faster on a CPU after ~40 s of compiling
 
     def validate(self) -> "TrainConfig":
         if self.optimizer not in OPTIMIZERS:

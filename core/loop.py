@@ -86,6 +86,9 @@ class Trainer:
         self._pending_steps = 0
         self._stop = False
         self._calls = []  # functions to run on the training thread between steps
+        self.compile_note = None  # why torch.compile was given up, if it was
+        if train_config.compile:
+            self.model.compile_glimpse()
 
     # ---- control, callable from any thread -------------------------------------------------
     def pause(self):
@@ -177,7 +180,14 @@ class Trainer:
             eps = torch.randn(self.model_config.glimpses, x.shape[0], self.model_config.z_size,
                               device=self.device, generator=self.noise)
             weight = kl_weight(self.step, cfg)
-            result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
+            try:
+                result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
+            except Exception as e:  # noqa: BLE001 - a failed compilation (no C++ compiler, ...) must not end the run
+                if getattr(self.model, "_compiled_glimpse", None) is None:
+                    raise
+                self.model._compiled_glimpse = None
+                self.compile_note = f"torch.compile failed ({type(e).__name__}); training continues without it"
+                result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             if result.skipped:
                 self.pause()
                 advice = ("lower the learning rate or the gradient clip" if cfg.grad_clip > 0

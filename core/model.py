@@ -67,6 +67,29 @@ class DRAW(nn.Module):
         c_dec = self.dec_state0[1].expand(batch, -1)
         return canvas, h_dec, c_dec
 
+    def _glimpse(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps_t):
+        """One glimpse t of training, eq. 3-8. Returns the new state and what the loss and trace use."""
+        x_hat = x - torch.sigmoid(canvas)                          # eq. 3
+        r, read_params = self.read(x, x_hat, h_dec)                # eq. 4
+        h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))  # eq. 5
+        mu, log_sigma = self.q(h_enc).chunk(2, dim=1)              # (B, Z) each, eq. 1-2
+        sigma = torch.exp(log_sigma)
+        z = mu + sigma * eps_t                                     # eq. 6 (reparameterised)
+        kl = 0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1)  # eq. 11
+        h_dec, c_dec = self.decoder(z, (h_dec, c_dec))             # eq. 7
+        update, write_params = self.write(h_dec)
+        canvas = canvas + update                                   # eq. 8
+        return canvas, h_dec, c_dec, h_enc, c_enc, kl, z, log_sigma, read_params, write_params
+
+    def compile_glimpse(self) -> None:
+        """Use torch.compile for the glimpse step while training (fuses its element-wise work).
+
+        Compiling takes tens of seconds on a CPU the first time, so it pays on long runs only.
+        Inference (evaluation, snapshots, traces) keeps the plain step: other batch sizes would
+        each cost another compilation.
+        """
+        self._compiled_glimpse = torch.compile(self._glimpse, dynamic=False)
+
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None, trace: bool = False,
                 log_weight: bool = False) -> DrawOutput:
         """x: (B, C, H, W) in [0, 1]; eps: (T, B, Z) noise of the reparameterisation (drawn if None)."""
@@ -74,23 +97,18 @@ class DRAW(nn.Module):
         B, T = x.shape[0], cfg.glimpses
         if eps is None:
             eps = torch.randn(T, B, cfg.z_size, device=x.device, dtype=x.dtype)
+        compiled = getattr(self, "_compiled_glimpse", None)
+        step = compiled if compiled is not None and torch.is_grad_enabled() and not trace else self._glimpse
         canvas, h_dec, c_dec = self._initial_state(B)
         h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
         kl_steps, log_pq = [], 0.0
         canvases, reads, writes = [], [], []
         for t in range(T):
-            x_hat = x - torch.sigmoid(canvas)                          # eq. 3
-            r, read_params = self.read(x, x_hat, h_dec)                # eq. 4
-            h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))  # eq. 5
-            mu, log_sigma = self.q(h_enc).chunk(2, dim=1)              # (B, Z) each, eq. 1-2
-            sigma = torch.exp(log_sigma)
-            z = mu + sigma * eps[t]                                    # eq. 6 (reparameterised)
-            kl_steps.append(0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1))  # eq. 11
+            canvas, h_dec, c_dec, h_enc, c_enc, kl, z, log_sigma, read_params, write_params = \
+                step(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t])
+            kl_steps.append(kl)
             if log_weight:  # log N(z; 0, 1) - log N(z; mu, sigma); (z - mu) / sigma = eps
                 log_pq = log_pq + (0.5 * (eps[t] * eps[t] - z * z) + log_sigma).sum(1)
-            h_dec, c_dec = self.decoder(z, (h_dec, c_dec))             # eq. 7
-            update, write_params = self.write(h_dec)
-            canvas = canvas + update                                   # eq. 8
             if trace:
                 canvases.append(torch.sigmoid(canvas))
                 reads.append(trace_columns(read_params))

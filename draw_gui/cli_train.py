@@ -35,6 +35,8 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
                  if getattr(args, k) is not None}
     if args.kl_warmup is not None:
         t_changes["kl_warmup_steps"] = args.kl_warmup
+    if args.compile:
+        t_changes["compile"] = True
     return mc.validate(), replace(tc, **t_changes).validate()
 
 
@@ -258,6 +260,8 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_s
         return 1
     finally:
         signal.signal(signal.SIGINT, previous)
+    if trainer.compile_note:
+        printer.message(trainer.compile_note)
     if outcome == "stopped":
         save("interrupted")
         return 130

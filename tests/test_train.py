@@ -222,3 +222,24 @@ def test_stop_cuts_an_evaluation_short(small_data):
     trainer = make_trainer(small_data, max_steps=1)
     trainer.stop()
     assert trainer.evaluate() is None and trainer.history.evals == []
+
+
+def test_compiled_training_matches_the_plain_step(small_data):
+    """torch.compile changes speed, not the model: the same run gives the same losses."""
+    plain = make_trainer(small_data, max_steps=3)
+    plain.run()
+    compiled = make_trainer(small_data, max_steps=3, compile=True)
+    compiled.run()
+    assert compiled.compile_note is None
+    assert losses(compiled) == pytest.approx(losses(plain), rel=1e-4)
+
+
+def test_a_failing_compilation_falls_back_to_the_plain_step(small_data, monkeypatch):
+    trainer = make_trainer(small_data, max_steps=2, compile=True)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+
+    trainer.model._compiled_glimpse = broken
+    trainer.run()
+    assert trainer.step == 2 and "torch.compile failed" in trainer.compile_note
