@@ -87,6 +87,8 @@ class Trainer:
         self._stop = False
         self._calls = []  # functions to run on the training thread between steps
         self.compile_note = None  # why torch.compile was given up, if it was
+        # Read the step's numbers back at once on the CPU (free); elsewhere only when needed.
+        self.sync_every_step = self.device.type == "cpu"
         if train_config.compile:
             self.model.compile_glimpse()
 
@@ -168,8 +170,10 @@ class Trainer:
         last_report, steps_at_report = time.perf_counter(), self.step
         started = time.perf_counter() - self.elapsed_s
         rate = 0.0
+        pending = []  # steps whose numbers are still on the device
         while self.step < self.total_steps:
             if not self._next_ready():
+                self._record(pending)
                 self.elapsed_s = time.perf_counter() - started
                 return "stopped"
             epoch, index = divmod(self.step, self.steps_per_epoch)
@@ -188,27 +192,27 @@ class Trainer:
                 self.model._compiled_glimpse = None
                 self.compile_note = f"torch.compile failed ({type(e).__name__}); training continues without it"
                 result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
-            if result.skipped:
-                self.pause()
-                advice = ("lower the learning rate or the gradient clip" if cfg.grad_clip > 0
-                          else "lower the learning rate or turn gradient clipping on (e.g. --grad_clip 5)")
-                raise NonFiniteLoss(f"the loss became {result.loss.item()} at step {self.step + 1}; "
-                                    f"the step was not applied. To continue, {advice}")
             self.step += 1
             now = time.perf_counter()
-            loss, recon, kl = result.loss.item(), result.recon.item(), result.kl.item()
-            self.history.append(step=self.step, epoch=epoch, loss=loss, recon=recon, kl=kl,
-                                time=now - started)
+            pending.append((self.step, epoch, result, now - started))
             finished_epoch = self.step % self.steps_per_epoch == 0
             last = self.step == self.total_steps
-            if on_progress is not None and (now - last_report >= report_interval_s or last or self._paused):
+            report_due = on_progress is not None and (now - last_report >= report_interval_s or last or self._paused)
+            # On a GPU, reading numbers back every step would stall it: they are read in one go
+            # when something needs them. On the CPU reading is free and keeps NaN checks exact.
+            if self.sync_every_step or report_due or finished_epoch or last or self._paused:
+                self._record(pending)
+                pending = []
+            if report_due:
                 if now > last_report:
                     rate = (self.step - steps_at_report) * x.shape[0] / (now - last_report)
                 last_report, steps_at_report = now, self.step
                 remaining = (self.total_steps - self.step) * x.shape[0]
+                cols = self.history.columns
                 on_progress(Progress(
                     step=self.step, total_steps=self.total_steps, epoch=epoch, epochs=cfg.epochs,
-                    epoch_fraction=(index + 1) / self.steps_per_epoch, loss=loss, recon=recon, kl=kl,
+                    epoch_fraction=(index + 1) / self.steps_per_epoch, loss=cols["loss"][-1],
+                    recon=cols["recon"][-1], kl=cols["kl"][-1],
                     kl_steps=result.kl_steps.cpu().numpy(), images_per_s=rate,
                     eta_s=remaining / rate if rate > 0 else math.inf, lr=lr, kl_weight=weight,
                     elapsed_s=now - started))
@@ -216,6 +220,24 @@ class Trainer:
                 on_epoch_end(epoch)
         self.elapsed_s = time.perf_counter() - started
         return "finished"
+
+    def _record(self, pending) -> None:
+        """Move the pending steps' numbers to the history (one host sync); a step whose gradient
+        was not finite was not applied (skipped on the device): pause and say so."""
+        if not pending:
+            return
+        values = torch.stack([torch.stack([r.loss.float(), r.recon.float(), r.kl.float(), r.skipped.float()])
+                              for _, _, r, _ in pending]).cpu().tolist()
+        for (step, epoch, _, t), (loss, recon, kl, skipped) in zip(pending, values):
+            if skipped:
+                if len(pending) == 1:
+                    self.step -= 1  # on the CPU a skipped step is undone exactly
+                self.pause()
+                advice = ("lower the learning rate or the gradient clip" if self.config.grad_clip > 0
+                          else "lower the learning rate or turn gradient clipping on (e.g. --grad_clip 5)")
+                raise NonFiniteLoss(f"the loss became {loss} at step {step}; the step was not applied. "
+                                    f"To continue, {advice}")
+            self.history.append(step=step, epoch=epoch, loss=loss, recon=recon, kl=kl, time=t)
 
     # ---- evaluation and checkpoints -------------------------------------------------------
     def evaluate(self, k: int = 0, progress=None) -> Evaluation | None:

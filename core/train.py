@@ -43,10 +43,13 @@ def default_threads(device_type: str = "cpu") -> int:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # Fused Adam and SGD can skip a step on the device (found_inf), so a NaN gradient never
+    # needs a host synchronisation to be caught (what keeps a GPU busy).
+    fused = next(model.parameters()).device.type in ("cpu", "cuda")
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, fused=fused)
     return torch.optim.RMSprop(model.parameters(), lr=cfg.lr)
 
 
@@ -63,13 +66,15 @@ class StepResult:
     recon: torch.Tensor  # () L^x
     kl: torch.Tensor     # () L^z summed over glimpses
     kl_steps: torch.Tensor  # (T,) L^z per glimpse, batch mean
-    skipped: bool = False   # the gradient was not finite, so the step was not applied
+    skipped: torch.Tensor   # () bool: the gradient was not finite, so the step was not applied
 
 
 def train_step(model: DRAW, optimizer: torch.optim.Optimizer, x: torch.Tensor, cfg: TrainConfig,
                kl_scale: float = 1.0, eps: torch.Tensor | None = None) -> StepResult:
-    """One gradient step on the batch x (B, C, H, W). Returns detached tensors: no host sync here."""
-    out = model(x, eps=eps)
+    """One gradient step on the batch x (B, C, H, W). Returns detached tensors: with a fused
+    optimizer there is no host synchronisation here."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+        out = model(x, eps=eps)
     recon, kl = out.recon.mean(), out.kl.sum(1).mean()
     objective = recon + kl_scale * kl if kl_scale != 1.0 else recon + kl
     optimizer.zero_grad(set_to_none=True)
@@ -81,10 +86,14 @@ def train_step(model: DRAW, optimizer: torch.optim.Optimizer, x: torch.Tensor, c
     # The norm is needed anyway for clipping; a non-finite one means NaN/inf somewhere, and
     # applying it would destroy the weights, so the step is skipped and the last good state kept.
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else math.inf)
-    skipped = not bool(torch.isfinite(norm))
-    if skipped:
-        optimizer.zero_grad(set_to_none=True)
-    else:
+    skipped = ~torch.isfinite(norm)
+    if getattr(optimizer, "_step_supports_amp_scaling", False):
+        optimizer.grad_scale, optimizer.found_inf = None, skipped.float()  # skipped on the device
+        try:
+            optimizer.step()
+        finally:
+            del optimizer.grad_scale, optimizer.found_inf
+    elif not bool(skipped):
         optimizer.step()
     return StepResult(loss=(recon + kl).detach(), recon=recon.detach(), kl=kl.detach(),
                       kl_steps=out.kl.detach().mean(0), skipped=skipped)

@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(o, "--seed", type=int)
     _opt(o, "--backend", "--device", dest="device", metavar="DEVICE", help="auto (default), cpu, cuda, cuda:N, mps")
     _opt(o, "--threads", type=_positive_int, help="CPU threads for torch (default or 0: chosen by measurement)")
+    _opt(o, "--precision", choices=("fp32", "bf16"), help="bf16 autocasts the forward pass (GPUs; the loss "
+         "stays float32); default fp32")
     _opt(o, "--compile", action="store_true", help="torch.compile the glimpse step: about 1.3x faster on a "
          "CPU once compiled (the first step takes ~40 s); for long runs")
     d = t.add_argument_group("data")

@@ -37,6 +37,8 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
         t_changes["kl_warmup_steps"] = args.kl_warmup
     if args.compile:
         t_changes["compile"] = True
+    if args.precision:
+        t_changes["precision"] = args.precision
     return mc.validate(), replace(tc, **t_changes).validate()
 
 

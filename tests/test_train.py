@@ -243,3 +243,28 @@ def test_a_failing_compilation_falls_back_to_the_plain_step(small_data, monkeypa
     trainer.model._compiled_glimpse = broken
     trainer.run()
     assert trainer.step == 2 and "torch.compile failed" in trainer.compile_note
+
+
+def test_deferred_reading_as_on_a_gpu_records_the_same_history(small_data):
+    """The GPU path reads the numbers back only at reports and epoch ends; here on the CPU."""
+    direct = make_trainer(small_data, max_steps=10)
+    direct.run()
+    deferred = make_trainer(small_data, max_steps=10)
+    deferred.sync_every_step = False
+    deferred.run(on_progress=lambda p: None, report_interval_s=3600)
+    for key in ("step", "epoch", "loss", "recon", "kl"):
+        assert deferred.history.columns[key] == direct.history.columns[key]
+
+
+def test_deferred_reading_still_catches_a_nan_and_never_applies_it(small_data):
+    trainer = make_trainer(small_data, max_steps=4)
+    trainer.sync_every_step = False
+    trainer.run()
+    trainer.config.max_steps = 7
+    with torch.no_grad():
+        trainer.model.q.bias[0] = float("nan")
+    good = {k: v.clone() for k, v in trainer.model.state_dict().items() if k != "q.bias"}
+    with pytest.raises(NonFiniteLoss, match="at step 5"):
+        trainer.run(on_progress=lambda p: None, report_interval_s=3600)
+    for k, v in good.items():
+        torch.testing.assert_close(trainer.model.state_dict()[k], v)
