@@ -88,6 +88,8 @@ class DRAW(nn.Module):
         Inference (evaluation, snapshots, traces) keeps the plain step: other batch sizes would
         each cost another compilation.
         """
+        import logging
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "no CUDA runtime" on CPUs
         self._compiled_glimpse = torch.compile(self._glimpse, dynamic=False)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None, trace: bool = False,

@@ -14,6 +14,7 @@ from pathlib import Path
 from draw_gui import __version__
 
 EXIT_USAGE = 2
+AUTO_COMPILE_STEPS = 2000  # compiling (~40 s on 2 cores) pays back after a few hundred steps
 
 
 class UsageError(Exception):
@@ -98,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(o, "--threads", type=_positive_int, help="CPU threads for torch (default or 0: chosen by measurement)")
     _opt(o, "--precision", choices=("fp32", "bf16"), help="bf16 autocasts the forward pass (GPUs; the loss "
          "stays float32); default fp32")
-    _opt(o, "--compile", action="store_true", help="torch.compile the glimpse step: about 1.3x faster on a "
-         "CPU once compiled (the first step takes ~40 s); for long runs")
+    _opt(o, "--compile", type=_bool, nargs="?", const=True, metavar="BOOL",
+         help="torch.compile the glimpse step: about 1.3x faster on a CPU once compiled (~40 s). "
+              f"Default: on for runs of {AUTO_COMPILE_STEPS:,} steps or more")
     d = t.add_argument_group("data")
     _opt(d, "--dataset", help="mnist (default), binarized-mnist, fashion-mnist, cifar10, svhn, folder")
     _opt(d, "--data_dir", metavar="DIR", help="where datasets are (or are downloaded to); also $DRAW_GUI_DATA")

@@ -35,8 +35,8 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
                  if getattr(args, k) is not None}
     if args.kl_warmup is not None:
         t_changes["kl_warmup_steps"] = args.kl_warmup
-    if args.compile:
-        t_changes["compile"] = True
+    if args.compile is not None:
+        t_changes["compile"] = args.compile
     if args.precision:
         t_changes["precision"] = args.precision
     return mc.validate(), replace(tc, **t_changes).validate()
@@ -186,6 +186,9 @@ def run_train(args) -> int:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{path} cannot be restored: its weights or optimizer state do not fit its own "
                               f"settings ({first[:120]}); the file is damaged") from None
+    from draw_gui.cli import AUTO_COMPILE_STEPS
+    if args.compile is None and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
+        trainer.model.compile_glimpse()  # long run: the compiled step pays for its compilation
     if ckpt is not None and trainer.step >= trainer.total_steps:
         raise UsageError(f"nothing to train: {path} is already at step {trainer.step}, and this run ends at step "
                          f"{trainer.total_steps} (--max-steps counts all steps, --maxEpochs all epochs); "
@@ -211,12 +214,14 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_s
     from core.loop import NonFiniteLoss
 
     printer = ProgressPrinter(sys.stderr, args.quiet, log, steps_per_epoch=trainer.steps_per_epoch)
+    compiled = getattr(trainer.model, "_compiled_glimpse", None) is not None
     per_row = args.img_per_row or 8
     save_interval = args.save_interval or 1
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
              else f"{trainer.total_steps} steps")
     printer.message(f"draw-gui: {dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
+                    f"{'torch.compile glimpse step (the first step compiles, ~40 s); ' if compiled else ''}"
                     f"run folder {run.path}")
 
     def save(reason: str):
