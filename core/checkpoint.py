@@ -1,7 +1,7 @@
 """Checkpoints: everything needed to continue a run exactly, written atomically, read safely.
 
-A checkpoint is a plain dict of tensors, numbers, strings and lists, so `torch.load(...,
-weights_only=True)` reads it without unpickling arbitrary code.
+A checkpoint is a plain dict of tensors, numbers, strings and lists, so loading it with
+weights_only=True reads it without unpickling arbitrary code.
 """
 from __future__ import annotations
 
