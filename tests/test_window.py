@@ -218,3 +218,13 @@ def test_train_display_opens_the_window_with_the_command_line_settings(monkeypat
     setup = seen[0]
     assert (setup.model.read_size, setup.model.glimpses, setup.train.lr, setup.train.device) == (3, 10, 3e-4, "cpu")
     assert setup.data_dir == str(shared_data) and setup.dataset == "mnist"
+
+
+def test_typing_a_dot_or_space_in_a_field_types_it(qtbot, make_window):
+    """'.' (Step) and Space (Pause) are shortcuts, but not while the user writes a number."""
+    w = make_window()
+    w.activateWindow()
+    w.config_panel.lr.setFocus()
+    w.config_panel.lr.clear()
+    qtbot.keyClicks(w.config_panel.lr, "2.5e-4")
+    assert w.config_panel.lr.text() == "2.5e-4" and w.state == "idle"
