@@ -67,7 +67,8 @@ def _opt(group, *names, **kw):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="draw-gui", allow_abbrev=False,
-                                description="Train and explore DRAW models (Gregor et al. 2015).")
+                                description="Train and explore DRAW models (Gregor et al. 2015). "
+                                            "With no command, opens the window.")
     p.add_argument("--version", action="version", version=f"draw-gui {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{train,sample,eval}")
 
