@@ -230,8 +230,7 @@ class Trainer:
                               for _, _, r, _ in pending]).cpu().tolist()
         for (step, epoch, _, t), (loss, recon, kl, skipped) in zip(pending, values):
             if skipped:
-                if len(pending) == 1:
-                    self.step -= 1  # on the CPU a skipped step is undone exactly
+                self.step = step - 1  # resume at the bad step (on a GPU later pending steps were applied)
                 self.pause()
                 advice = ("lower the learning rate or the gradient clip" if self.config.grad_clip > 0
                           else "lower the learning rate or turn gradient clipping on (e.g. --grad_clip 5)")
@@ -269,6 +268,7 @@ class Trainer:
             "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in self.history.columns.items()},
             "evals": list(self.history.evals),
             "noise_rng": self.noise.get_state(),
+            "noise_device": self.device.type,
         }
 
     def _restore(self, ckpt: dict):
@@ -284,5 +284,7 @@ class Trainer:
         for k in ("step", "epoch"):
             self.history.columns[k] = [int(v) for v in self.history.columns[k]]
         self.history.evals = list(ckpt.get("evals", []))
-        if "noise_rng" in ckpt:
-            self.noise.set_state(ckpt["noise_rng"].cpu() if self.device.type == "cpu" else ckpt["noise_rng"])
+        if "noise_rng" in ckpt and ckpt.get("noise_device", "cpu") == self.device.type:
+            self.noise.set_state(ckpt["noise_rng"].cpu())
+        else:  # another kind of device keeps its generator state differently: reseed, deterministically
+            self.noise.manual_seed(self.config.seed + 1_000_003 * self.step)

@@ -208,6 +208,8 @@ class ConfigPanel(QWidget):
         """While a run is live its settings cannot change under it."""
         for w in self.fields.values():
             w.setEnabled(not locked)
+        if not locked:
+            self._on_change()  # the image size is only editable for a folder of images
 
     def _on_change(self, *_):
         self.fields["image_size"].setEnabled(self.dataset.currentData() == "folder")

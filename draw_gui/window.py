@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QThread, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
 
 from draw_gui import __version__
@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.state = "idle"           # idle, loading, running, paused, stopped, finished, failed
         self.run_info = None
         self.checkpoint_path: str | None = None   # where Ctrl+S saves without asking
+        self._opening: str | None = None          # a checkpoint being loaded
         self._build_worker()
         self._build_widgets()
         self._build_actions()
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
                          folder=v["data_dir"] if v["dataset"] == "folder" else None,
                          image_size=v["image_size"] if v["dataset"] == "folder" else None,
                          checkpoint=None)
+        self.checkpoint_path = None  # a new run must never be saved over the last one's file
         self.loss_plot.clear()
         self.glimpse_view.set_trace(None)
         self.save_settings()
@@ -216,11 +218,16 @@ class MainWindow(QMainWindow):
         """Start a run prepared elsewhere (the command line's --display), showing its settings."""
         self.config_panel.show_configs(setup.model, setup.train, setup.dataset,
                                        setup.folder or setup.data_dir or "", setup.image_size)
+        self.checkpoint_path = setup.checkpoint
         self.loss_plot.clear()
         self._set_state("loading")
         self.start_requested.emit(setup)
 
     def toggle_pause(self):
+        focused = QApplication.focusWidget()
+        if self.sender() is self.pause_action and isinstance(focused, QAbstractButton):
+            focused.click()  # Space on a focused button or checkbox means that control
+            return
         if self.state == "running":
             self.worker.pause()
         elif self.state == "paused":
@@ -247,13 +254,15 @@ class MainWindow(QMainWindow):
                 return
         self.settings.set("checkpoint_dir", str(Path(path).parent))
         self.settings.add_recent(path)
-        self.checkpoint_path = path
+        self._opening = path  # becomes the save target once it has loaded
         self._fill_recent()
         model, train = self.config_panel.configs() if self.config_panel.is_valid() else (None, None)
         from core.config import DrawConfig, TrainConfig
         setup = RunSetup(model=model or DrawConfig(), train=train or TrainConfig(), checkpoint=path,
                          data_dir=self.config_panel.values()["data_dir"] or None, paused=True)
         self.loss_plot.clear()
+        if self.worker.running:  # paused: end that run's loop so the worker can load this one
+            self.worker.stop()
         self._set_state("loading")
         self.start_requested.emit(setup)
 
@@ -276,6 +285,8 @@ class MainWindow(QMainWindow):
     # ---- worker signals --------------------------------------------------------------------------
     def _on_ready(self, info):
         self.run_info = info
+        if getattr(self, "_opening", None):
+            self.checkpoint_path, self._opening = self._opening, None
         self.config_panel.show_configs(info.model, info.train, info.dataset)
         m = info.model
         kind = f"{m.attention} attention r{m.read_size} w{m.write_size}" if m.attention == "gaussian" else "no attention"
@@ -315,8 +326,9 @@ class MainWindow(QMainWindow):
         self._set_state(state)
 
     def _on_failed(self, kind, message):
-        if kind in ("data", "checkpoint", "config"):
-            self.run_info = None
+        if kind in ("data", "checkpoint", "config") or self.state == "loading":
+            self.run_info = None  # the setup failed: there is no run to save
+            self._opening = None
         if kind == "data":
             box = QMessageBox(QMessageBox.Warning, "No data", message, QMessageBox.Cancel, self)
             choose = box.addButton("Choose folder…", QMessageBox.AcceptRole)
@@ -395,6 +407,8 @@ class MainWindow(QMainWindow):
         """Stop training and join the worker thread; True when it ended in time."""
         self.worker.stop()
         self.latent_view.shutdown()
+        if self.state == "loading":  # a dataset still loading cannot be interrupted: wait for it
+            timeout_ms = max(timeout_ms, 30000)
         deadline = time.monotonic() + timeout_ms / 1000
         while self.worker.running and time.monotonic() < deadline:
             QThread.msleep(10)

@@ -88,6 +88,8 @@ class TrainingWorker(QObject):
         self._last_weights = -WEIGHTS_INTERVAL_S
         self.dirty = False           # progress since the last save
         self._saved_event = threading.Event()
+        self._stop_requested = False
+        self._data_settings = {}
         self._invoke.connect(self._call)
 
     # ---- thread-safe controls (called from the GUI thread) --------------------------------
@@ -116,6 +118,7 @@ class TrainingWorker(QObject):
             self._invoke.emit(self._loop)
 
     def stop(self):
+        self._stop_requested = True  # also ends a run still loading, before its loop starts
         if self._trainer is not None:
             self._trainer.stop()
 
@@ -154,9 +157,14 @@ class TrainingWorker(QObject):
         except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a crash
             self._fail(e)
             return
+        if self._stop_requested:  # closed or stopped while the data loaded
+            self.state_changed.emit("stopped")
+            return
         self._loop()
 
     def _setup(self, setup: RunSetup):
+        self._trainer = None  # a failed setup must not leave the previous run looking current
+        self._stop_requested = False
         import torch
         from dataclasses import replace
         from core.checkpoint import load_checkpoint
@@ -166,6 +174,7 @@ class TrainingWorker(QObject):
         from core.train import TrainConfig, default_threads, resolve_device
 
         ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
+        grayscale = None
         model_cfg, train_cfg = setup.model, setup.train
         if ckpt is not None:
             model_cfg = DrawConfig.from_dict(ckpt["model_config"])
@@ -173,12 +182,17 @@ class TrainingWorker(QObject):
             train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
                                 device=train_cfg.device)
             setup.dataset = ckpt.get("dataset", setup.dataset)
+            kept = ckpt.get("data_settings") or {}   # where and at what size it was trained
+            setup.data_dir = setup.data_dir or kept.get("data_dir")
+            setup.folder = kept.get("folder") if setup.dataset == "folder" else None
+            C, H, _ = model_cfg.image_shape
+            setup.image_size, grayscale = H, C == 1
         device = resolve_device(train_cfg.device)
         torch.set_num_threads(default_threads(device.type))
         sample = False
         try:
             data = load_dataset(setup.dataset, data_dir=setup.data_dir, folder=setup.folder,
-                                image_size=setup.image_size)
+                                image_size=setup.image_size, grayscale=grayscale)
         except DataUnavailable:
             if setup.dataset not in ("mnist", "binarized-mnist"):
                 raise
@@ -188,6 +202,7 @@ class TrainingWorker(QObject):
             model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
         batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
         self._trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt)
+        self._data_settings = {"data_dir": setup.data_dir, "folder": setup.folder, "image_size": setup.image_size}
         if setup.paused:
             self._trainer.pause()
         self._examples = batches.examples(setup.examples).to(device)
@@ -276,14 +291,15 @@ class TrainingWorker(QObject):
         if self._trainer is None:
             return
         try:
-            save_checkpoint(path, self._trainer.checkpoint())
-        except OSError as e:
-            self.failed.emit("save", f"Could not save {path}: {e.strerror or e}. Nothing was overwritten; "
+            save_checkpoint(path, {**self._trainer.checkpoint(), "data_settings": self._data_settings})
+        except Exception as e:  # noqa: BLE001 - a failed save must never end the run
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
+            self.failed.emit("save", f"Could not save {path}: {reason}. Nothing was overwritten; "
                                      "choose another folder or free some space.")
-            return
-        finally:
             self._saved_event.set()
+            return
         self.dirty = False
+        self._saved_event.set()
         self.saved.emit(str(path))
 
     def _fail(self, e: Exception):

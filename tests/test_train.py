@@ -1,4 +1,5 @@
 """Training loop, checkpoints and evaluation: what a user relies on when they stop and come back."""
+import math
 import threading
 
 import pytest
@@ -268,3 +269,14 @@ def test_deferred_reading_still_catches_a_nan_and_never_applies_it(small_data):
         trainer.run(on_progress=lambda p: None, report_interval_s=3600)
     for k, v in good.items():
         torch.testing.assert_close(trainer.model.state_dict()[k], v)
+
+
+def test_a_checkpoint_from_another_kind_of_device_resumes(small_data, tmp_path):
+    """A GPU's noise-generator state does not fit a CPU generator: resume reseeds instead of failing."""
+    trainer = make_trainer(small_data, max_steps=2)
+    trainer.run()
+    ckpt = trainer.checkpoint()
+    ckpt["noise_rng"], ckpt["noise_device"] = torch.zeros(16, dtype=torch.uint8), "cuda"
+    resumed = make_trainer(small_data, checkpoint=ckpt, max_steps=4)
+    resumed.run()
+    assert resumed.step == 4 and all(map(math.isfinite, losses(resumed)))

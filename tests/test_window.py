@@ -228,3 +228,40 @@ def test_typing_a_dot_or_space_in_a_field_types_it(qtbot, make_window):
     w.config_panel.lr.clear()
     qtbot.keyClicks(w.config_panel.lr, "2.5e-4")
     assert w.config_panel.lr.text() == "2.5e-4" and w.state == "idle"
+
+
+def test_a_new_run_is_never_saved_over_the_previous_runs_file(qtbot, make_window, tmp_path):
+    w = make_window()
+    started(qtbot, w)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    path = tmp_path / "first.pt"
+    w.checkpoint_path = str(path)
+    with qtbot.waitSignal(w.worker.saved, timeout=10000):
+        w.save_action.trigger()
+    first = path.read_bytes()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped")
+    started(qtbot, w)
+    assert w.checkpoint_path is None  # Ctrl+S on the new run asks for a file instead
+    assert path.read_bytes() == first
+
+
+def test_opening_a_checkpoint_while_paused_loads_it(qtbot, make_window, tmp_path):
+    w = make_window()
+    started(qtbot, w, points=4)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    path = tmp_path / "run.pt"
+    w.checkpoint_path = str(path)
+    with qtbot.waitSignal(w.worker.saved, timeout=10000):
+        w.save_action.trigger()
+    saved_steps = w.loss_plot.point_count()
+    w.pause_button.click()  # resume, train on, pause again
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() > saved_steps + 3, timeout=20000)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    w.open_checkpoint(str(path))
+    qtbot.waitUntil(lambda: w.state == "paused" and w.run_info is not None and w.checkpoint_path == str(path),
+                    timeout=20000)
+    assert w.run_info.step == saved_steps and w.loss_plot.point_count() == saved_steps
