@@ -22,30 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PROBE_MS = 10
 
-STARTUP_CHILD = r"""
-import sys, time
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-import draw_gui.window as window_module
-original_show = window_module.MainWindow.show
-def show(self):
-    original_show(self)
-    QApplication.processEvents()
-    print("shown", flush=True)
-    QTimer.singleShot(0, QApplication.instance().quit)
-window_module.MainWindow.show = show
-from draw_gui.app import run_app
-run_app()
-"""
-
-
 def startup_seconds(repeats: int = 3) -> list[float]:
     times = []
-    env = {**os.environ, "DRAW_GUI_CONFIG_DIR": tempfile.mkdtemp()}
+    env = {**os.environ, "DRAW_GUI_CONFIG_DIR": tempfile.mkdtemp(), "DRAW_GUI_STARTUP_PROBE": "1"}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     for _ in range(repeats):
         t = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", STARTUP_CHILD], cwd=REPO, env=env,
+        child = subprocess.Popen([sys.executable, "-m", "draw_gui"], cwd=REPO, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         for line in child.stdout:
             if line.startswith("shown"):

@@ -5,24 +5,41 @@ a run starts, so the window appears quickly.
 """
 from __future__ import annotations
 
+import os
 import sys
+
+
+def app_icon():
+    """The application icon: the PNG sizes in resources/icons (no image plugin needed), else the SVG."""
+    from PySide6.QtGui import QIcon
+    from draw_gui.resources import resource_path
+
+    icon = QIcon()
+    for n in (16, 32, 48, 64, 128, 256):
+        png = resource_path(f"icons/draw-gui-{n}.png")
+        if png.exists():
+            icon.addFile(str(png))
+    svg = resource_path("icon.svg")
+    if icon.isNull() and svg.exists():
+        icon = QIcon(str(svg))
+    return icon
 
 
 def run_app(argv: list[str] | None = None, setup=None) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]] + list(argv or []))
     app.setApplicationName("draw-gui")
     app.setOrganizationName("draw-gui")
-    from draw_gui.resources import resource_path
-    icon = resource_path("icon.svg")
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    app.setWindowIcon(app_icon())
     from draw_gui.window import MainWindow
     window = MainWindow()
     window.show()
+    if os.environ.get("DRAW_GUI_STARTUP_PROBE"):  # start-up timing (benchmarks/, bundle tests): show, report, quit
+        app.processEvents()
+        print("shown", flush=True)
+        QTimer.singleShot(0, app.quit)
     if setup is not None:  # the seed's `--display`: train at once with the command line's settings
         QTimer.singleShot(0, lambda: window.start_with(setup))
     return app.exec()

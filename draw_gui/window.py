@@ -28,7 +28,15 @@ ABOUT = f"""<h3>draw-gui {__version__}</h3>
 <p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,
 <i>DRAW: A Recurrent Neural Network For Image Generation</i>, ICML 2015
 (<a href="https://arxiv.org/abs/1502.04623">arXiv:1502.04623</a>).</p>
-<p>Read boxes are green, write boxes red. MNIST: Y. LeCun, C. Cortes, C. J. C. Burges (CC BY-SA 3.0).</p>"""
+<p>Read boxes are green, write boxes red.</p>
+<p><b>Data sets</b> (downloaded by torchvision, not part of draw-gui):<br>
+MNIST: Y. LeCun, C. Cortes, C. J. C. Burges, CC BY-SA 3.0.<br>
+Fashion-MNIST: H. Xiao, K. Rasul, R. Vollgraf (Zalando Research), MIT licence.<br>
+CIFAR-10: no explicit licence; cite A. Krizhevsky, <i>Learning Multiple Layers of Features from
+Tiny Images</i>, 2009.<br>
+SVHN: for non-commercial use only; cite Y. Netzer et al., <i>Reading Digits in Natural Images with
+Unsupervised Feature Learning</i>, NIPS Workshop 2011.</p>
+<p>draw-gui is free software under the MIT licence.</p>"""
 
 
 class MainWindow(QMainWindow):
