@@ -187,7 +187,8 @@ def run_train(args) -> int:
         raise CheckpointError(f"{path} cannot be restored: its weights or optimizer state do not fit its own "
                               f"settings ({first[:120]}); the file is damaged") from None
     from draw_gui.cli import AUTO_COMPILE_STEPS
-    if args.compile is None and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
+    frozen = getattr(sys, "frozen", False)  # a PyInstaller bundle has no compiler tool chain for inductor
+    if args.compile is None and not frozen and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
         trainer.model.compile_glimpse()  # long run: the compiled step pays for its compilation
     if ckpt is not None and trainer.step >= trainer.total_steps:
         raise UsageError(f"nothing to train: {path} is already at step {trainer.step}, and this run ends at step "
