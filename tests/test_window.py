@@ -40,6 +40,18 @@ def started(qtbot, w, points=3):
     qtbot.waitUntil(lambda: w.loss_plot.point_count() >= points, timeout=30000)
 
 
+def pause_and_save(qtbot, w, path) -> int:
+    """Pause the run, save it to `path` with Ctrl+S, and return the step the file holds
+    (read from the file: the plot may still be catching up with the worker)."""
+    from core.checkpoint import load_checkpoint
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    w.checkpoint_path = str(path)
+    with qtbot.waitSignal(w.worker.saved, timeout=10000):
+        w.save_action.trigger()
+    return load_checkpoint(path)["step"]
+
+
 def test_start_makes_loss_points_appear_and_glimpses_show(qtbot, make_window):
     w = make_window()
     assert w.start_button.isEnabled() and not w.pause_button.isEnabled()
@@ -157,14 +169,8 @@ def test_offline_without_mnist_trains_on_the_embedded_sample_and_says_so(qtbot, 
 def test_save_and_open_checkpoint_continue_the_run(qtbot, make_window, tmp_path):
     w = make_window()
     started(qtbot, w, points=4)
-    w.pause_button.click()
-    qtbot.waitUntil(lambda: w.state == "paused")
     path = tmp_path / "run.pt"
-    w.checkpoint_path = str(path)
-    with qtbot.waitSignal(w.worker.saved, timeout=10000):
-        w.save_action.trigger()
-    from core.checkpoint import load_checkpoint
-    steps = load_checkpoint(path)["step"]
+    steps = pause_and_save(qtbot, w, path)
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped")
     w.open_checkpoint(str(path))
@@ -234,12 +240,8 @@ def test_typing_a_dot_or_space_in_a_field_types_it(qtbot, make_window):
 def test_a_new_run_is_never_saved_over_the_previous_runs_file(qtbot, make_window, tmp_path):
     w = make_window()
     started(qtbot, w)
-    w.pause_button.click()
-    qtbot.waitUntil(lambda: w.state == "paused")
     path = tmp_path / "first.pt"
-    w.checkpoint_path = str(path)
-    with qtbot.waitSignal(w.worker.saved, timeout=10000):
-        w.save_action.trigger()
+    pause_and_save(qtbot, w, path)
     first = path.read_bytes()
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped")
@@ -251,14 +253,8 @@ def test_a_new_run_is_never_saved_over_the_previous_runs_file(qtbot, make_window
 def test_opening_a_checkpoint_while_paused_loads_it(qtbot, make_window, tmp_path):
     w = make_window()
     started(qtbot, w, points=4)
-    w.pause_button.click()
-    qtbot.waitUntil(lambda: w.state == "paused")
     path = tmp_path / "run.pt"
-    w.checkpoint_path = str(path)
-    with qtbot.waitSignal(w.worker.saved, timeout=10000):
-        w.save_action.trigger()
-    from core.checkpoint import load_checkpoint
-    saved_steps = load_checkpoint(path)["step"]  # the plot may still be catching up with the worker
+    saved_steps = pause_and_save(qtbot, w, path)
     w.pause_button.click()  # resume, train on, pause again
     qtbot.waitUntil(lambda: w.loss_plot.point_count() > saved_steps + 3, timeout=20000)
     w.pause_button.click()
