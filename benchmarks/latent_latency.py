@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO))
 
 
 def percentile(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q / 100 * len(s)))]
+    import numpy as np
+    return float(np.percentile(values, q))
 
 
 def wait(app, condition, timeout_s):

@@ -39,8 +39,8 @@ def startup_seconds(repeats: int = 3) -> list[float]:
 
 
 def percentile(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q / 100 * len(s)))]
+    import numpy as np
+    return float(np.percentile(values, q))
 
 
 def main():

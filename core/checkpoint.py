@@ -75,3 +75,17 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         if key not in data:
             raise CheckpointError(f"{path} is incomplete: it has no '{key}'")
     return data
+
+
+def data_settings(ckpt: dict | None, data_dir=None, folder=None, image_size=None) -> dict:
+    """Where a run's data comes from: what the caller names, else what the checkpoint kept, at
+    the model's image size and channels. Keys: data_dir, folder, image_size, grayscale."""
+    kept = (ckpt or {}).get("data_settings") or {}
+    settings = {"data_dir": data_dir if data_dir is not None else kept.get("data_dir"),
+                "folder": folder if folder is not None else kept.get("folder"),
+                "image_size": image_size, "grayscale": None}
+    if ckpt is not None:
+        C, H, _ = ckpt["model_config"].get("image_shape", (1, 28, 28))
+        settings["image_size"] = image_size or int(H)
+        settings["grayscale"] = int(C) == 1
+    return settings

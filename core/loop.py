@@ -63,10 +63,11 @@ class History:
 
 class Trainer:
     def __init__(self, model_config: DrawConfig, train_config: TrainConfig, batches: Batches,
-                 checkpoint: dict | None = None):
+                 checkpoint: dict | None = None, data_settings: dict | None = None):
         self.model_config = model_config.validate()
         self.config = train_config.validate()
         self.batches = batches
+        self.data_settings = data_settings or {}  # kept in checkpoints so eval and resume find the data
         self.device = resolve_device(train_config.device)
         if tuple(batches.data.image_shape) != tuple(model_config.image_shape):
             raise ValueError(f"model expects images {model_config.image_shape}, data has {batches.data.image_shape}")
@@ -187,7 +188,7 @@ class Trainer:
             try:
                 result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             except Exception as e:  # noqa: BLE001 - a failed compilation (no C++ compiler, ...) must not end the run
-                if getattr(self.model, "_compiled_glimpse", None) is None:
+                if self.model._compiled_glimpse is None:
                     raise
                 self.model._compiled_glimpse = None
                 self.compile_note = f"torch.compile failed ({type(e).__name__}); training continues without it"
@@ -260,6 +261,7 @@ class Trainer:
             "model_config": self.model_config.to_dict(),
             "train_config": self.config.to_dict(),
             "dataset": self.batches.data.name,
+            "data_settings": self.data_settings,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,

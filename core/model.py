@@ -49,6 +49,7 @@ class DRAW(nn.Module):
             self.dec_state0 = nn.Parameter(state0)
         else:
             self.register_buffer("dec_state0", state0)
+        self._compiled_glimpse = None  # set by compile_glimpse()
         self._initialise()
 
     @torch.no_grad()
@@ -99,7 +100,7 @@ class DRAW(nn.Module):
         B, T = x.shape[0], cfg.glimpses
         if eps is None:
             eps = torch.randn(T, B, cfg.z_size, device=x.device, dtype=x.dtype)
-        compiled = getattr(self, "_compiled_glimpse", None)
+        compiled = self._compiled_glimpse
         step = compiled if compiled is not None and torch.is_grad_enabled() and not trace else self._glimpse
         canvas, h_dec, c_dec = self._initial_state(B)
         h_enc = c_enc = x.new_zeros(B, cfg.enc_size)

@@ -117,12 +117,10 @@ def run_eval(args) -> int:
     model, ckpt, device = load_model(args.checkpoint, args.device)
     dataset = ckpt.get("dataset", "mnist")
     # By default the data is looked for where `draw-gui train` found it, at the model's image size.
-    kept = ckpt.get("data_settings") or {}
-    C, H, _ = model.config.image_shape
-    data = load_dataset(dataset,
-                        data_dir=args.data_dir if args.data_dir is not None else kept.get("data_dir"),
-                        folder=args.folder if args.folder is not None else kept.get("folder"),
-                        download=not args.no_download, image_size=H, grayscale=C == 1)
+    from core.checkpoint import data_settings
+    where = data_settings(ckpt, args.data_dir, args.folder)
+    data = load_dataset(dataset, data_dir=where["data_dir"], folder=where["folder"], download=not args.no_download,
+                        image_size=where["image_size"], grayscale=where["grayscale"])
     if tuple(data.image_shape) != tuple(model.config.image_shape):
         raise UsageError(f"{dataset} images are {data.image_shape} but the model draws {model.config.image_shape}")
     images = Batches(data, 1, device=device).test_images()

@@ -99,26 +99,12 @@ class ProgressPrinter:
             self.log.flush()
 
 
-def _data_settings(args, ckpt) -> dict:
-    """Where the data comes from. A restored run uses, unless told otherwise, the folder and image
-    size it was trained with (kept in the checkpoint by this command; else the model's shape)."""
-    kept = (ckpt or {}).get("data_settings") or {}
-    data_dir = args.data_dir if args.data_dir is not None else kept.get("data_dir")
-    folder = args.folder if args.folder is not None else kept.get("folder")
-    image_size, grayscale = args.image_size, None
-    if ckpt is not None:
-        C, H, _ = ckpt["model_config"].get("image_shape", (1, 28, 28))
-        image_size = image_size or int(H)
-        grayscale = int(C) == 1
-    return {"data_dir": data_dir, "folder": folder, "image_size": image_size, "grayscale": grayscale}
-
-
 def _absolute(path) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
 
 
 def run_train(args) -> int:
-    from core.checkpoint import CheckpointError, load_checkpoint
+    from core.checkpoint import CheckpointError, data_settings, load_checkpoint
     from core.data import canonical_dataset_name, load_dataset
     from core.train import resolve_device
     from draw_gui.cli_tools import configs_from_checkpoint
@@ -150,7 +136,7 @@ def run_train(args) -> int:
     # Validate what does not need data first, so a typo never waits for a dataset to load.
     model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
     device = resolve_device(train_cfg.device)
-    settings = _data_settings(args, ckpt)
+    settings = data_settings(ckpt, args.data_dir, args.folder, args.image_size)
     if args.display:  # the seed's `qlua main.lua --display`: the window, already training
         from draw_gui.app import run_app
         from draw_gui.worker import RunSetup
@@ -179,7 +165,9 @@ def run_train(args) -> int:
 
     batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
     try:
-        trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt)
+        trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
+            "data_dir": _absolute(settings["data_dir"]), "folder": _absolute(settings["folder"]),
+            "image_size": settings["image_size"]})
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         if ckpt is None:
             raise
@@ -197,25 +185,23 @@ def run_train(args) -> int:
 
     if out_dir is None:
         out_dir = Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    data_settings = {"data_dir": _absolute(settings["data_dir"]), "folder": _absolute(settings["folder"]),
-                     "image_size": settings["image_size"]}
     log = open(args.log_file, "a") if args.log_file else None
     try:
         run = RunFolder(out_dir)
-        return _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_settings, log,
+        return _train(args, trainer, batches, run, device, dataset, data, model_cfg, log,
                       start_step=trainer.step if ckpt is not None else None)
     finally:
         if log is not None:
             log.close()
 
 
-def _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_settings, log, start_step) -> int:
+def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step) -> int:
     import torch
     from core.export import save_drawing_gif, save_glimpse_pngs, save_grid_png
     from core.loop import NonFiniteLoss
 
     printer = ProgressPrinter(sys.stderr, args.quiet, log, steps_per_epoch=trainer.steps_per_epoch)
-    compiled = getattr(trainer.model, "_compiled_glimpse", None) is not None
+    compiled = trainer.model._compiled_glimpse is not None
     per_row = args.img_per_row or 8
     save_interval = args.save_interval or 1
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
@@ -227,9 +213,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, data_s
 
     def save(reason: str):
         run.write_metrics(trainer.history)
-        payload = trainer.checkpoint()
-        payload["data_settings"] = data_settings  # so eval and --restore find the data again
-        path = run.save_checkpoint(payload)
+        path = run.save_checkpoint(trainer.checkpoint())
         note = ""
         if args.save_image:
             folder = run.image_folder(trainer.step)

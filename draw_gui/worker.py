@@ -89,7 +89,6 @@ class TrainingWorker(QObject):
         self.dirty = False           # progress since the last save
         self._saved_event = threading.Event()
         self._stop_requested = False
-        self._data_settings = {}
         self._invoke.connect(self._call)
 
     # ---- thread-safe controls (called from the GUI thread) --------------------------------
@@ -167,14 +166,13 @@ class TrainingWorker(QObject):
         self._stop_requested = False
         import torch
         from dataclasses import replace
-        from core.checkpoint import load_checkpoint
+        from core.checkpoint import data_settings, load_checkpoint
         from core.data import Batches, DataUnavailable, load_dataset, load_embedded_mnist
         from core.loop import Trainer
         from core.model import DrawConfig
         from core.train import TrainConfig, default_threads, resolve_device
 
         ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
-        grayscale = None
         model_cfg, train_cfg = setup.model, setup.train
         if ckpt is not None:
             model_cfg = DrawConfig.from_dict(ckpt["model_config"])
@@ -182,17 +180,13 @@ class TrainingWorker(QObject):
             train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
                                 device=train_cfg.device)
             setup.dataset = ckpt.get("dataset", setup.dataset)
-            kept = ckpt.get("data_settings") or {}   # where and at what size it was trained
-            setup.data_dir = setup.data_dir or kept.get("data_dir")
-            setup.folder = kept.get("folder") if setup.dataset == "folder" else None
-            C, H, _ = model_cfg.image_shape
-            setup.image_size, grayscale = H, C == 1
+        where = data_settings(ckpt, setup.data_dir or None, setup.folder, setup.image_size)
         device = resolve_device(train_cfg.device)
         torch.set_num_threads(default_threads(device.type))
         sample = False
         try:
-            data = load_dataset(setup.dataset, data_dir=setup.data_dir, folder=setup.folder,
-                                image_size=setup.image_size, grayscale=grayscale)
+            data = load_dataset(setup.dataset, data_dir=where["data_dir"], folder=where["folder"],
+                                image_size=where["image_size"], grayscale=where["grayscale"])
         except DataUnavailable:
             if setup.dataset not in ("mnist", "binarized-mnist"):
                 raise
@@ -201,8 +195,8 @@ class TrainingWorker(QObject):
         if ckpt is None:
             model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
         batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
-        self._trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt)
-        self._data_settings = {"data_dir": setup.data_dir, "folder": setup.folder, "image_size": setup.image_size}
+        self._trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
+            k: where[k] for k in ("data_dir", "folder", "image_size")})
         if setup.paused:
             self._trainer.pause()
         self._examples = batches.examples(setup.examples).to(device)
@@ -291,7 +285,7 @@ class TrainingWorker(QObject):
         if self._trainer is None:
             return
         try:
-            save_checkpoint(path, {**self._trainer.checkpoint(), "data_settings": self._data_settings})
+            save_checkpoint(path, self._trainer.checkpoint())
         except Exception as e:  # noqa: BLE001 - a failed save must never end the run
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
             self.failed.emit("save", f"Could not save {path}: {reason}. Nothing was overwritten; "
