@@ -4,15 +4,28 @@
     DIR/metrics.csv          one row per training step
     DIR/eval.csv             one row per test evaluation
     DIR/images/step_NNNNNN/  per-glimpse PNGs, the glimpse GIF and a sample grid (--save_image)
+    DIR/run.json             settings, data set and status, for a window that follows the run
+    DIR/snapshot.npz         the latest glimpse trace of a few test images (save_trace)
+
+`RunReader` follows such a folder while the run is still writing it.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
+import json
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from core.checkpoint import save_checkpoint
+from core.files import atomic_path
 from core.loop import HISTORY_KEYS, History
+from core.trace import GlimpseTrace
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_HEADER = ("step", "epoch", "loss", "recon", "kl", "time_s")
@@ -75,5 +88,186 @@ class RunFolder:
     def save_checkpoint(self, payload: dict, name: str = CHECKPOINT_NAME) -> Path:
         return save_checkpoint(self.path / name, payload)
 
+    def write_info(self, info: dict) -> None:
+        """run.json: what a follower shows about the run (settings, data set, status)."""
+        write_json(self.path / INFO_NAME, info)
+
+    def write_snapshot(self, trace: GlimpseTrace, step: int) -> None:
+        save_trace(self.path / SNAPSHOT_NAME, trace, step)
+
     def image_folder(self, step: int) -> Path:
         return self.path / "images" / f"step_{step:06d}"
+
+
+# --------------------------------------------------------------------------- live files
+# What a watcher (the window following a run, the compare view) reads while training goes on.
+# Every file is replaced atomically, so a reader never sees half of one; metrics.csv and
+# eval.csv only grow (or are rewritten whole after a restore, which readers detect).
+
+INFO_NAME = "run.json"          # settings, data set, status ("running", "finished", ...), updated_at
+SNAPSHOT_NAME = "snapshot.npz"  # the latest glimpse trace of a few test images, with its step
+METRICS_COLUMNS = METRICS_HEADER
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def save_trace(path: str | os.PathLike, trace: GlimpseTrace, step: int) -> None:
+    """One GlimpseTrace (every field, whatever fields it grows) and its training step, as .npz."""
+    arrays = {"step": np.asarray(step)}
+    for f in dataclasses.fields(trace):
+        value = getattr(trace, f.name)
+        if value is not None:
+            arrays[f.name] = np.asarray(value)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+
+def load_trace(path: str | os.PathLike) -> tuple[int, GlimpseTrace]:
+    """(step, trace) from save_trace. Fields this version does not know are ignored."""
+    with np.load(path, allow_pickle=False) as z:
+        known = {f.name: f for f in dataclasses.fields(GlimpseTrace)}
+        values = {}
+        for name in z.files:
+            if name in known:
+                v = z[name]
+                values[name] = v.item() if v.ndim == 0 else v
+        missing = [n for n, f in known.items() if n not in values and
+                   f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        for n in missing:
+            if n in ("read", "write"):
+                values[n] = None
+            else:
+                raise ValueError(f"{path} is not a glimpse snapshot (no '{n}')")
+        step = int(z["step"]) if "step" in z.files else 0
+    for n in ("read_size", "write_size"):
+        values[n] = int(values[n])
+    if isinstance(values.get("attention"), np.ndarray):
+        values["attention"] = str(values["attention"])
+    return step, GlimpseTrace(**values)
+
+
+@dataclass
+class MetricsRows:
+    """New rows of metrics.csv as columns; `reset` means the file was rewritten from the start."""
+    step: np.ndarray
+    epoch: np.ndarray
+    loss: np.ndarray
+    recon: np.ndarray
+    kl: np.ndarray
+    time_s: np.ndarray
+    reset: bool = False
+
+    def __len__(self):
+        return len(self.step)
+
+
+class _CsvTail:
+    """Reads the complete lines a growing CSV file gained since the last call."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.header = None
+        self._identity = None
+
+    def new_lines(self) -> tuple[list[list[str]], bool]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            reset = self.offset > 0
+            self.offset, self.header, self._identity = 0, None, None
+            return [], reset
+        reset = False
+        identity = (st.st_dev, st.st_ino)
+        if st.st_size < self.offset or (self._identity is not None and identity != self._identity):
+            self.offset, self.header, reset = 0, None, True  # rewritten (a restore) or replaced
+        self._identity = identity
+        if st.st_size == self.offset:
+            return [], reset
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read(st.st_size - self.offset)
+        end = chunk.rfind(b"\n")
+        if end < 0:      # a line still being written: read it next time
+            return [], reset
+        self.offset += end + 1
+        rows = list(csv.reader(io.StringIO(chunk[:end + 1].decode("utf-8", "replace"))))
+        if self.header is None and rows:
+            self.header, rows = rows[0], rows[1:]
+        return [r for r in rows if r], reset
+
+
+class RunReader:
+    """Follows a run folder written by `draw-gui train` (or the window): poll it as often as you
+    like; each call reads only what changed. Safe while the run is writing (atomic files,
+    complete CSV lines only)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"{self.path} is not a folder; choose the folder `draw-gui train --out` wrote")
+        self.checkpoint_path = self.path / CHECKPOINT_NAME
+        self._metrics = _CsvTail(self.path / "metrics.csv")
+        self._snapshot_mtime = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def looks_like_run(self) -> bool:
+        return any((self.path / n).exists() for n in (INFO_NAME, "metrics.csv", CHECKPOINT_NAME))
+
+    def info(self) -> dict:
+        """run.json (settings, data set, status), or {} while there is none."""
+        try:
+            return json.loads((self.path / INFO_NAME).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def new_metrics(self) -> MetricsRows:
+        rows, reset = self._metrics.new_lines()
+        header = self._metrics.header or list(METRICS_HEADER)
+        cols = {name: [] for name in METRICS_HEADER}
+        index = {name: header.index(name) for name in METRICS_HEADER if name in header}
+        for r in rows:
+            try:
+                values = {name: float(r[i]) for name, i in index.items()}
+            except (ValueError, IndexError):
+                continue  # a damaged line: skip it rather than stop following
+            for name in METRICS_HEADER:
+                cols[name].append(values.get(name, math.nan))
+        return MetricsRows(**{k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}, reset=reset)
+
+    def evals(self) -> list[dict]:
+        """Every row of eval.csv (it is short: one per epoch)."""
+        try:
+            with open(self.path / "eval.csv", newline="") as fh:
+                out = []
+                for row in csv.DictReader(fh):
+                    try:
+                        out.append({k: float(v) for k, v in row.items()})
+                    except (TypeError, ValueError):
+                        continue
+                return out
+        except FileNotFoundError:
+            return []
+
+    def new_snapshot(self) -> tuple[int, GlimpseTrace] | None:
+        """(step, trace) when snapshot.npz changed since the last call, else None."""
+        f = self.path / SNAPSHOT_NAME
+        try:
+            mtime = f.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if mtime == self._snapshot_mtime:
+            return None
+        try:
+            result = load_trace(f)
+        except (OSError, ValueError, KeyError):
+            return None  # replaced while we opened it, or damaged: try again at the next poll
+        self._snapshot_mtime = mtime
+        return result

@@ -1,0 +1,85 @@
+"""The run folder as a follower sees it: files that grow or are replaced while it reads them."""
+import numpy as np
+import pytest
+
+from core.loop import History
+from core.runfolder import RunFolder, RunReader, load_trace, save_trace
+from core.trace import GlimpseTrace
+
+
+def _history(n, start=0):
+    h = History()
+    for i in range(start, start + n):
+        h.append(step=i + 1, epoch=0, loss=100.0 - i, recon=80.0 - i, kl=20.0, time=0.5 * i)
+    return h
+
+
+def _trace(T=3, B=2):
+    rng = np.random.default_rng(0)
+    return GlimpseTrace(canvases=rng.random((T, B, 1, 5, 5), dtype=np.float32),
+                        read=rng.random((T, B, 5), dtype=np.float32), write=None,
+                        read_size=2, write_size=5, images=rng.random((B, 1, 5, 5), dtype=np.float32),
+                        kl_steps=np.arange(T, dtype=np.float32))
+
+
+def test_reader_returns_only_new_rows_and_complete_lines(tmp_path):
+    run, reader = RunFolder(tmp_path), RunReader(tmp_path)
+    assert len(reader.new_metrics()) == 0
+    h = _history(5)
+    run.write_metrics(h)
+    rows = reader.new_metrics()
+    assert rows.step.tolist() == [1, 2, 3, 4, 5] and rows.loss[0] == 100.0 and not rows.reset
+    assert len(reader.new_metrics()) == 0
+    with open(tmp_path / "metrics.csv", "a") as fh:  # a line half written by the trainer
+        fh.write("6,1,94.0")
+    assert len(reader.new_metrics()) == 0
+    with open(tmp_path / "metrics.csv", "a") as fh:
+        fh.write(",74.0,20.0,2.5\n")
+    rows = reader.new_metrics()
+    assert rows.step.tolist() == [6] and rows.time_s.tolist() == [2.5]
+
+
+def test_reader_notices_a_rewritten_metrics_file(tmp_path):
+    reader = RunReader(tmp_path)
+    RunFolder(tmp_path).write_metrics(_history(8))
+    assert len(reader.new_metrics()) == 8
+    RunFolder(tmp_path).write_metrics(_history(3))  # restored from an older checkpoint
+    rows = reader.new_metrics()
+    assert rows.reset and rows.step.tolist() == [1, 2, 3]
+
+
+def test_snapshot_round_trip_and_change_detection(tmp_path):
+    run, reader = RunFolder(tmp_path), RunReader(tmp_path)
+    assert reader.new_snapshot() is None
+    trace = _trace()
+    run.write_snapshot(trace, step=40)
+    step, back = reader.new_snapshot()
+    assert step == 40 and back.write is None and back.read_size == 2
+    np.testing.assert_array_equal(back.canvases, trace.canvases)
+    np.testing.assert_array_equal(back.kl_steps, trace.kl_steps)
+    assert reader.new_snapshot() is None  # unchanged
+    save_trace(tmp_path / "snapshot.npz", _trace(T=4), step=41)
+    step, back = reader.new_snapshot()
+    assert step == 41 and back.glimpses == 4
+
+
+def test_info_and_evals(tmp_path):
+    run, reader = RunFolder(tmp_path), RunReader(tmp_path)
+    assert reader.info() == {} and reader.evals() == [] and not reader.looks_like_run()
+    run.write_info({"dataset": "mnist", "status": "running"})
+    h = _history(2)
+    h.evals.append({"step": 2, "epoch": 0, "nll_bound": 120.5, "recon": 100.0, "kl": 20.5})
+    run.write_metrics(h)
+    assert reader.info()["status"] == "running" and reader.looks_like_run()
+    assert reader.evals() == [{"step": 2.0, "epoch": 1.0, "nll_bound": 120.5, "recon": 100.0, "kl": 20.5}]
+
+
+def test_reader_refuses_a_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        RunReader(tmp_path / "nope")
+
+
+def test_load_trace_names_a_foreign_file(tmp_path):
+    np.savez(tmp_path / "x.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a glimpse snapshot"):
+        load_trace(tmp_path / "x.npz")
