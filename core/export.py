@@ -24,6 +24,9 @@ from core.trace import GlimpseTrace, attention_box
 READ_COLOUR = (0, 200, 0)     # green
 WRITE_COLOUR = (230, 0, 0)    # red
 PROGRESS_COLOUR = (128, 128, 128)  # the GIF's progress bar: grey, so it never reads as a box
+# A 1-pixel dark line each side of a box on colour images: a green box on a green photo, or a red
+# one on a red canvas, would vanish otherwise. Grey images on black need none, and keep their look.
+OUTLINE_COLOUR = (0, 0, 0)
 PANEL_BACKGROUND = 40              # dark grey between the cells of a glimpse panel
 
 PathLike = str | os.PathLike
@@ -96,8 +99,10 @@ def _box_width(sigma: float, scale: int, sigma_width: bool, cap: int) -> int:
 
 
 def _draw_boxes(grid: Image.Image, params: np.ndarray, size: int, colour, per_row: int,
-                cell_w: int, cell_h: int, scale: int, padding: int, sigma_width: bool) -> None:
-    """Draw one attention box per cell, clipped to the cell (drawn on a crop of the cell)."""
+                cell_w: int, cell_h: int, scale: int, padding: int, sigma_width: bool,
+                outline: bool = False) -> None:
+    """Draw one attention box per cell, clipped to the cell (drawn on a crop of the cell); with
+    `outline`, a line of OUTLINE_COLOUR just outside and just inside the coloured one."""
     cap = max(1, min(cell_w, cell_h) // 8)
     margin = cap + 2                       # clamp far-off edges to just outside the cell
     for i, p in enumerate(np.asarray(params, dtype=np.float64)):
@@ -113,7 +118,10 @@ def _draw_boxes(grid: Image.Image, params: np.ndarray, size: int, colour, per_ro
         ox, oy = _cell_origin(i, per_row, cell_w, cell_h, padding)
         cell = grid.crop((ox, oy, ox + cell_w, oy + cell_h))
         width = _box_width(p[3] if p.shape[0] > 3 else np.nan, scale, sigma_width, cap)
-        ImageDraw.Draw(cell).rectangle((x0, y0, x1, y1), outline=colour, width=width)
+        draw = ImageDraw.Draw(cell)
+        if outline:   # PIL's width grows inwards: 1 px beyond the box on each side of its line
+            draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=OUTLINE_COLOUR, width=width + 2)
+        draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
         grid.paste(cell, (ox, oy))
 
 
@@ -127,7 +135,7 @@ def _boxed_grid(images: np.ndarray, params: np.ndarray | None, size: int, colour
                              f"{len(images)} images")
         h, w = np.asarray(images).shape[-2:]
         _draw_boxes(grid, params, size, colour, per_row, w * scale, h * scale, scale, padding,
-                    sigma_width)
+                    sigma_width, outline=np.ndim(images) == 4 and np.shape(images)[1] == 3)
     return grid
 
 
@@ -202,9 +210,9 @@ def _quantize_frames(frames: list[np.ndarray], reserved: Sequence) -> tuple[list
     Returns (index arrays (H, W) uint8, palette (K, 3) uint8). Consumes `frames`: each entry is
     replaced by its index array as it is mapped, to keep memory low for long GIFs.
     """
-    res_keys = np.unique(_pack(np.array([_rgb(c) for c in reserved], dtype=np.uint8)))
-    res_rgb = _unpack(res_keys)
-    res_keys = res_keys[np.any(res_rgb != res_rgb[:, :1], axis=1)]  # greys come with the ramp
+    all_keys = np.unique(_pack(np.array([_rgb(c) for c in reserved], dtype=np.uint8)))
+    res_rgb = _unpack(all_keys)
+    res_keys = all_keys[np.any(res_rgb != res_rgb[:, :1], axis=1)]  # greys come with the ramp
     n_res = len(res_keys)
     uniq: np.ndarray | None = np.zeros(0, np.uint32)
     greys_only = True
@@ -232,6 +240,7 @@ def _quantize_frames(frames: list[np.ndarray], reserved: Sequence) -> tuple[list
         scale = (levels - 1) / 255.0
         mapper = lambda f, k: (n_res + np.floor(f[..., 0] * scale + 0.5)).astype(np.uint8)  # noqa: E731
     else:
+        res_keys, n_res = all_keys, len(all_keys)   # no ramp here: keep reserved greys (box outlines) exact
         step = max(1, len(frames) // 16)
         sample = np.concatenate([f.reshape(-1, 3) for f in frames[::step]])
         sample = sample[:: max(1, len(sample) // 2_000_000)]
@@ -278,7 +287,7 @@ def _keep_frames_distinct(indices: list[np.ndarray], palette: np.ndarray) -> np.
 
 def save_frames_gif(frames: list[Image.Image], path: PathLike, frame_ms: int = 80,
                     hold_last_ms: int = 1000, loop: int | None = 0,
-                    reserved_colours: Sequence = (READ_COLOUR, WRITE_COLOUR)) -> pathlib.Path:
+                    reserved_colours: Sequence = (READ_COLOUR, WRITE_COLOUR, OUTLINE_COLOUR)) -> pathlib.Path:
     """An animated GIF with exactly len(frames) frames (all the same size), `frame_ms` each and
     the last held `hold_last_ms` (at least frame_ms). loop=0 repeats forever, None plays once.
     One palette for all frames keeps `reserved_colours` exact (the box colours). Identical
@@ -356,4 +365,5 @@ def save_drawing_gif(trace: GlimpseTrace, path: PathLike, frame_ms: int = 80,
             panel = with_progress_bar(panel, (t + 1) / trace.glimpses, progress_bar_height(scale),
                                        panel_kwargs.get("background", PANEL_BACKGROUND))
         arrays.append(np.asarray(panel))
-    return _save_gif_arrays(arrays, path, frame_ms, hold_last_ms, loop, (READ_COLOUR, WRITE_COLOUR))
+    return _save_gif_arrays(arrays, path, frame_ms, hold_last_ms, loop,
+                            (READ_COLOUR, WRITE_COLOUR, OUTLINE_COLOUR))

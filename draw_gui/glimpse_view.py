@@ -127,8 +127,9 @@ class GlimpseView(QWidget):
         self.error_checkbox = QCheckBox("error image")
         self.error_checkbox.setToolTip(
             "Show the error image x̂ = x − σ(c_{t−1}) the encoder reads at glimpse t (eq. 3) in "
-            "place of the input, as grey: mid-grey = no error, white = ink still to draw, "
-            "black = ink drawn where x has none. At t = 1 the input is shown unchanged "
+            "place of the input, as 0.5 + x̂/2: mid-grey = no error, white = ink still to draw, "
+            "black = ink drawn where x has none; on colour images each channel so, so the tint is "
+            "the colour still missing. At t = 1 the input is shown unchanged "
             "(the trace does not record the initial canvas c_0).")
         self.error_checkbox.toggled.connect(self._render)
         self.sigma_checkbox = QCheckBox("σ as line width")
@@ -373,7 +374,9 @@ class GlimpseView(QWidget):
         if not (self.error_checkbox.isChecked() and trace.images is not None and t >= 2):
             return trace
         # x − σ(c_{t−1}) lies in [−1, 1]; mid-grey is "no error". Grey, not a diverging colour
-        # map, because green and red already mean the read and write boxes.
+        # map, because green and red already mean the read and write boxes. Colour images keep
+        # their channels (signed colour, not an error magnitude): the encoder reads x̂ per channel,
+        # so the tint shows which colour is still missing (or overdrawn) where.
         error = np.asarray(trace.images, np.float32) - np.asarray(trace.canvases[t - 2],
                                                                   np.float32)
         return dataclasses.replace(trace, images=0.5 + 0.5 * error)
