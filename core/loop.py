@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from core.data import Batches
+from core.distributed import Distributed
 from core.evaluate import Evaluation, evaluate
 from core.model import DRAW, DrawConfig
 from core.train import TrainConfig, kl_weight, make_optimizer, resolve_device, train_step
@@ -63,11 +64,14 @@ class History:
 
 class Trainer:
     def __init__(self, model_config: DrawConfig, train_config: TrainConfig, batches: Batches,
-                 checkpoint: dict | None = None, data_settings: dict | None = None):
+                 checkpoint: dict | None = None, data_settings: dict | None = None,
+                 dist: Distributed | None = None):
         self.model_config = model_config.validate()
         self.config = train_config.validate()
         self.batches = batches
         self.data_settings = data_settings or {}  # kept in checkpoints so eval and resume find the data
+        self.dist = dist or Distributed()  # torchrun: this process's share of every batch (core/distributed.py)
+        self.dist.check_batch(train_config.batch_size)
         self.device = resolve_device(train_config.device)
         if tuple(batches.data.image_shape) != tuple(model_config.image_shape):
             raise ValueError(f"model expects images {model_config.image_shape}, data has {batches.data.image_shape}")
@@ -82,6 +86,9 @@ class Trainer:
             self.model.init_canvas_from_mean(batches.mean_image())
         else:
             self._restore(checkpoint)
+        # What the steps run through: DistributedDataParallel under torchrun, else the model.
+        # self.model stays the plain module for checkpoints, evaluation and snapshots.
+        self.train_model = self.dist.wrap(self.model)
         self._cond = threading.Condition()
         self._paused = False
         self._pending_steps = 0
@@ -173,7 +180,10 @@ class Trainer:
         rate = 0.0
         pending = []  # steps whose numbers are still on the device
         while self.step < self.total_steps:
-            if not self._next_ready():
+            ready = self._next_ready()
+            if self.dist.enabled:  # every rank takes the same step or every rank stops
+                ready = not self.dist.should_stop(not ready)
+            if not ready:
                 self._record(pending)
                 self.elapsed_s = time.perf_counter() - started
                 return "stopped"
@@ -182,33 +192,46 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             x = self.batches.batch(epoch, index)
+            # The global batch's noise on every rank, then each rank's slice: the same numbers
+            # as one process drawing for the whole batch, whatever the number of processes.
             eps = torch.randn(self.model_config.glimpses, x.shape[0], self.model_config.z_size,
                               device=self.device, generator=self.noise)
+            batch_images = x.shape[0]
+            x, eps = self.dist.shard(x), self.dist.shard(eps, dim=1)
             weight = kl_weight(self.step, cfg)
             try:
-                result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
+                result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             except Exception as e:  # noqa: BLE001 - a failed compilation (no C++ compiler, ...) must not end the run
                 if self.model._compiled_glimpse is None:
                     raise
-                self.model._compiled_glimpse = None
+                self.model._compiled_glimpse, self.model.compile_mode = None, None
                 self.compile_note = f"torch.compile failed ({type(e).__name__}); training continues without it"
-                result = train_step(self.model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
+                result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
+            if self.dist.enabled:
+                result = self._global_result(result)
             self.step += 1
             now = time.perf_counter()
             pending.append((self.step, epoch, result, now - started))
             finished_epoch = self.step % self.steps_per_epoch == 0
             last = self.step == self.total_steps
             report_due = on_progress is not None and (now - last_report >= report_interval_s or last or self._paused)
+            if self.dist.enabled:
+                # Every rank reads its numbers back at the same steps, so a non-finite step
+                # stops them all at once; a report waits for the next such step.
+                sync = self.sync_every_step or finished_epoch or last or self.step % 50 == 0
+                report_due = report_due and sync
+            else:
+                sync = self.sync_every_step or report_due or finished_epoch or last or self._paused
             # On a GPU, reading numbers back every step would stall it: they are read in one go
             # when something needs them. On the CPU reading is free and keeps NaN checks exact.
-            if self.sync_every_step or report_due or finished_epoch or last or self._paused:
+            if sync:
                 self._record(pending)
                 pending = []
             if report_due:
                 if now > last_report:
-                    rate = (self.step - steps_at_report) * x.shape[0] / (now - last_report)
+                    rate = (self.step - steps_at_report) * batch_images / (now - last_report)
                 last_report, steps_at_report = now, self.step
-                remaining = (self.total_steps - self.step) * x.shape[0]
+                remaining = (self.total_steps - self.step) * batch_images
                 cols = self.history.columns
                 on_progress(Progress(
                     step=self.step, total_steps=self.total_steps, epoch=epoch, epochs=cfg.epochs,
@@ -221,6 +244,14 @@ class Trainer:
                 on_epoch_end(epoch)
         self.elapsed_s = time.perf_counter() - started
         return "finished"
+
+    def _global_result(self, r):
+        """The step's numbers averaged over ranks (one collective, no host sync): what one
+        process would have measured on the whole batch."""
+        from core.train import StepResult
+        packed = self.dist.average(torch.cat([torch.stack([r.loss.float(), r.recon.float(), r.kl.float()]),
+                                              r.kl_steps.float()]))
+        return StepResult(loss=packed[0], recon=packed[1], kl=packed[2], kl_steps=packed[3:], skipped=r.skipped)
 
     def _record(self, pending) -> None:
         """Move the pending steps' numbers to the history (one host sync); a step whose gradient

@@ -50,6 +50,7 @@ class DRAW(nn.Module):
         else:
             self.register_buffer("dec_state0", state0)
         self._compiled_glimpse = None  # set by compile_glimpse()
+        self.compile_mode = None
         self._initialise()
 
     @torch.no_grad()
@@ -82,16 +83,24 @@ class DRAW(nn.Module):
         canvas = canvas + update                                   # eq. 8
         return canvas, h_dec, c_dec, h_enc, c_enc, kl, z, log_sigma, read_params, write_params
 
-    def compile_glimpse(self) -> None:
+    def compile_glimpse(self, mode: str | None = "auto") -> None:
         """Use torch.compile for the glimpse step while training (fuses its element-wise work).
 
         Compiling takes tens of seconds on a CPU the first time, so it pays on long runs only.
         Inference (evaluation, snapshots, traces) keeps the plain step: other batch sizes would
         each cost another compilation.
+
+        mode "auto": on CUDA "reduce-overhead", i.e. CUDA graphs: a glimpse is ~30 small kernels,
+        so at small batches a GPU waits on kernel launches rather than arithmetic. The T calls of
+        one forward become T nodes of a CUDA graph tree (train_step marks where a step begins).
+        Elsewhere the default mode. None: the default mode everywhere.
         """
         import logging
         logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "no CUDA runtime" on CPUs
-        self._compiled_glimpse = torch.compile(self._glimpse, dynamic=False)
+        if mode == "auto":
+            mode = "reduce-overhead" if self.canvas0.is_cuda else None
+        self.compile_mode = mode or "default"
+        self._compiled_glimpse = torch.compile(self._glimpse, dynamic=False, mode=mode)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None, trace: bool = False,
                 log_weight: bool = False) -> DrawOutput:
@@ -114,8 +123,8 @@ class DRAW(nn.Module):
                 log_pq = log_pq + (0.5 * (eps[t] * eps[t] - z * z) + log_sigma).sum(1)
             if trace:
                 canvases.append(torch.sigmoid(canvas))
-                reads.append(trace_columns(read_params))
-                writes.append(trace_columns(write_params))
+                reads.append(trace_columns(read_params, cfg.attention))
+                writes.append(trace_columns(write_params, cfg.attention))
         # eq. 9: Bernoulli decoder D(x | c_T), from logits so that sigma(c_T) cannot saturate
         recon = F.binary_cross_entropy_with_logits(canvas, x, reduction="none").flatten(1).sum(1)
         out = DrawOutput(recon=recon, kl=torch.stack(kl_steps, 1))
@@ -130,7 +139,8 @@ class DRAW(nn.Module):
         """Eq. 13-15: draw from the prior. z: (T, Z) for one image or (B, T, Z); drawn if None.
 
         write_glimpse {t: (g_x, g_y, delta)} (0-based t, paper pixel units) puts the write patch of
-        glimpse t elsewhere; sigma scales with delta so the filters keep their shape.
+        glimpse t elsewhere: centre and stride (side N * delta). Gaussian: sigma scales with delta
+        so the filters keep their shape; spatial: the patch keeps its angle and intensity.
         Returns (images sigma(c_T) of shape (B, C, H, W), trace or None).
         """
         cfg = self.config
@@ -151,19 +161,19 @@ class DRAW(nn.Module):
                                   weights, True, 1, 0.0, False, False, False)   # (T, B, dec)  eq. 14
         flat = hs.reshape(T * B, -1)
         glimpse = None
-        if write_glimpse and cfg.attention == "gaussian":
+        if write_glimpse and cfg.attention != "none":
             glimpse = [p.view(T, B, 1).clone() for p in self.write.glimpse(flat)]
             for t, (g_x, g_y, delta) in write_glimpse.items():
-                scale = delta / glimpse[2][t]
+                if cfg.attention == "gaussian":   # sigma^2 follows delta^2
+                    glimpse[3][t] = glimpse[3][t] * (delta / glimpse[2][t]) ** 2
                 glimpse[0][t], glimpse[1][t], glimpse[2][t] = g_x, g_y, delta
-                glimpse[3][t] = glimpse[3][t] * scale * scale
             glimpse = [p.view(T * B, 1) for p in glimpse]
         updates, write_params = self.write(flat, glimpse)                   # (T*B, C, H, W)
         updates = updates.view(T, B, *canvas0.shape[1:])
         if not trace:
             return torch.sigmoid(canvas0 + updates.sum(0)), None           # eq. 15
         canvases = torch.sigmoid(canvas0 + updates.cumsum(0))              # (T, B, C, H, W)
-        writes = trace_columns(write_params)
+        writes = trace_columns(write_params, cfg.attention)
         writes = [None] * T if writes is None else list(writes.view(T, B, -1))
         trace = self._make_trace(list(canvases), [None] * T, writes, images=None, kl=None)
         return canvases[-1], trace
@@ -185,7 +195,8 @@ class DRAW(nn.Module):
             canvases=stack(canvases), read=stack(reads), write=stack(writes),
             read_size=self.config.read_size, write_size=self.config.write_size,
             images=None if images is None else images.detach().float().cpu().numpy(),
-            kl_steps=None if kl is None else kl.detach().float().cpu().numpy())
+            kl_steps=None if kl is None else kl.detach().float().cpu().numpy(),
+            attention=self.config.attention)
 
     @torch.no_grad()
     def init_canvas_from_mean(self, mean_image: torch.Tensor) -> None:

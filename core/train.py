@@ -73,6 +73,10 @@ def train_step(model: DRAW, optimizer: torch.optim.Optimizer, x: torch.Tensor, c
                kl_scale: float = 1.0, eps: torch.Tensor | None = None) -> StepResult:
     """One gradient step on the batch x (B, C, H, W). Returns detached tensors: with a fused
     optimizer there is no host synchronisation here."""
+    if getattr(model, "compile_mode", None) == "reduce-overhead":
+        # CUDA graph trees reuse their output memory from one step to the next: say where a new
+        # step starts, since this loop keeps nothing of the last step's graph outputs alive.
+        torch.compiler.cudagraph_mark_step_begin()
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
         out = model(x, eps=eps)
     recon, kl = out.recon.mean(), out.kl.sum(1).mean()

@@ -13,11 +13,24 @@ from draw_gui.cli import UsageError
 from draw_gui.cli_text import format_duration  # noqa: F401  (used by the progress bar)
 
 
+def _preset(args):
+    """The --preset chosen (core.presets.Preset) or None; a bad name is a UsageError."""
+    if args.preset is None:
+        return None
+    from core.presets import get_preset
+    try:
+        return get_preset(args.preset)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def _model_and_train_config(args, image_shape, base_model=None, base_train=None):
     from core.config import DrawConfig
     from core.config import TrainConfig
-    mc = base_model or DrawConfig(image_shape=tuple(image_shape))
-    tc = base_train or TrainConfig()
+    preset = _preset(args)
+    # A preset is the starting point; the options given explicitly below override it.
+    mc = base_model or DrawConfig(image_shape=tuple(image_shape), **(preset.model if preset else {}))
+    tc = base_train or TrainConfig(**(preset.train if preset else {}))
     if base_model is None:  # the model's shape is fixed once trained
         changes = {}
         if args.read_size is not None: changes["read_size"] = args.read_size
@@ -40,6 +53,22 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
     if args.precision:
         t_changes["precision"] = args.precision
     return mc.validate(), replace(tc, **t_changes).validate()
+
+
+def preset_summary(preset, cfg) -> str:
+    """'preset cifar10 (Table 3)', and which of its settings the options changed."""
+    if preset is None:
+        return ""
+    from core.presets import MODEL_FIELDS
+    names = {"glimpses": "T", "enc_size": "encoder LSTM", "dec_size": "decoder LSTM", "z_size": "z",
+             "read_size": "read N", "write_size": "write N", "attention": "attention"}
+    fields = list(MODEL_FIELDS)
+    if cfg.enc_size == cfg.dec_size:   # --hidden_size sets both: say it once
+        names["enc_size"] = "LSTM"
+        fields.remove("dec_size")
+    changed = [f"{names[k]} {preset.model[k]} -> {getattr(cfg, k)}" for k in fields
+               if getattr(cfg, k) != preset.model[k]]
+    return (f"preset {preset.name} (DRAW Table 3{'; changed: ' + ', '.join(changed) if changed else ''}); ")
 
 
 def model_summary(cfg) -> str:
@@ -119,12 +148,16 @@ def run_train(args) -> int:
         out_dir = out_dir or path.parent
         fixed = [n for n in ("read_size", "write_size", "num_glimpses", "latent_size", "hidden_size",
                              "enc_size", "dec_size", "use_attention", "attention") if getattr(args, n) is not None]
+        if args.preset is not None:
+            fixed.insert(0, "preset")
         if fixed:
             raise UsageError(f"--{fixed[0]} cannot change when restoring: the model's shape comes from the checkpoint")
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file; give a folder for the run")
     try:
-        dataset = canonical_dataset_name(args.dataset or (ckpt or {}).get("dataset", "mnist"))
+        preset = _preset(args)
+        dataset = canonical_dataset_name(args.dataset or (preset.dataset if preset else None)
+                                         or (ckpt or {}).get("dataset", "mnist"))
     except ValueError as e:
         raise UsageError(str(e)) from None
     if ckpt is not None:
@@ -206,7 +239,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
     save_interval = args.save_interval or 1
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
              else f"{trainer.total_steps} steps")
-    printer.message(f"draw-gui: {dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
+    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg)}{dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
                     f"{'torch.compile glimpse step (the first step compiles, ~40 s); ' if compiled else ''}"
                     f"run folder {run.path}")

@@ -9,11 +9,12 @@ import math
 import os
 
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QWidget)
 
 from core.config import ConfigError, DrawConfig, TrainConfig
+from core.presets import PAPER, PRESETS, matching_preset
 
 DATASETS = [  # (shown, key, image shape or None when it depends on the folder)
     ("MNIST", "mnist", (1, 28, 28)),
@@ -62,6 +63,15 @@ class ConfigPanel(QWidget):
             self.labels[name].setToolTip(tip)
             form.addRow(self.labels[name], widget)
 
+        self.preset = QComboBox()
+        self.preset.addItem("custom", None)
+        self.preset.model().item(0).setEnabled(False)   # "custom" is what editing a field leads to
+        for p in PRESETS.values():
+            self.preset.addItem(f"{p.title} (paper)", p.name)
+            self.preset.setItemData(self.preset.count() - 1, p.description(), Qt.ItemDataRole.ToolTipRole)
+        add("preset", "preset", self.preset, f"the paper's settings for a dataset ({PAPER}): fills in the "
+            "dataset, attention, glimpses T, LSTM units, latent z and read and write N; changing any of "
+            "them afterwards shows \"custom\". Training settings stay as they are (Table 3 has none)")
         self.dataset = QComboBox()
         for shown, key, _ in DATASETS:
             self.dataset.addItem(shown, key)
@@ -105,6 +115,7 @@ class ConfigPanel(QWidget):
         self.error_label.setStyleSheet("color: #e05050;")
         form.addRow(self.error_label)
         self.set_values({})
+        self.preset.currentIndexChanged.connect(self._on_preset)
         for w in (self.dataset, self.attention, self.optimizer):
             w.currentIndexChanged.connect(self._on_change)
         self.device.currentTextChanged.connect(self._on_change)
@@ -211,7 +222,29 @@ class ConfigPanel(QWidget):
         if not locked:
             self._on_change()  # the image size is only editable for a folder of images
 
+    def apply_preset(self, name: str) -> None:
+        """Fill in the dataset and model fields with a preset's (core.presets) values."""
+        p = PRESETS[name]
+        m = p.model
+        self.set_values({**self.values(), "dataset": p.dataset, "attention": m["attention"],
+                         "read_size": m["read_size"], "write_size": m["write_size"], "glimpses": m["glimpses"],
+                         "z_size": m["z_size"], "hidden": m["enc_size"]})
+
+    def _on_preset(self, index: int) -> None:
+        name = self.preset.itemData(index)
+        if name is not None:
+            self.apply_preset(name)
+
+    def _show_preset(self) -> None:
+        """The chooser follows the fields: the preset they match, else "custom"."""
+        v = self.values()
+        model = {k: v[k] for k in ("glimpses", "z_size", "attention", "read_size", "write_size")}
+        preset = matching_preset(v["dataset"], {**model, "enc_size": v["hidden"], "dec_size": v["hidden"]})
+        with QSignalBlocker(self.preset):
+            self.preset.setCurrentIndex(max(0, self.preset.findData(preset.name if preset else None)))
+
     def _on_change(self, *_):
+        self._show_preset()
         self.fields["image_size"].setEnabled(self.dataset.currentData() == "folder")
         self.labels["image_size"].setEnabled(self.dataset.currentData() == "folder")
         self._validate()

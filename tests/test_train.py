@@ -280,3 +280,19 @@ def test_a_checkpoint_from_another_kind_of_device_resumes(small_data, tmp_path):
     resumed = make_trainer(small_data, checkpoint=ckpt, max_steps=4)
     resumed.run()
     assert resumed.step == 4 and all(map(math.isfinite, losses(resumed)))
+
+
+def test_compile_mode_is_cuda_graphs_only_on_a_gpu(monkeypatch):
+    """On the CPU the default inductor mode; "reduce-overhead" (CUDA graphs) is asked for on CUDA
+    only, and then every training step marks where a new CUDA graph tree generation begins."""
+    from core.model import DRAW
+    seen, marks = [], []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: seen.append(kw["mode"]) or fn)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
+    model = DRAW(DrawConfig(glimpses=2, enc_size=8, dec_size=8, z_size=2))
+    model.compile_glimpse()
+    assert seen == [None] and model.compile_mode == "default"
+    model.compile_glimpse("reduce-overhead")  # what "auto" picks when the model is on CUDA
+    cfg = TrainConfig()
+    train_step(model, make_optimizer(model, cfg), torch.zeros(2, 1, 28, 28), cfg)
+    assert seen[-1] == "reduce-overhead" and marks == [1]
