@@ -25,7 +25,7 @@ def app_icon():
     return icon
 
 
-def run_app(argv: list[str] | None = None, setup=None) -> int:
+def run_app(argv: list[str] | None = None, setup=None, follow=None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -42,4 +42,6 @@ def run_app(argv: list[str] | None = None, setup=None) -> int:
         QTimer.singleShot(0, app.quit)
     if setup is not None:  # the seed's `--display`: train at once with the command line's settings
         QTimer.singleShot(0, lambda: window.start_with(setup))
+    if follow is not None:  # `draw-gui follow DIR`: show a run another process writes
+        QTimer.singleShot(0, lambda: window.follow_run(str(follow)))
     return app.exec()

@@ -48,6 +48,16 @@ def _count(text: str) -> int:
     return v
 
 
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return v
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (what was wrong, and where the help is)."""
 
@@ -70,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train and explore DRAW models (Gregor et al. 2015). "
                                             "With no command, opens the window.")
     p.add_argument("--version", action="version", version=f"draw-gui {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,follow}")
 
     from core.presets import PAPER, PRESETS
     presets = "\n".join(f"  {p.name:<8} {p.summary()}" for p in PRESETS.values())
@@ -128,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(r, "--no_eval", action="store_true", help="skip the test-set evaluation at epoch ends")
     _opt(r, "--display", action="store_true", help="open the window and train there")
     _opt(r, "--quiet", action="store_true", help="no progress bar")
+    _opt(r, "--follow_interval", type=_seconds, metavar="SECONDS", help="append metrics.csv and update run.json "
+         "this often, for `draw-gui follow` (5)")
+    _opt(r, "--snapshot_interval", type=_seconds, metavar="SECONDS", help="write snapshot.npz, the glimpses of "
+         "8 test images, this often (30)")
+    _opt(r, "--checkpoint_minutes", type=_seconds, metavar="M", help="also write checkpoint.pt every M minutes "
+         "of training, 0 = only per epoch (10)")
 
     s = sub.add_parser("sample", allow_abbrev=False, help="draw samples from a checkpoint: grid PNG and drawing GIF")
     s.add_argument("checkpoint")
@@ -143,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(s, "--sweep", type=int, metavar="DIM", help="also a GIF sweeping latent dimension DIM from -3 to 3")
     _opt(s, "--glimpse", type=_count, metavar="T", help="sweep DIM only in glimpse T (1-based; default all)")
     _opt(s, "--backend", "--device", dest="device", metavar="DEVICE")
+
+    f = sub.add_parser("follow", allow_abbrev=False, help="open the window following a run folder that "
+                       "`draw-gui train --out DIR` is writing (here, synced or mounted)")
+    f.add_argument("folder", help="the run folder (holds run.json, metrics.csv, checkpoint.pt)")
 
     e = sub.add_parser("eval", allow_abbrev=False, help="test-set NLL bound of a checkpoint")
     e.add_argument("checkpoint")
@@ -172,6 +192,13 @@ def main(argv: list[str]) -> int:
     from core.data import DataUnavailable
     from core.model import ConfigError
     try:
+        if args.command == "follow":
+            from draw_gui.run_follower import check_run_folder
+            from draw_gui.app import run_app
+            problem = check_run_folder(args.folder)
+            if problem:
+                raise UsageError(problem)
+            return run_app(follow=args.folder)
         if args.command == "train":
             from draw_gui.cli_train import run_train
             return run_train(args)

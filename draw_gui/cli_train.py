@@ -132,7 +132,11 @@ def _absolute(path) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
 
 
-def run_train(args) -> int:
+def run_train(args, dist=None) -> int:
+    """dist: core.distributed.Distributed when torchrun started several processes."""
+    from draw_gui.cli_live import distributed_env, run_distributed, train_config_for_ranks
+    if dist is None and distributed_env():
+        return run_distributed(args, run_train)
     from core.checkpoint import CheckpointError, data_settings, load_checkpoint
     from core.data import canonical_dataset_name, load_dataset
     from core.train import resolve_device
@@ -168,6 +172,8 @@ def run_train(args) -> int:
         base_model = base_train = None
     # Validate what does not need data first, so a typo never waits for a dataset to load.
     model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
+    if dist is not None:
+        train_cfg = train_config_for_ranks(dist, train_cfg)
     device = resolve_device(train_cfg.device)
     settings = data_settings(ckpt, args.data_dir, args.folder, args.image_size)
     if args.display:  # the seed's `qlua main.lua --display`: the window, already training
@@ -200,7 +206,7 @@ def run_train(args) -> int:
     try:
         trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
             "data_dir": _absolute(settings["data_dir"]), "folder": _absolute(settings["folder"]),
-            "image_size": settings["image_size"]})
+            "image_size": settings["image_size"]}, dist=dist)
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         if ckpt is None:
             raise
@@ -209,7 +215,8 @@ def run_train(args) -> int:
                               f"settings ({first[:120]}); the file is damaged") from None
     from draw_gui.cli import AUTO_COMPILE_STEPS
     frozen = getattr(sys, "frozen", False)  # a PyInstaller bundle has no compiler tool chain for inductor
-    if args.compile is None and not frozen and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
+    # Under torchrun the glimpse step is compiled only on request (--compile true): see README.
+    if args.compile is None and not frozen and dist is None and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
         trainer.model.compile_glimpse()  # long run: the compiled step pays for its compilation
     if ckpt is not None and trainer.step >= trainer.total_steps:
         raise UsageError(f"nothing to train: {path} is already at step {trainer.step}, and this run ends at step "
@@ -220,16 +227,19 @@ def run_train(args) -> int:
         out_dir = Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     log = open(args.log_file, "a") if args.log_file else None
     try:
-        run = RunFolder(out_dir)
+        run = RunFolder(out_dir) if dist is None or dist.is_main else None  # rank 0 writes for all
         return _train(args, trainer, batches, run, device, dataset, data, model_cfg, log,
-                      start_step=trainer.step if ckpt is not None else None)
+                      start_step=trainer.step if ckpt is not None else None, dist=dist)
     finally:
         if log is not None:
             log.close()
 
 
-def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step) -> int:
+def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step, dist=None) -> int:
     import torch
+    from draw_gui.cli_live import start_live_run, train_other_rank, upkeep_line
+    if run is None:
+        return train_other_rank(trainer, dist)
     from core.export import save_drawing_gif, save_glimpse_pngs, save_grid_png
     from core.loop import NonFiniteLoss
 
@@ -242,7 +252,9 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
     printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg)}{dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
                     f"{'torch.compile glimpse step (the first step compiles, ~40 s); ' if compiled else ''}"
-                    f"run folder {run.path}")
+                    f"run folder {run.path}"
+                    f"{f'; {dist.world_size} processes ({dist.backend})' if dist is not None else ''}")
+    live = start_live_run(args, trainer, batches, run, device, dataset, data, dist, save=lambda reason: save(reason))
 
     def save(reason: str):
         run.write_metrics(trainer.history)
@@ -259,6 +271,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
             save_grid_png(samples.cpu().numpy(), folder / "samples.png", per_row=per_row)
             note = f", images in {folder}"
         printer.message(f"{reason} at step {trainer.step}: checkpoint {path}{note}")
+        live.checkpoint_saved()
 
     def evaluate_and_report():
         if args.no_eval:
@@ -268,29 +281,42 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
             return
         printer.message(f"step {trainer.step} test NLL bound {e.nll_bound:.2f} nats "
                         f"(Lx {e.recon:.2f}, Lz {e.kl:.2f}) on {e.images} test images")
+        live.evaluated()
 
     def on_epoch_end(epoch: int):
         last = trainer.step == trainer.total_steps
         evaluate_and_report()
         if (epoch + 1) % save_interval == 0 and not last:
             save(f"epoch {epoch + 1}")
+        if dist is not None:
+            dist.barrier()  # the other ranks waited here meanwhile
 
     # Ctrl-C stops between steps and saves, instead of losing the run.
-    previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
+    # SIGTERM too: what torchrun, schedulers and `kill` send to a run on a server.
+    previous = [signal.signal(s, lambda *_: trainer.stop()) for s in (signal.SIGINT, signal.SIGTERM)]
     try:
-        outcome = trainer.run(on_progress=printer, on_epoch_end=on_epoch_end)
+        outcome = trainer.run(on_progress=lambda p: (printer(p), live.on_progress(p)), on_epoch_end=on_epoch_end)
     except NonFiniteLoss as e:
         printer.message(f"stopped: {e}")
         save("last good state")
+        live.finish("failed")
         return 1
+    except BaseException:
+        live.finish("failed")
+        raise
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, p in zip((signal.SIGINT, signal.SIGTERM), previous):
+            signal.signal(s, p)
     if trainer.compile_note:
         printer.message(trainer.compile_note)
     if outcome == "stopped":
         save("interrupted")
+        live.finish("stopped")
         return 130
     if trainer.step % trainer.steps_per_epoch != 0:  # epoch ends were already evaluated
         evaluate_and_report()
+    if trainer.elapsed_s >= 30:  # shorter runs are dominated by the first snapshot
+        printer.message(upkeep_line(live, trainer))
     save("finished")
+    live.finish("finished")
     return 0

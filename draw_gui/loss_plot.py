@@ -115,6 +115,12 @@ class LossPlot(QtWidgets.QWidget):
         self._eval_nll = np.append(self._eval_nll, float(nll_bound))
         self.eval_markers.setData(self._eval_steps, self._eval_nll)
 
+    def set_evaluations(self, steps, nll_bound) -> None:
+        """Replace the test-bound markers (a followed run's eval.csv, read whole)."""
+        self._eval_steps = np.array(steps, dtype=float).ravel()
+        self._eval_nll = np.array(nll_bound, dtype=float).ravel()
+        self.eval_markers.setData(self._eval_steps, self._eval_nll)
+
     def set_history(self, steps, loss, recon, kl, eval_steps, eval_nll) -> None:
         """Replace everything, e.g. with the history stored in a checkpoint."""
         points = _as_points(steps, loss, recon, kl)

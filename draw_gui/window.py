@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
 
-from draw_gui import __version__
+from draw_gui import __version__, follow_mode
 from draw_gui.cli_text import format_duration
 from draw_gui.config_panel import ConfigPanel
 from draw_gui.glimpse_view import GlimpseView
@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.run_info = None
         self.checkpoint_path: str | None = None   # where Ctrl+S saves without asking
         self._opening: str | None = None          # a checkpoint being loaded
+        self.follow = None                        # FollowMode while following a run folder
         self._build_worker()
         self._build_widgets()
         self._build_actions()
@@ -150,6 +151,11 @@ class MainWindow(QMainWindow):
         self.open_action = action(file, "&Open checkpoint…", self.open_checkpoint, "Ctrl+O",
                                   "open a checkpoint (paused); Resume continues its run")
         self.recent_menu = file.addMenu("Open &recent")
+        self.follow_action = action(file, "&Follow run folder…", lambda: self.follow_run(), "Ctrl+Shift+O",
+                                    "show a run that `draw-gui train --out DIR` writes, live (here, synced or mounted)")
+        self.follow_recent_menu = file.addMenu("Follow re&cent run")
+        self.stop_follow_action = action(file, "Stop follo&wing", self.stop_following, tip="back to training here")
+        follow_mode.fill_recent(self)
         self.save_action = action(file, "&Save checkpoint", self.save_checkpoint, "Ctrl+S")
         self.save_as_action = action(file, "Save checkpoint &as…", lambda: self.save_checkpoint(ask=True),
                                      "Ctrl+Shift+S")
@@ -161,7 +167,7 @@ class MainWindow(QMainWindow):
         self.step_action = action(run, "S&tep", self.step_once, ".", "one training step while paused")
         self.stop_action = action(run, "St&op", self.stop, "Ctrl+.", "stop training (the model is kept)")
         view = bar.addMenu("&View")
-        action(view, "&Refresh glimpses", self.worker.request_snapshot, "F5")
+        action(view, "&Refresh glimpses", self.glimpse_view.refresh_requested.emit, "F5")
         view.addAction(self.config_dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         action(help_menu, "&About draw-gui", self.about)
@@ -287,6 +293,13 @@ class MainWindow(QMainWindow):
         self.checkpoint_path = path
         self.worker.save(path)
 
+    def follow_run(self, path: str | None = None) -> bool:
+        """Show a run folder another process writes, live, instead of training here (follow_mode.py)."""
+        return follow_mode.follow(self, path)
+
+    def stop_following(self):
+        follow_mode.stop(self)
+
     def about(self):
         QMessageBox.about(self, "About draw-gui", ABOUT)
 
@@ -362,7 +375,9 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     def _update_controls(self):
-        live = self.state in ("loading", "running", "paused")
+        live = self.state in ("loading", "running", "paused", "following")
+        self.follow_action.setEnabled(self.state not in ("loading", "running", "paused"))
+        self.stop_follow_action.setEnabled(self.state == "following")
         valid = self.config_panel.is_valid()
         self.start_action.setEnabled(not live and valid)  # while paused, Pause/Resume continues
         self.start_button.setEnabled(self.start_action.isEnabled())
@@ -414,6 +429,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop training and join the worker thread; True when it ended in time."""
         self.worker.stop()
+        follow_mode.stop(self)
         self.latent_view.shutdown()
         if self.state == "loading":  # a dataset still loading cannot be interrupted: wait for it
             timeout_ms = max(timeout_ms, 30000)

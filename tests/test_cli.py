@@ -125,7 +125,8 @@ def test_run_folder_metrics_and_eval(capsys, shared_data, tmp_path):
     out = tmp_path / "run"
     code, _, err = run(capsys, "train", *TINY, "--max-steps", "6", "--data-dir", shared_data, "--out", out)
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "eval.csv", "metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "eval.csv", "metrics.csv", "run.json",
+                                                    "snapshot.npz"]
     with open(out / "metrics.csv") as f:
         assert f.readline().strip() == "step,epoch,loss,recon,kl,time_s"
     rows = read_csv(out / "metrics.csv")

@@ -1,0 +1,120 @@
+"""Keeps a run folder followable while training goes on (what `draw-gui follow` reads).
+
+The Trainer does no file I/O; `LiveRun` is driven from its on_progress call-back on the
+training thread (so the model is consistent) and writes, by wall time:
+
+- metrics.csv / eval.csv rows and run.json's step and status, every `metrics_every_s`;
+- snapshot.npz, the glimpse trace of a few fixed test images, every `snapshot_every_s`;
+- checkpoint.pt through the caller's `save` every `checkpoint_every_s`, so a follower's Latent tab
+  gets recent weights during long epochs.
+
+Every file but the append-only CSVs is replaced atomically (core/files.py). `upkeep_s` counts the
+seconds spent here: the cost to training, which run.json records.
+"""
+from __future__ import annotations
+
+import datetime
+import time
+
+import torch
+
+from core.runfolder import RunFolder
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+@torch.inference_mode()
+def snapshot_trace(model, examples: torch.Tensor):
+    """The glimpse trace of `examples` with the same z noise every time, so that successive
+    snapshots differ only by what the model learnt."""
+    was_training = model.training
+    model.eval()
+    try:
+        noise = torch.Generator(device=examples.device).manual_seed(0)
+        eps = torch.randn(model.config.glimpses, examples.shape[0], model.config.z_size,
+                          generator=noise, device=examples.device)
+        return model(examples, eps=eps, trace=True).trace
+    finally:
+        model.train(was_training)
+
+
+class LiveRun:
+    def __init__(self, run: RunFolder, trainer, examples: torch.Tensor, info: dict, save=None,
+                 metrics_every_s: float = 5.0, snapshot_every_s: float = 30.0,
+                 checkpoint_every_s: float = 0.0, clock=time.monotonic):
+        self.run, self.trainer, self.examples = run, trainer, examples
+        self.info = dict(info)
+        self.save = save                      # save(reason): the caller's checkpoint (and images)
+        self.metrics_every_s, self.snapshot_every_s = metrics_every_s, snapshot_every_s
+        self.checkpoint_every_s = checkpoint_every_s
+        self.clock = clock
+        self.upkeep_s = 0.0
+        self._elapsed_s = 0.0
+        self._in_saved = 0.0
+        self._last_metrics = self._last_snapshot = self._last_checkpoint = clock()
+
+    def start(self) -> None:
+        """run.json with status "running" and a first snapshot: a follower has something at once."""
+        t = time.perf_counter()
+        self.info.update(status="running", started_at=now_iso())
+        self._write_info()
+        self._snapshot()
+        self.upkeep_s += time.perf_counter() - t
+
+    def on_progress(self, progress) -> None:
+        """Call after every Trainer report; writes what is due."""
+        now = self.clock()
+        t = time.perf_counter()
+        self._elapsed_s = progress.elapsed_s
+        self.info.update(images_per_s=round(progress.images_per_s, 1), epoch=progress.epoch + 1,
+                         eta_s=None if progress.eta_s == float("inf") else round(progress.eta_s))
+        due_checkpoint = (self.save is not None and self.checkpoint_every_s > 0
+                          and now - self._last_checkpoint >= self.checkpoint_every_s)
+        if now - self._last_metrics >= self.metrics_every_s and not due_checkpoint:
+            self._metrics()
+        if now - self._last_snapshot >= self.snapshot_every_s and not due_checkpoint:
+            self._snapshot()
+        if due_checkpoint:
+            self._last_checkpoint = now
+            self.save("checkpoint every %g min" % (self.checkpoint_every_s / 60))  # calls checkpoint_saved
+            self.upkeep_s -= self._in_saved  # counted once, below, with the checkpoint itself
+        self.upkeep_s += time.perf_counter() - t
+
+    def checkpoint_saved(self) -> None:
+        """After the caller wrote checkpoint.pt: the snapshot and metrics of the same step."""
+        t = time.perf_counter()
+        self._last_checkpoint = self.clock()
+        self._metrics()
+        self._snapshot()
+        self._in_saved = time.perf_counter() - t
+        self.upkeep_s += self._in_saved
+
+    def evaluated(self) -> None:
+        """A new test bound: eval.csv at once (one row per epoch, cheap)."""
+        t = time.perf_counter()
+        self._metrics()
+        self.upkeep_s += time.perf_counter() - t
+
+    def finish(self, status: str) -> None:
+        """status: finished, stopped or failed."""
+        self.info["status"] = status
+        self.info["finished_at"] = now_iso()
+        self._metrics()
+
+    # ---- writing --------------------------------------------------------------------------
+    def _metrics(self) -> None:
+        self.run.write_metrics(self.trainer.history)
+        self._last_metrics = self.clock()
+        self._write_info()
+
+    def _write_info(self) -> None:
+        self.info.update(step=self.trainer.step, updated_at=now_iso(), updated_unix=round(time.time(), 3),
+                         upkeep_s=round(self.upkeep_s, 3),
+                         training_s=round(max(self._elapsed_s, self.trainer.elapsed_s), 1))
+        self.run.write_info(self.info)
+
+    def _snapshot(self) -> None:
+        self.run.write_snapshot(snapshot_trace(self.trainer.model, self.examples), self.trainer.step)
+        self._last_snapshot = self.clock()

@@ -1,0 +1,93 @@
+"""`draw-gui train`'s followable run folder and its torchrun (DistributedDataParallel) mode.
+
+Kept apart from cli_train.py so that the single-process path there reads as before: these
+helpers are called at a few points (start, progress, checkpoint, end).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import replace
+
+from draw_gui.cli import UsageError
+
+FOLLOW_INTERVAL_S = 5.0      # metrics.csv and run.json: a follower's plot lags at most this much
+SNAPSHOT_INTERVAL_S = 30.0   # snapshot.npz: one forward pass of 8 images
+CHECKPOINT_MINUTES = 10.0    # checkpoint.pt by time, besides epochs: recent weights on long epochs
+
+
+def distributed_env() -> bool:
+    """Started by torchrun with more than one process."""
+    from core.distributed import env_world_size
+    return env_world_size() > 1
+
+
+def run_distributed(args, run_train) -> int:
+    """Join the process group torchrun set up, train, and leave it whatever happens."""
+    from core.distributed import Distributed, DistributedError
+    if args.display:
+        raise UsageError("--display opens the window in one process; run `draw-gui train --display` without torchrun")
+    try:
+        dist = Distributed.from_env(args.device or "auto")
+    except DistributedError as e:
+        raise UsageError(str(e)) from None
+    if not dist.is_main:
+        args.quiet, args.log_file = True, None   # rank 0 speaks and writes for all
+    try:
+        return run_train(args, dist)
+    finally:
+        dist.close()
+
+
+def train_config_for_ranks(dist, train_cfg):
+    """This process's device, and a batch that splits evenly over the processes."""
+    from core.distributed import DistributedError
+    try:
+        dist.check_batch(train_cfg.batch_size)
+    except DistributedError as e:
+        raise UsageError(str(e)) from None
+    return replace(train_cfg, device=str(dist.device))
+
+
+def train_other_rank(trainer, dist) -> int:
+    """Ranks other than 0: train in step with rank 0, write nothing, print nothing."""
+    import signal
+    from core.loop import NonFiniteLoss
+    handler = lambda *_: trainer.stop()  # noqa: E731 - agreed with the others before the next step
+    previous = [signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        outcome = trainer.run(on_epoch_end=lambda epoch: dist.barrier())  # rank 0 evaluates and saves meanwhile
+    except NonFiniteLoss:
+        return 1  # every rank sees the same averaged gradient: they all stop at this step
+    finally:
+        for s, p in zip((signal.SIGINT, signal.SIGTERM), previous):
+            signal.signal(s, p)
+    return 130 if outcome == "stopped" else 0
+
+
+def start_live_run(args, trainer, batches, run, device, dataset, data, dist, save):
+    """run.json (status running) and a first snapshot; returns the core.live_run.LiveRun to feed."""
+    from core.live_run import LiveRun
+    from draw_gui import __version__
+    info = {"format": "draw-gui-run", "version": __version__,
+            "model_config": trainer.model_config.to_dict(), "train_config": trainer.config.to_dict(),
+            "dataset": dataset, "data_source": data.source, "device": str(device),
+            "world_size": dist.world_size if dist is not None else 1, "host": socket.gethostname(),
+            "pid": os.getpid(), "command": " ".join(["draw-gui"] + sys.argv[1:]),
+            "total_steps": trainer.total_steps, "steps_per_epoch": trainer.steps_per_epoch,
+            "batch_size": trainer.config.batch_size}
+    minutes = CHECKPOINT_MINUTES if args.checkpoint_minutes is None else args.checkpoint_minutes
+    live = LiveRun(run, trainer, batches.examples(8).to(device), info, save=save,
+                   metrics_every_s=FOLLOW_INTERVAL_S if args.follow_interval is None else args.follow_interval,
+                   snapshot_every_s=SNAPSHOT_INTERVAL_S if args.snapshot_interval is None else args.snapshot_interval,
+                   checkpoint_every_s=60 * minutes)
+    live.start()
+    return live
+
+
+def upkeep_line(live, trainer) -> str:
+    """What keeping the folder followable cost, against the training time."""
+    share = live.upkeep_s / trainer.elapsed_s if trainer.elapsed_s > 0 else 0.0
+    return (f"run folder upkeep (metrics, snapshots, run.json, timed checkpoints): {live.upkeep_s:.2f} s of "
+            f"{trainer.elapsed_s:.1f} s training ({share:.2%})")

@@ -1,0 +1,228 @@
+"""Follow a run folder that `draw-gui train --out DIR` is writing, here or on a server (a synced
+or mounted folder): the loss plot, test bounds, glimpses and latent explorer of that run, live.
+
+`FollowPoller` reads the folder (plain Python, one background thread); `RunFollower` polls it
+every second and whenever QFileSystemWatcher reports a change (synced and network folders often
+report none, hence the timer too), and hands the window plain data. Nothing here blocks the UI
+thread: every file read and the checkpoint load happen in the poller's thread. A damaged or
+half-synced file is skipped and named in the status bar; the next poll tries again.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal, Slot
+
+from core.runfolder import CHECKPOINT_NAME, INFO_NAME, SNAPSHOT_NAME, MetricsRows, RunReader
+
+POLL_INTERVAL_MS = 1000
+STALE_AFTER_S = 300          # "no update for 5 min": a running run writes metrics every ~5 s
+RUN_FILES = (INFO_NAME, "metrics.csv", CHECKPOINT_NAME)
+WATCHED = ("metrics.csv", "eval.csv", INFO_NAME, SNAPSHOT_NAME, CHECKPOINT_NAME)
+
+
+def check_run_folder(path) -> str | None:
+    """None for a folder a follower can open; else what is wrong and how to fix it."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        return f"{p} does not exist. Give the folder that `draw-gui train --out DIR` writes (or its synced copy)."
+    if not p.is_dir():
+        if p.name in RUN_FILES + (SNAPSHOT_NAME, "eval.csv"):
+            return f"{p} is a file of a run; follow the folder that holds it: {p.parent}"
+        return f"{p} is a file, not a run folder. Give the folder that `draw-gui train --out DIR` writes."
+    if not any((p / n).exists() for n in RUN_FILES):
+        return (f"{p} is not a run folder: it has no run.json, metrics.csv or checkpoint.pt. Choose the folder "
+                f"given to `draw-gui train --out` (it holds run.json once training starts), or start a run "
+                f"there with `draw-gui train --out {p}`.")
+    return None
+
+
+def _check_trace(trace) -> None:
+    """A snapshot the glimpse viewer can draw, or ValueError (a foreign or damaged file)."""
+    c = trace.canvases
+    if c.ndim != 5 or c.shape[0] < 1 or c.shape[1] < 1:
+        raise ValueError(f"canvases of shape {c.shape}")
+    T, B = c.shape[:2]
+    for name in ("read", "write"):
+        a = getattr(trace, name)
+        if a is not None and (a.ndim != 3 or a.shape[:2] != (T, B)):
+            raise ValueError(f"{name} boxes of shape {a.shape}")
+    if trace.images is not None and trace.images.shape != (B,) + c.shape[2:]:
+        raise ValueError(f"images of shape {trace.images.shape}")
+    if trace.kl_steps is not None and trace.kl_steps.shape != (T,):
+        raise ValueError(f"KL of shape {trace.kl_steps.shape}")
+
+
+@dataclass
+class FollowUpdate:
+    """One poll's news, plain data for the window."""
+    metrics: MetricsRows
+    info: dict | None = None            # run.json when it changed
+    evals: list | None = None           # every eval.csv row, when they changed
+    snapshot: tuple | None = None       # (step, GlimpseTrace) when snapshot.npz changed
+    weights: object | None = None       # worker.ModelWeights when checkpoint.pt changed
+    problems: list = field(default_factory=list)
+    newest_mtime: float = 0.0           # the newest run file's modification time
+    changed: bool = False
+
+
+class FollowPoller:
+    """Reads what changed in a run folder since the last call (one thread at a time)."""
+
+    def __init__(self, path):
+        self.reader = RunReader(path)
+        self._info_mtime = self._ckpt_key = None
+        self._evals: list | None = None
+        self._examples = None               # the snapshot's images: the latent tab's principal directions
+
+    def poll(self) -> FollowUpdate:
+        problems = []
+        try:
+            metrics = self.reader.new_metrics()
+        except (OSError, UnicodeError) as e:
+            metrics, problems = self.reader_empty(), [f"metrics.csv could not be read ({e})"]
+        update = FollowUpdate(metrics=metrics, problems=problems, changed=len(metrics) > 0 or metrics.reset)
+        mtimes = self._mtimes()
+        update.newest_mtime = max(mtimes.values(), default=0.0)
+        if mtimes.get(INFO_NAME) != self._info_mtime:
+            info = self.reader.info()
+            if isinstance(info, dict) and info:
+                self._info_mtime = mtimes.get(INFO_NAME)
+                update.info, update.changed = info, True
+            elif INFO_NAME in mtimes:
+                update.problems.append("run.json is damaged or half written; waiting for the next one")
+        evals = self.reader.evals()
+        if evals != self._evals:
+            self._evals = update.evals = evals
+            update.changed = True
+        try:
+            snapshot = self.reader.new_snapshot()
+            if snapshot is not None:
+                _check_trace(snapshot[1])
+                update.snapshot, update.changed = snapshot, True
+                self._examples = snapshot[1].images
+        except Exception as e:  # noqa: BLE001 - a damaged snapshot must never reach the viewer
+            update.problems.append(f"snapshot.npz is damaged ({type(e).__name__}: {e}); keeping the last one")
+        key = (mtimes.get(CHECKPOINT_NAME), self._size(CHECKPOINT_NAME))
+        if key[0] is not None and key != self._ckpt_key:
+            self._ckpt_key = key
+            try:
+                update.weights = self._weights()
+                update.changed = True
+            except Exception as e:  # noqa: BLE001 - same for a checkpoint
+                update.problems.append(f"checkpoint.pt could not be loaded: {e}")
+        return update
+
+    def reader_empty(self) -> MetricsRows:
+        e = np.empty(0)
+        return MetricsRows(step=e, epoch=e, loss=e, recon=e, kl=e, time_s=e)
+
+    def _mtimes(self) -> dict:
+        out = {}
+        for name in WATCHED:
+            try:
+                out[name] = (self.reader.path / name).stat().st_mtime
+            except OSError:
+                pass
+        return out
+
+    def _size(self, name) -> int | None:
+        try:
+            return (self.reader.path / name).stat().st_size
+        except OSError:
+            return None
+
+    def _weights(self):
+        from core.checkpoint import load_checkpoint
+        from core.config import DrawConfig
+        from draw_gui.worker import ModelWeights
+        ckpt = load_checkpoint(self.reader.checkpoint_path)
+        return ModelWeights(config=DrawConfig.from_dict(ckpt["model_config"]), state=ckpt["model"],
+                            step=int(ckpt.get("step", 0)), examples=self._examples)
+
+
+class RunFollower(QObject):
+    """Polls a run folder off the UI thread: `updated` carries a FollowUpdate to the UI thread."""
+
+    updated = Signal(object)
+    _done = Signal(object)          # from the poll thread
+
+    def __init__(self, path, parent=None):
+        super().__init__(parent)
+        self.path = Path(path).expanduser().resolve()
+        self._poller = FollowPoller(self.path)
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="draw-gui follow")
+        self._future = None
+        self._again = False
+        self._closed = False
+        self._done.connect(self._deliver, Qt.QueuedConnection)
+        self.timer = QTimer(self, interval=POLL_INTERVAL_MS)
+        self.timer.timeout.connect(self.poll_now)
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(self.poll_now)
+        self.watcher.fileChanged.connect(self.poll_now)
+
+    def start(self):
+        self.watcher.addPath(str(self.path))
+        self._watch_files()
+        self.timer.start()
+        self.poll_now()
+
+    @Slot()
+    def poll_now(self):
+        if self._closed:
+            return
+        if self._future is not None:
+            self._again = True          # one poll at a time; one more after it
+            return
+        self._future = self._pool.submit(self._poll)
+
+    def _poll(self):
+        try:
+            update = self._poller.poll()
+        except Exception as e:  # noqa: BLE001 - following must survive anything on disk
+            update = FollowUpdate(metrics=self._poller.reader_empty(),
+                                  problems=[f"the run folder could not be read ({type(e).__name__}: {e})"])
+        self._done.emit(update)
+
+    @Slot(object)
+    def _deliver(self, update):
+        self._future = None
+        if self._closed:
+            return
+        self._watch_files()
+        self.updated.emit(update)
+        if self._again:
+            self._again = False
+            self.poll_now()
+
+    def _watch_files(self):
+        # Files replaced atomically drop out of the watcher: add them again.
+        watched = set(self.watcher.files())
+        for name in WATCHED:
+            f = self.path / name
+            if str(f) not in watched and f.exists():
+                self.watcher.addPath(str(f))
+
+    def busy(self) -> bool:
+        return self._future is not None
+
+    def close(self):
+        self._closed = True
+        self.timer.stop()
+        for p in self.watcher.files() + self.watcher.directories():
+            self.watcher.removePath(p)
+        future = self._future
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if future is not None:
+            # A poll still loading a checkpoint (a slow network folder) emits when it ends: keep
+            # this object alive until then rather than wait for it here.
+            _closing.add(self)
+            future.add_done_callback(lambda _: _closing.discard(self))
+
+
+_closing: set = set()
