@@ -25,7 +25,7 @@ def app_icon():
     return icon
 
 
-def run_app(argv: list[str] | None = None, setup=None, follow=None) -> int:
+def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -44,4 +44,6 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None) -> int:
         QTimer.singleShot(0, lambda: window.start_with(setup))
     if follow is not None:  # `draw-gui follow DIR`: show a run another process writes
         QTimer.singleShot(0, lambda: window.follow_run(str(follow)))
+    if compare:  # `draw-gui compare RUN RUN`: the Compare tab on those runs
+        window.compare_runs(compare)
     return app.exec()

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train and explore DRAW models (Gregor et al. 2015). "
                                             "With no command, opens the window.")
     p.add_argument("--version", action="version", version=f"draw-gui {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,follow}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,follow,compare}")
 
     from core.presets import PAPER, PRESETS
     presets = "\n".join(f"  {p.name:<8} {p.summary()}" for p in PRESETS.values())
@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(e, "--limit", type=_count, metavar="M", help="evaluate the first M test images only")
     _opt(e, "--json", action="store_true", help="print one JSON object")
     _opt(e, "--backend", "--device", dest="device", metavar="DEVICE")
+
+    from draw_gui.cli_compare import add_compare_parser
+    add_compare_parser(sub)
     return p
 
 
@@ -199,6 +202,9 @@ def main(argv: list[str]) -> int:
             if problem:
                 raise UsageError(problem)
             return run_app(follow=args.folder)
+        if args.command == "compare":
+            from draw_gui.cli_compare import run_compare
+            return run_compare(args)
         if args.command == "train":
             from draw_gui.cli_train import run_train
             return run_train(args)

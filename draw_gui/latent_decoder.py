@@ -13,12 +13,13 @@ before torch has loaded.
 from __future__ import annotations
 
 import itertools
-import threading
 import traceback
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
+
+from draw_gui.job_thread import JobThread
 
 # The kinds of request, most urgent first: a drag must not wait behind a grid of samples.
 KINDS = ("image", "directions", "grid", "frames")
@@ -63,29 +64,20 @@ class DecodeResult:
         return self.images[0]
 
 
-class LatentDecoder(QObject):
+class LatentDecoder(JobThread):
     """A copy of the model in its own QThread, decoding the newest request of each kind."""
 
     decoded = Signal(object)          # DecodeResult
     failed = Signal(str)
-    _wake = Signal()
 
     def __init__(self):
-        super().__init__()
-        self._lock = threading.Lock()
-        self._pending: dict[str, DecodeRequest] = {}
+        super().__init__("draw-gui latent decoder")   # pending jobs: {kind: DecodeRequest}
         self._pending_weights = None
-        self._scheduled = False
         self._ids = itertools.count(1)
         self._model = None
         self._config = None
         self._examples = None
         self._step = 0
-        self._thread = QThread()
-        self._thread.setObjectName("draw-gui latent decoder")
-        self.moveToThread(self._thread)
-        self._wake.connect(self._work)
-        self._thread.start()
 
     # ---- GUI thread ------------------------------------------------------------------------
     def set_weights(self, weights) -> None:
@@ -103,21 +95,6 @@ class LatentDecoder(QObject):
             self._pending[request.kind] = request
             self._schedule()
         return request.id
-
-    def shutdown(self, timeout_ms: int = 3000) -> bool:
-        """Join the thread; the owner must call this before the decoder is dropped."""
-        if not self._thread.isRunning():
-            return True
-        with self._lock:
-            self._pending.clear()
-        self._thread.quit()
-        return self._thread.wait(timeout_ms)
-
-    def _schedule(self) -> None:
-        # Called with the lock held: one wake-up in flight is enough, _work drains everything.
-        if not self._scheduled:
-            self._scheduled = True
-            self._wake.emit()
 
     # ---- decoder thread ----------------------------------------------------------------------
     def _take(self):

@@ -71,6 +71,11 @@ class PixelImage(QWidget):
     def image(self) -> QImage:
         return self._image
 
+    def set_placeholder(self, text: str) -> None:
+        """What shows while there is no image (e.g. why there is none)."""
+        self._placeholder = text
+        self.update()
+
     def sizeHint(self) -> QSize:
         return QSize(240, 240)
 

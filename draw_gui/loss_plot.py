@@ -89,6 +89,48 @@ class _StepAxis(pg.AxisItem):
         return [compact(value * scale) for value in values]
 
 
+def new_plot(bottom_axis: pg.AxisItem) -> pg.PlotWidget:
+    """A plot styled as draw-gui's loss plots are: faint grid, peak downsampling, clipped to the
+    view, and no context menu (its log/downsample options would fight the toolbar)."""
+    widget = pg.PlotWidget(axisItems={"bottom": bottom_axis})
+    item = widget.getPlotItem()
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    item.setMenuEnabled(False)
+    return widget
+
+
+def clamp_smoothing(weight: float) -> float:
+    return min(max(float(weight), 0.0), MAX_SMOOTHING)
+
+
+class SmoothingControl:
+    """The loss plots' smoothing: a label, a slider over 0..MAX_SMOOTHING and the value.
+    Dragging calls on_change(weight); show(weight) moves it without calling back."""
+
+    def __init__(self, weight: float, on_change, width: int = 120):
+        self.label = QtWidgets.QLabel("smoothing")
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(0, round(MAX_SMOOTHING * _SLIDER_SCALE))
+        self.slider.setValue(round(weight * _SLIDER_SCALE))
+        self.slider.setFixedWidth(width)
+        self.slider.valueChanged.connect(lambda ticks: on_change(ticks / _SLIDER_SCALE))
+        self.value_label = QtWidgets.QLabel(f"{weight:.3f}")
+        for widget in self.widgets():
+            widget.setToolTip("Exponential moving average of the curves and the hover readout "
+                              "(debiased, as in TensorBoard): 0 shows the raw per-step values, "
+                              "0.999 the smoothest trend")
+
+    def widgets(self) -> tuple:
+        return self.label, self.slider, self.value_label
+
+    def show(self, weight: float) -> None:
+        with QtCore.QSignalBlocker(self.slider):
+            self.slider.setValue(round(weight * _SLIDER_SCALE))
+        self.value_label.setText(f"{weight:.3f}")
+
+
 class LossPlot(QtWidgets.QWidget):
     """Per-step training losses and per-epoch test NLL bound of one DRAW run.
 
@@ -149,13 +191,11 @@ class LossPlot(QtWidgets.QWidget):
 
     @smoothing.setter
     def smoothing(self, weight: float) -> None:
-        weight = min(max(float(weight), 0.0), MAX_SMOOTHING)
+        weight = clamp_smoothing(weight)
         if weight == self._smoothing:
             return
         self._smoothing = weight
-        with QtCore.QSignalBlocker(self.smoothing_slider):
-            self.smoothing_slider.setValue(round(weight * _SLIDER_SCALE))
-        self.smoothing_value_label.setText(f"{weight:.3f}")
+        self._smoothing_control.show(weight)
         if weight > 0:
             self._smooth_range(0, self._count)
         self._schedule_refresh()
@@ -169,14 +209,10 @@ class LossPlot(QtWidgets.QWidget):
         self.log_y_checkbox.setChecked(bool(enabled))
 
     def _build_ui(self) -> None:
-        self.plot_widget = pg.PlotWidget(axisItems={"bottom": _StepAxis("bottom")})
+        self.plot_widget = new_plot(_StepAxis("bottom"))
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.setLabel("bottom", "step")
         self.plot_item.setLabel("left", "nats per image")
-        self.plot_item.showGrid(x=True, y=True, alpha=0.15)
-        self.plot_item.setDownsampling(auto=True, mode="peak")
-        self.plot_item.setClipToView(True)
-        self.plot_item.setMenuEnabled(False)  # its log/downsample options would fight the toolbar
         # Top right: falling losses leave it free (log_y moves it to the bottom right).
         self.legend = self.plot_item.addLegend(
             offset=(-10, 10), colCount=2, brush=pg.mkBrush(0, 0, 0, 170), pen=pg.mkPen(90, 90, 90))
@@ -195,18 +231,10 @@ class LossPlot(QtWidgets.QWidget):
         self._mouse_proxy = pg.SignalProxy(
             self.plot_widget.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse_moved)
 
-        smoothing_label = QtWidgets.QLabel("smoothing")
-        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.smoothing_slider.setRange(0, round(MAX_SMOOTHING * _SLIDER_SCALE))
-        self.smoothing_slider.setValue(round(self._smoothing * _SLIDER_SCALE))
-        self.smoothing_slider.setFixedWidth(120)
-        self.smoothing_slider.valueChanged.connect(
-            lambda ticks: setattr(self, "smoothing", ticks / _SLIDER_SCALE))
-        self.smoothing_value_label = QtWidgets.QLabel(f"{self._smoothing:.3f}")
-        for widget in (smoothing_label, self.smoothing_slider, self.smoothing_value_label):
-            widget.setToolTip("Exponential moving average of the curves and the hover readout "
-                              "(debiased, as in TensorBoard): 0 shows the raw per-step values, "
-                              "0.999 the smoothest trend")
+        self._smoothing_control = SmoothingControl(self._smoothing,
+                                                   lambda weight: setattr(self, "smoothing", weight))
+        self.smoothing_slider = self._smoothing_control.slider
+        self.smoothing_value_label = self._smoothing_control.value_label
         self.log_y_checkbox = QtWidgets.QCheckBox("log y")
         self.log_y_checkbox.setToolTip("Logarithmic loss axis: shows late, small improvements")
         self.log_y_checkbox.toggled.connect(self._on_log_y_toggled)
@@ -229,7 +257,7 @@ class LossPlot(QtWidgets.QWidget):
 
         toolbar = QtWidgets.QHBoxLayout()
         toolbar.setContentsMargins(4, 2, 4, 2)
-        for item in (smoothing_label, self.smoothing_slider, self.smoothing_value_label, 12,
+        for item in (*self._smoothing_control.widgets(), 12,
                      self.log_y_checkbox, 12, *self.visibility_checkboxes):
             if isinstance(item, int):
                 toolbar.addSpacing(item)

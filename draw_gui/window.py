@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFile
 
 from draw_gui import __version__, follow_mode
 from draw_gui.cli_text import format_duration
+from draw_gui.compare_view import CompareView
 from draw_gui.config_panel import ConfigPanel
 from draw_gui.glimpse_view import GlimpseView
 from draw_gui.latent_view import LatentView
@@ -108,6 +109,11 @@ class MainWindow(QMainWindow):
         self.latent_view = LatentView(self.settings)
         self.worker.weights.connect(self.latent_view.set_weights)
         self.tabs.addTab(self.latent_view, "Latent")
+        self.compare_view = CompareView(self.settings)
+        self.tabs.addTab(self.compare_view, "Compare")
+        # The loss plot below is the live run's; comparing runs needs the room (it has its own plot).
+        self.tabs.currentChanged.connect(lambda _: self.loss_plot.setVisible(
+            self.tabs.currentWidget() is not self.compare_view))
         self.loss_plot = LossPlot()
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.addWidget(self.tabs)
@@ -156,6 +162,8 @@ class MainWindow(QMainWindow):
         self.follow_recent_menu = file.addMenu("Follow re&cent run")
         self.stop_follow_action = action(file, "Stop follo&wing", self.stop_following, tip="back to training here")
         follow_mode.fill_recent(self)
+        action(file, "&Compare runs…", lambda: self.compare_runs(None), None,
+               "open run folders side by side in the Compare tab: losses, glimpses, samples")
         self.save_action = action(file, "&Save checkpoint", self.save_checkpoint, "Ctrl+S")
         self.save_as_action = action(file, "Save checkpoint &as…", lambda: self.save_checkpoint(ask=True),
                                      "Ctrl+Shift+S")
@@ -292,6 +300,14 @@ class MainWindow(QMainWindow):
                 return
         self.checkpoint_path = path
         self.worker.save(path)
+
+    def compare_runs(self, paths=None):
+        """The Compare tab, with `paths` (run folders or checkpoints) added, or a dialog asking."""
+        self.tabs.setCurrentWidget(self.compare_view)
+        if paths is None:
+            self.compare_view.add_runs_dialog()
+        else:
+            self.compare_view.add_runs(paths)
 
     def follow_run(self, path: str | None = None) -> bool:
         """Show a run folder another process writes, live, instead of training here (follow_mode.py)."""
@@ -431,6 +447,7 @@ class MainWindow(QMainWindow):
         self.worker.stop()
         follow_mode.stop(self)
         self.latent_view.shutdown()
+        self.compare_view.shutdown()
         if self.state == "loading":  # a dataset still loading cannot be interrupted: wait for it
             timeout_ms = max(timeout_ms, 30000)
         deadline = time.monotonic() + timeout_ms / 1000

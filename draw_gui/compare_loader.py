@@ -1,0 +1,177 @@
+"""Reads the compared runs off the UI thread: their files as they grow, and their checkpoints'
+samples and glimpse traces.
+
+A CompareLoader lives in a QThread of its own (the pattern of latent_decoder.LatentDecoder): the
+compare view asks, and results come back as signals carrying plain data (numpy arrays, dicts,
+core.trace.GlimpseTrace). Reading a long metrics.csv, loading a checkpoint, loading the test
+images and running the model all happen here, so the window never waits for them. Only the
+newest request of each kind and run is kept; polls come first, being cheap and live.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Signal, Slot
+
+from draw_gui.job_thread import JobThread
+
+# Order of service (forgetting a removed run first): a poll keeps the curves live and costs little; traces and samples load models.
+KINDS = ("forget", "poll", "trace", "samples")
+
+
+@dataclass
+class RunUpdate:
+    """What changed in a run folder since the last poll."""
+    run_id: int
+    rows: object                     # core.runfolder.MetricsRows (new rows; .reset: start over)
+    evals: list                      # every row of eval.csv (dicts)
+    info: dict                       # run.json
+    settings: dict                   # the model's settings (run.json, else the checkpoint's)
+    snapshot: tuple | None = None    # (step, GlimpseTrace) when snapshot.npz changed
+    checkpoint_mtime: int = 0        # ns; 0 while there is no checkpoint
+    error: str = ""                  # why the checkpoint cannot be read, if it cannot
+
+
+@dataclass
+class ModelResult:
+    """Samples or a glimpse trace from a run's checkpoint."""
+    run_id: int
+    kind: str                        # "samples" or "trace"
+    step: int = 0                    # the checkpoint's training step
+    images: np.ndarray | None = None  # samples: (N, C, H, W) in [0, 1]
+    trace: object | None = None      # trace: GlimpseTrace of the fixed test examples
+    seed: int = 0
+    error: str = ""                  # why there is no result (a one-line message)
+
+
+@dataclass
+class _Request:
+    kind: str
+    run_id: int
+    folder: Path
+    seed: int = 0
+    count: int = 64
+    extra: dict = field(default_factory=dict)
+
+
+class CompareLoader(JobThread):
+    polled = Signal(object)          # RunUpdate
+    loaded = Signal(object)          # ModelResult
+
+    def __init__(self):
+        super().__init__("draw-gui compare loader")   # pending jobs: {(kind, run_id): _Request}
+        self._readers = {}           # run_id -> RunReader (touched only in the loader thread)
+        self._settings = {}          # run_id -> model settings read from the checkpoint once
+        self._models = {}            # folder -> (checkpoint mtime, model, step, checkpoint dict)
+        self._examples = {}          # data settings -> example images (loading MNIST takes a while)
+
+    # ---- GUI thread --------------------------------------------------------------------------
+    def poll(self, run_id: int, folder: Path) -> None:
+        self._submit(_Request("poll", run_id, Path(folder)))
+
+    def request_samples(self, run_id: int, folder: Path, seed: int, count: int) -> None:
+        self._submit(_Request("samples", run_id, Path(folder), seed=int(seed), count=int(count)))
+
+    def request_trace(self, run_id: int, folder: Path) -> None:
+        self._submit(_Request("trace", run_id, Path(folder)))
+
+    def forget(self, run_id: int) -> None:
+        """Drop a removed run's pending requests, then its reader and cached settings."""
+        with self._lock:
+            for key in [k for k in self._pending if k[1] == run_id]:
+                del self._pending[key]
+        self._submit(_Request("forget", run_id, Path()))
+
+    def _submit(self, request: _Request) -> None:
+        with self._lock:
+            self._pending[(request.kind, request.run_id)] = request
+            self._schedule()
+
+    # ---- loader thread -------------------------------------------------------------------------
+    def _take(self) -> _Request | None:
+        with self._lock:
+            for kind in KINDS:
+                for key in self._pending:
+                    if key[0] == kind:
+                        return self._pending.pop(key)
+            self._scheduled = False
+            return None
+
+    @Slot()
+    def _work(self) -> None:
+        while (job := self._take()) is not None:
+            try:
+                if job.kind == "forget":
+                    self._readers.pop(job.run_id, None)
+                    self._settings.pop(job.run_id, None)
+                elif job.kind == "poll":
+                    self.polled.emit(self._poll(job))
+                else:
+                    self.loaded.emit(self._model_job(job))
+            except Exception as e:  # noqa: BLE001 - one bad run must not end the thread for the others
+                message = f"{type(e).__name__}: {e}"
+                if job.kind == "poll":
+                    print(f"draw-gui compare: {message}\n{traceback.format_exc(limit=3)}")
+                else:
+                    self.loaded.emit(ModelResult(job.run_id, job.kind, error=message))
+
+    def _poll(self, job: _Request) -> RunUpdate:
+        from core.compare import model_settings
+        from core.runfolder import RunReader
+        reader = self._readers.get(job.run_id)
+        if reader is None:
+            reader = self._readers[job.run_id] = RunReader(job.folder)
+        info = reader.info()
+        try:
+            mtime = reader.checkpoint_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        update = RunUpdate(job.run_id, reader.new_metrics(), reader.evals(), info, {},
+                           reader.new_snapshot(), mtime)
+        update.settings = model_settings(info, None) or self._settings.get(job.run_id, {})
+        if not update.settings and mtime:      # run.json says nothing of the model: ask the checkpoint
+            try:
+                self._settings[job.run_id] = update.settings = dict(self._model(job.folder)[3]["model_config"])
+            except Exception as e:  # noqa: BLE001 - reported in the run's row, the curves still show
+                update.error = str(e)
+        return update
+
+    def _model(self, folder: Path):
+        """(mtime, model, step, checkpoint) of the folder's checkpoint, reloaded when it changed."""
+        from draw_gui.cli_tools import load_model
+        path = folder / "checkpoint.pt"
+        mtime = path.stat().st_mtime_ns if path.exists() else 0
+        cached = self._models.get(folder)
+        if cached is None or cached[0] != mtime:
+            model, ckpt, _ = load_model(path, "cpu")
+            ckpt = {k: ckpt.get(k) for k in ("model_config", "dataset", "data_settings", "step")}  # not the weights twice
+            cached = self._models[folder] = (mtime, model, int(ckpt.get("step") or 0), ckpt)
+        return cached
+
+    def _model_job(self, job: _Request) -> ModelResult:
+        from core.checkpoint import CheckpointError
+        if not (job.folder / "checkpoint.pt").exists():
+            return ModelResult(job.run_id, job.kind, error="no checkpoint.pt yet (it is written at the first save)")
+        try:
+            _, model, step, ckpt = self._model(job.folder)
+        except CheckpointError as e:
+            return ModelResult(job.run_id, job.kind, error=str(e))
+        import torch
+        from core import compare
+        with torch.inference_mode():
+            if job.kind == "samples":
+                images = compare.prior_samples(model, job.seed, job.count)
+                return ModelResult(job.run_id, "samples", step, images=images, seed=job.seed)
+            trace = compare.example_trace(model, self._example_images(ckpt))
+        return ModelResult(job.run_id, "trace", step, trace=trace)
+
+    def _example_images(self, ckpt: dict) -> np.ndarray:
+        from core.checkpoint import data_settings
+        key = repr((ckpt.get("dataset"), sorted(data_settings(ckpt).items())))
+        if key not in self._examples:
+            from core.compare import example_images
+            self._examples[key] = example_images(ckpt)
+        return self._examples[key]

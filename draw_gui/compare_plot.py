@@ -1,0 +1,289 @@
+"""The compare view's loss plot: one curve per run, overlaid, by step or by training time.
+
+Each run keeps its columns in preallocated buffers that double when full, smoothed with the main
+loss plot's debiased EMA and drawn with setData; appends are batched into one refresh per
+event-loop turn. The test-set evaluations of each run are diamonds in the run's colour showing
+the same quantity as the curves (the bound, Lx or Lz of the test set).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from draw_gui.cli_text import format_duration
+from draw_gui.loss_plot import SmoothingControl, _StepAxis, clamp_smoothing, debiased_ema, new_plot
+
+# What the plot can show: (label, metrics column, eval.csv column).
+SERIES = {"total": ("total loss L", "loss", "nll_bound"), "Lx": ("reconstruction Lx", "recon", "recon"),
+          "Lz": ("KL Lz", "kl", "kl"), "nll": ("test NLL bound", None, "nll_bound")}
+COLUMNS = ("loss", "recon", "kl")
+_HOVER_HINT = "move the mouse over the plot to read every run's value there"
+
+
+class _TimeAxis(pg.AxisItem):
+    """Training time as 0:45 / 12:30 / 1:02:00 rather than seconds."""
+
+    def tickStrings(self, values, scale, spacing):
+        return [format_duration(max(0.0, v * scale)) for v in values]
+
+
+class _RunCurves:
+    """One run's columns (step, time, loss, recon, kl) and their smoothed copies."""
+
+    def __init__(self, capacity: int = 1024):
+        self.count, self.capacity = 0, capacity
+        self.x = np.empty((2, capacity))                  # step, time_s
+        self.values = np.empty((len(COLUMNS), capacity))
+        self.smoothed = np.empty_like(self.values)
+        self.ema = np.zeros(len(COLUMNS))                 # EMA state at the last point
+        self.ema_count = np.zeros(len(COLUMNS), dtype=np.int64)
+        self.evals = np.empty((4, 0))                     # step, nll_bound, recon, kl
+
+    def append(self, rows, smoothing: float) -> None:
+        start, end = self.count, self.count + len(rows)
+        if end > self.capacity:                           # doubling keeps appends amortised O(rows)
+            self.capacity = max(2 * self.capacity, end)
+            self.x, self.values, self.smoothed = (
+                np.concatenate((a, np.empty((a.shape[0], self.capacity - a.shape[1]))), axis=1)
+                for a in (self.x, self.values, self.smoothed))
+        self.x[:, start:end] = rows.step, rows.time_s
+        self.values[:, start:end] = [getattr(rows, c) for c in COLUMNS]
+        self.count = end
+        self.smooth(smoothing, start)
+
+    def smooth(self, weight: float, start: int = 0) -> None:
+        """Smooth points start:count, continuing the EMA state (restarted at 0)."""
+        if start == 0:
+            self.ema[:], self.ema_count[:] = 0.0, 0
+        if weight <= 0:
+            return                                        # the raw values are shown
+        for i in range(len(COLUMNS)):
+            self.smoothed[i, start:self.count], self.ema[i], self.ema_count[i] = debiased_ema(
+                self.values[i, start:self.count], weight, self.ema[i], int(self.ema_count[i]))
+
+
+class ComparePlot(QtWidgets.QWidget):
+    """Overlaid curves of several runs. Runs are named by the ids the compare view gives them."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._runs: dict[int, _RunCurves] = {}
+        self._items: dict[int, tuple] = {}   # run_id -> (curve, eval markers)
+        self._names: dict[int, str] = {}
+        self._colours: dict[int, tuple] = {}
+        self._smoothing = 0.6                 # the main loss plot's default
+        self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._build_ui()
+
+    # ---- public API ----------------------------------------------------------------------------
+    def add_run(self, run_id: int, name: str, colour: tuple) -> None:
+        self._runs[run_id] = _RunCurves()
+        self._names[run_id], self._colours[run_id] = name, colour
+        curve = self.plot_item.plot(name=name, pen=pg.mkPen(colour, width=1.5), antialias=False)
+        markers = self.plot_item.plot(pen=None, symbol="d", symbolSize=11, symbolBrush=pg.mkBrush(*colour),
+                                      symbolPen=pg.mkPen("w", width=1))
+        self._items[run_id] = (curve, markers)
+        self._schedule_refresh()
+
+    def remove_run(self, run_id: int) -> None:
+        items = self._items.pop(run_id, ())
+        if items:
+            self.legend.removeItem(items[0])
+        for item in items:
+            self.plot_item.removeItem(item)
+        for d in (self._runs, self._names, self._colours):
+            d.pop(run_id, None)
+
+    def rename(self, run_id: int, name: str) -> None:
+        curve = self._items[run_id][0]
+        self.legend.removeItem(curve)
+        self.legend.addItem(curve, name)
+        self._names[run_id] = name
+
+    def set_run_visible(self, run_id: int, visible: bool) -> None:
+        for item in self._items[run_id]:
+            item.setVisible(visible)
+        self._schedule_refresh()
+
+    def append(self, run_id: int, rows) -> None:
+        """New metrics rows (core.runfolder.MetricsRows) of a run; rows.reset starts it over."""
+        run = self._runs[run_id]
+        if rows.reset:
+            run.count = 0
+        if len(rows):
+            run.append(rows, self._smoothing)
+        if len(rows) or rows.reset:
+            self._schedule_refresh()
+
+    def set_evals(self, run_id: int, evals: list[dict]) -> None:
+        ev = np.array([[e.get(k, math.nan) for k in ("step", "nll_bound", "recon", "kl")] for e in evals],
+                      dtype=float).reshape(-1, 4).T
+        run = self._runs[run_id]
+        if ev.shape != run.evals.shape or not np.array_equal(ev, run.evals, equal_nan=True):
+            run.evals = ev
+            self._schedule_refresh()
+
+    def point_count(self, run_id: int) -> int:
+        return self._runs[run_id].count
+
+    def curve(self, run_id: int):
+        return self._items[run_id][0]
+
+    def markers(self, run_id: int):
+        return self._items[run_id][1]
+
+    @property
+    def x_mode(self) -> str:
+        return "time" if self.time_button.isChecked() else "step"
+
+    @x_mode.setter
+    def x_mode(self, mode: str) -> None:
+        (self.time_button if mode == "time" else self.step_button).setChecked(True)
+
+    @property
+    def series(self) -> str:
+        return self.series_combo.currentData()
+
+    @series.setter
+    def series(self, key: str) -> None:
+        self.series_combo.setCurrentIndex(self.series_combo.findData(key))
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    @smoothing.setter
+    def smoothing(self, weight: float) -> None:
+        weight = clamp_smoothing(weight)
+        if weight == self._smoothing:
+            return
+        self._smoothing = weight
+        self.smoothing_control.show(weight)
+        for run in self._runs.values():
+            run.smooth(weight)
+        self._schedule_refresh()
+
+    # ---- drawing ------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.plot_widget = new_plot(_StepAxis("bottom"))
+        self.plot_item = self.plot_widget.getPlotItem()
+        self.plot_item.setLabel("left", "nats per image")
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), brush=pg.mkBrush(0, 0, 0, 170),
+                                               pen=pg.mkPen(90, 90, 90))
+        self._cursor_line = pg.InfiniteLine(angle=90, movable=False,
+                                            pen=pg.mkPen(160, 160, 160, style=QtCore.Qt.PenStyle.DashLine))
+        self._cursor_line.hide()
+        self.plot_item.addItem(self._cursor_line, ignoreBounds=True)
+        self._mouse_proxy = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=60,
+                                           slot=self._on_mouse_moved)
+
+        self.series_combo = QtWidgets.QComboBox()
+        for key, (label, _, _) in SERIES.items():
+            self.series_combo.addItem(label, key)
+        self.series_combo.setToolTip("Which loss to compare: the training bound L = Lx + Lz per step, its "
+                                     "reconstruction part Lx or KL part Lz, or only the test-set NLL bound "
+                                     "of each evaluation (diamonds: the test set's value of the same loss)")
+        self.series_combo.currentIndexChanged.connect(lambda _: self._on_axes_changed())
+        self.step_button = QtWidgets.QRadioButton("by step")
+        self.time_button = QtWidgets.QRadioButton("by time")
+        self.step_button.setChecked(True)
+        self.step_button.setToolTip("x axis: the training step (batches seen), so runs align by data seen")
+        self.time_button.setToolTip("x axis: training time, so a faster run shows what it gains per minute")
+        self.time_button.toggled.connect(lambda _: self._on_axes_changed())
+        self.smoothing_control = SmoothingControl(self._smoothing, lambda w: setattr(self, "smoothing", w), 110)
+        self.log_y_checkbox = QtWidgets.QCheckBox("log y")
+        self.log_y_checkbox.setToolTip("Logarithmic loss axis: the first steps' large losses no longer "
+                                       "squash the later differences")
+        self.log_y_checkbox.toggled.connect(lambda on: (self.plot_item.setLogMode(x=False, y=on),
+                                                        self._schedule_refresh()))
+        self.hover_label = QtWidgets.QLabel(_HOVER_HINT)
+        self.hover_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.hover_label.setContentsMargins(6, 2, 6, 2)
+
+        toolbar = QtWidgets.QHBoxLayout()
+        toolbar.setContentsMargins(4, 2, 4, 2)
+        for w in (self.series_combo, self.step_button, self.time_button, *self.smoothing_control.widgets(),
+                  self.log_y_checkbox):
+            toolbar.addWidget(w)
+        toolbar.addStretch(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.hover_label)
+        self._on_axes_changed()
+
+    def _on_axes_changed(self) -> None:
+        time_axis = self.x_mode == "time"
+        self.plot_item.setAxisItems({"bottom": _TimeAxis("bottom") if time_axis else _StepAxis("bottom")})
+        self.plot_item.setLabel("bottom", "training time" if time_axis else "step")
+        self.plot_item.enableAutoRange()
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _eval_x(self, run: _RunCurves) -> np.ndarray:
+        """Where a run's evaluations go on the x axis: their step, or the time of that step."""
+        steps = run.evals[0]
+        if self.x_mode == "step":
+            return steps
+        if run.count == 0:
+            return np.full_like(steps, math.nan)
+        return np.interp(steps, run.x[0, :run.count], run.x[1, :run.count])
+
+    def curve_data(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) the run's curve shows now: the chosen loss by step or by time, smoothed."""
+        run = self._runs[run_id]
+        _, column, eval_column = SERIES[self.series]
+        if column is None:                          # the test NLL bound: the evaluations themselves
+            return self._eval_x(run), run.evals[1]
+        row = COLUMNS.index(column)
+        values = run.smoothed if self._smoothing > 0 else run.values
+        return run.x[0 if self.x_mode == "step" else 1, :run.count], values[row, :run.count]
+
+    def refresh(self) -> None:
+        _, column, eval_column = SERIES[self.series]
+        eval_row = ("step", "nll_bound", "recon", "kl").index(eval_column)
+        for run_id, (curve, markers) in self._items.items():
+            if not curve.isVisible():
+                continue                            # refreshed when shown again
+            run = self._runs[run_id]
+            x, y = self.curve_data(run_id)
+            curve.setData(x, y, connect="finite", symbol="d" if column is None else None,
+                          symbolBrush=pg.mkBrush(*self._colours[run_id]), symbolSize=8)
+            markers.setData(self._eval_x(run) if column else [], run.evals[eval_row] if column else [])
+
+    def _on_mouse_moved(self, event) -> None:
+        """Every visible run's value at the x nearest the mouse, in the run's colour."""
+        view_box = self.plot_item.getViewBox()
+        if not view_box.sceneBoundingRect().contains(event[0]):
+            self._cursor_line.hide()
+            return
+        self.show_values_at(view_box.mapSceneToView(event[0]).x())
+
+    def show_values_at(self, x: float) -> str:
+        parts = []
+        for run_id, (curve, _) in self._items.items():
+            if not curve.isVisible():
+                continue
+            xs, ys = self.curve_data(run_id)
+            if len(xs) == 0:
+                continue
+            i = int(np.clip(np.searchsorted(xs, x), 1, max(len(xs) - 1, 1)))
+            if len(xs) == 1 or abs(xs[i - 1] - x) <= abs(xs[i] - x):
+                i -= 1
+            colour = "#%02x%02x%02x" % self._colours[run_id]
+            parts.append(f"<span style='color:{colour}'>■</span> {self._names[run_id]} {ys[i]:.1f}")
+        where = format_duration(max(0.0, x)) if self.x_mode == "time" else f"step {max(0, round(x)):,}"
+        text = f"{where} · " + " · ".join(parts) if parts else _HOVER_HINT
+        self.hover_label.setText(text)
+        self._cursor_line.setPos(x)
+        self._cursor_line.setVisible(bool(parts))
+        return text
