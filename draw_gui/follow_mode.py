@@ -39,6 +39,8 @@ class FollowMode(QObject):
         self.last_change: float | None = None   # wall-clock time of the run's last change
         self._newest_mtime = None
         self._saved_config = window.config_panel.values()  # restored on stop
+        self._banner_style = window.banner.styleSheet()
+        self.snapshot_step = self.weights_step = None
         self.follower = run_follower.RunFollower(path)
         self.follower.updated.connect(self._on_update)
         self.clock = QTimer(self, interval=1000)   # "updated 4 s ago" ticks without new data
@@ -49,7 +51,9 @@ class FollowMode(QObject):
         w = self.window
         w.loss_plot.clear()
         w.glimpse_view.set_trace(None)
-        w.banner.hide()
+        # A banner says why Start is disabled and how to get it back.
+        w.banner.setStyleSheet("background: #1d3b57; color: #d6ecff; padding: 6px;")
+        w.banner.show()
         # Refresh (button, F5) re-reads the folder instead of asking the idle local worker.
         w.glimpse_view.refresh_requested.disconnect(w.worker.request_snapshot)
         w.glimpse_view.refresh_requested.connect(self.follower.poll_now)
@@ -70,6 +74,8 @@ class FollowMode(QObject):
         w.device_label.setText("no run")
         w.epoch_bar.setValue(0)
         w.setWindowTitle("draw-gui")
+        w.banner.hide()
+        w.banner.setStyleSheet(self._banner_style)
         w.loss_plot.clear()
         w.glimpse_view.set_trace(None)
 
@@ -96,10 +102,12 @@ class FollowMode(QObject):
             try:
                 w.glimpse_view.set_trace(u.snapshot[1])   # keeps the user's t
                 self.step = max(self.step, int(u.snapshot[0]))
+                self.snapshot_step = int(u.snapshot[0])
             except Exception as e:  # noqa: BLE001 - a snapshot the viewer cannot draw is skipped
                 u.problems.append(f"snapshot.npz could not be shown ({type(e).__name__}: {e})")
         if u.weights is not None:
             w.latent_view.set_weights(u.weights)
+            self.weights_step = u.weights.step
         self.problem = u.problems[-1] if u.problems else (None if u.changed else self.problem)
         if u.problems:
             w.statusBar().showMessage(u.problems[-1], 10000)
@@ -161,6 +169,12 @@ class FollowMode(QObject):
             text = " · ".join(parts)
             w.rate_label.setStyleSheet("")
         w.rate_label.setText(text)
+        shown = [f"glimpses at step {self.snapshot_step:,}" if self.snapshot_step is not None else "no snapshot.npz yet",
+                 f"Latent tab at step {self.weights_step:,}" if self.weights_step is not None else "no checkpoint.pt yet"]
+        banner = (f"Following {self.path}" + (f", written on {host}" if host else "") + f": {', '.join(shown)}. "
+                  "File → Stop following to train here.")
+        if w.banner.text() != banner:
+            w.banner.setText(banner)
         w.rate_label.setToolTip("run.json status and the last change seen in the run folder"
                                 + (f"\n{self.problem}" if self.problem else ""))
 
