@@ -378,6 +378,8 @@ class CompareView(QWidget):
         T = self.max_glimpses()
         with QSignalBlocker(self.slider):
             self.slider.setRange(1, max(T, 1))
+        for run in self.runs.values():      # one t axis for all KL bars, so glimpse t lines up
+            run.column.glimpses.kl_plot.setXRange(0.5, max(T, 1) + 0.5, padding=0)
         self.set_t(min(self._t, max(T, 1)), force=True)
 
     def set_t(self, t: int, force: bool = False, from_play: bool = False) -> None:
