@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-ATTENTIONS = ("gaussian", "none")  # core.attention.ATTENTION_KINDS implements each
+ATTENTIONS = ("gaussian", "spatial", "none")  # core.attention.ATTENTION_KINDS implements each
 
 
 class ConfigError(ValueError):
@@ -28,11 +28,14 @@ class DrawConfig:
     enc_size: int = 256           # encoder LSTM units
     dec_size: int = 256           # decoder LSTM units
     z_size: int = 100             # latent units per glimpse
-    attention: str = "gaussian"   # "gaussian" | "none"
-    read_size: int = 2            # N of the read filterbank
-    write_size: int = 5           # N of the write filterbank
+    attention: str = "gaussian"   # "gaussian" | "spatial" (Jaderberg et al. 2015) | "none"
+    read_size: int = 2            # N of the read filterbank (spatial: of the sampled read patch)
+    write_size: int = 5           # N of the write filterbank (spatial: of the write patch)
     learn_init_canvas: bool = True  # c_0 a learned bias (the Torch seed learned it)
     learn_init_state: bool = True   # h^dec_0 and the decoder cell a learned bias
+    # Spatial attention only: the glimpses may also rotate (an angle from h_dec). Checkpoints from
+    # before this field lack it and load with the default.
+    spatial_rotation: bool = False
 
     def validate(self) -> "DrawConfig":
         C, H, W = self.image_shape
@@ -51,6 +54,12 @@ class DrawConfig:
                                       "divides by N - 1, eq. 24); use N >= 2, or no attention (--use_attention false)", name)
                 if n > min(H, W):
                     raise ConfigError(f"{name} {n} is larger than the {H}x{W} image; use at most {min(H, W)}", name)
+        if self.attention == "spatial":   # no N - 1 divisor here: a 1x1 patch is one bilinear sample
+            for name in ("read_size", "write_size"):
+                n = getattr(self, name)
+                if not 1 <= n <= min(H, W):
+                    raise ConfigError(f"{name} {n}: spatial attention needs 1 <= N <= {min(H, W)} "
+                                      f"(the {H}x{W} image's side)", name)
         return self
 
     def to_dict(self) -> dict:
