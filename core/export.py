@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.files import atomic_path, atomic_write_bytes  # noqa: F401  (atomic_write_bytes re-exported)
-from core.trace import GlimpseTrace, attention_box
+from core.trace import GlimpseTrace, attention_box, attention_corners, outline_vertices
 
 READ_COLOUR = (0, 200, 0)     # green
 WRITE_COLOUR = (230, 0, 0)    # red
@@ -98,14 +98,36 @@ def _box_width(sigma: float, scale: int, sigma_width: bool, cap: int) -> int:
     return int(min(max(1, round(abs(sigma) * scale / 2)), cap))
 
 
+def _draw_quadrilateral(grid: Image.Image, corners, origin: tuple[int, int], cell_w: int,
+                        cell_h: int, scale: int, colour, outline: bool) -> None:
+    """A rotated spatial-transformer glimpse: its four edges, 1 pixel wide, clipped to the cell."""
+    vertices = outline_vertices(corners, scale)
+    if vertices is None or vertices[:, 0].max() < 0 or vertices[:, 1].max() < 0 \
+            or vertices[:, 0].min() >= cell_w or vertices[:, 1].min() >= cell_h:
+        return
+    ox, oy = origin
+    cell = grid.crop((ox, oy, ox + cell_w, oy + cell_h))
+    draw = ImageDraw.Draw(cell)
+    points = [(int(x), int(y)) for x, y in vertices]
+    if outline:   # the dark line on both sides, as for boxes
+        draw.line(points + points[:2], fill=OUTLINE_COLOUR, width=3, joint="curve")
+    draw.polygon(points, outline=colour, width=1)
+    grid.paste(cell, (ox, oy))
+
+
 def _draw_boxes(grid: Image.Image, params: np.ndarray, size: int, colour, per_row: int,
                 cell_w: int, cell_h: int, scale: int, padding: int, sigma_width: bool,
-                outline: bool = False) -> None:
+                outline: bool = False, kind: str = "gaussian") -> None:
     """Draw one attention box per cell, clipped to the cell (drawn on a crop of the cell); with
-    `outline`, a line of OUTLINE_COLOUR just outside and just inside the coloured one."""
+    `outline`, a line of OUTLINE_COLOUR just outside and just inside the coloured one.
+    A rotated spatial-transformer glimpse is its quadrilateral; an upright one a box."""
     cap = max(1, min(cell_w, cell_h) // 8)
     margin = cap + 2                       # clamp far-off edges to just outside the cell
     for i, p in enumerate(np.asarray(params, dtype=np.float64)):
+        if kind == "spatial" and p[3] != 0:
+            _draw_quadrilateral(grid, attention_corners(p, size, kind), _cell_origin(
+                i, per_row, cell_w, cell_h, padding), cell_w, cell_h, scale, colour, outline)
+            continue
         box = np.array(attention_box(p, size), dtype=np.float64) * scale
         if not np.all(np.isfinite(box)):
             continue
@@ -117,7 +139,8 @@ def _draw_boxes(grid: Image.Image, params: np.ndarray, size: int, colour, per_ro
             continue
         ox, oy = _cell_origin(i, per_row, cell_w, cell_h, padding)
         cell = grid.crop((ox, oy, ox + cell_w, oy + cell_h))
-        width = _box_width(p[3] if p.shape[0] > 3 else np.nan, scale, sigma_width, cap)
+        sigma = p[3] if kind == "gaussian" and p.shape[0] > 3 else np.nan   # spatial: no sigma
+        width = _box_width(sigma, scale, sigma_width, cap)
         draw = ImageDraw.Draw(cell)
         if outline:   # PIL's width grows inwards: 1 px beyond the box on each side of its line
             draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=OUTLINE_COLOUR, width=width + 2)
@@ -126,7 +149,8 @@ def _draw_boxes(grid: Image.Image, params: np.ndarray, size: int, colour, per_ro
 
 
 def _boxed_grid(images: np.ndarray, params: np.ndarray | None, size: int, colour, per_row: int,
-                scale: int, padding: int, background, boxes: bool, sigma_width: bool) -> Image.Image:
+                scale: int, padding: int, background, boxes: bool, sigma_width: bool,
+                kind: str = "gaussian") -> Image.Image:
     grid = image_grid(images, per_row=per_row, scale=scale, padding=padding, background=background)
     if boxes and params is not None:
         params = np.asarray(params)
@@ -135,7 +159,7 @@ def _boxed_grid(images: np.ndarray, params: np.ndarray | None, size: int, colour
                              f"{len(images)} images")
         h, w = np.asarray(images).shape[-2:]
         _draw_boxes(grid, params, size, colour, per_row, w * scale, h * scale, scale, padding,
-                    sigma_width, outline=np.ndim(images) == 4 and np.shape(images)[1] == 3)
+                    sigma_width, outline=np.ndim(images) == 4 and np.shape(images)[1] == 3, kind=kind)
     return grid
 
 
@@ -148,7 +172,8 @@ def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
     canvases sigma(c_t) with the write box (red), `gap` pixels apart (default 2 * scale, at least
     4). Without inputs (generated samples): only the canvases with write boxes. Boxes are clipped
     to their cell; with sigma_width the line width follows the filter's sigma (the paper's
-    Figure 1: max(1, round(sigma * scale / 2)), at most 1/8 of a cell), else it is 1 pixel. No
+    Figure 1: max(1, round(sigma * scale / 2)), at most 1/8 of a cell), else it is 1 pixel (always
+    for spatial-transformer glimpses: no sigma; a rotated one is drawn as its quadrilateral). No
     boxes where trace.read / trace.write is None. Cells sit `padding` pixels apart on a dark grey
     `background` so that black MNIST cells (and the clipping of boxes) stay visible.
     """
@@ -159,7 +184,7 @@ def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
     canvases = np.asarray(trace.canvases[t])
     write = None if trace.write is None else np.asarray(trace.write)[t]
     right = _boxed_grid(canvases, write, trace.write_size, WRITE_COLOUR, per_row, scale, padding,
-                        background, boxes, sigma_width)
+                        background, boxes, sigma_width, trace.attention)
     if trace.images is None:
         return right
     images = np.asarray(trace.images)
@@ -167,7 +192,7 @@ def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
         raise ValueError(f"inputs {images.shape} and canvases {canvases.shape} differ in shape")
     read = None if trace.read is None else np.asarray(trace.read)[t]
     left = _boxed_grid(images, read, trace.read_size, READ_COLOUR, per_row, scale, padding,
-                       background, boxes, sigma_width)
+                       background, boxes, sigma_width, trace.attention)
     gap = max(4, 2 * scale) if gap is None else max(0, gap)
     panel = Image.new("RGB", (left.width + gap + right.width, left.height), _rgb(background))
     panel.paste(left, (0, 0))

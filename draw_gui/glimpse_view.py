@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PIL import Image
-from PySide6.QtCore import QRect, QRectF, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSizePolicy, QVBoxLayout, QWidget)
 
 from core.export import PANEL_BACKGROUND, glimpse_panel, progress_bar_height, with_progress_bar
-from core.trace import GlimpseTrace, attention_box
+from core.trace import GlimpseTrace, attention_box, attention_corners, outline_vertices
 from draw_gui import saving
 
 PLACEHOLDER = "Press Start to watch DRAW draw"
@@ -135,7 +135,8 @@ class GlimpseView(QWidget):
         self.sigma_checkbox = QCheckBox("σ as line width")
         self.sigma_checkbox.setToolTip(
             "Draw each box with a line as thick as its filter's σ (the paper's Figure 1); "
-            "the box itself spans N·δ pixels around the centre (g_x, g_y)")
+            "the box itself spans N·δ pixels around the centre (g_x, g_y). Gaussian attention only: "
+            "a spatial transformer samples bilinearly and has no σ")
         self.sigma_checkbox.toggled.connect(self._render)
         self.boxes_checkbox = QCheckBox("boxes")
         self.boxes_checkbox.setChecked(True)
@@ -217,7 +218,8 @@ class GlimpseView(QWidget):
         for control in (self.play_button, self.slider, self.speed_combo, self.boxes_checkbox,
                         self.save_png_button, self.save_gif_button):
             control.setEnabled(has_trace)
-        self.sigma_checkbox.setEnabled(has_trace and self.boxes_checkbox.isChecked())
+        self.sigma_checkbox.setEnabled(has_trace and self.boxes_checkbox.isChecked()
+                                       and trace.attention == "gaussian")
         self.error_checkbox.setEnabled(has_trace and trace.images is not None)
         if not has_trace:
             self.play_button.setChecked(False)
@@ -327,7 +329,16 @@ class GlimpseView(QWidget):
         if params is None or not self.boxes_checkbox.isChecked():
             return None
         size = trace.read_size if kind == "read" else trace.write_size
-        box = np.array(attention_box(np.asarray(params)[self._t - 1, example], size)) * self._scale
+        p = np.asarray(params)[self._t - 1, example]
+        if trace.attention == "spatial" and p[3] != 0:   # a rotated glimpse: its bounding box
+            corners = self.box_corners(kind, example)
+            if corners is None:
+                return None
+            xs, ys = [c.x() for c in corners], [c.y() for c in corners]
+            if max(xs) < cell.left() or max(ys) < cell.top() or min(xs) >= cell.right() or min(ys) >= cell.bottom():
+                return None
+            return QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        box = np.array(attention_box(p, size)) * self._scale
         if not np.all(np.isfinite(box)):
             return None
         # The same rounding as core.export: the outline lies inside [x0, x1).
@@ -336,6 +347,23 @@ class GlimpseView(QWidget):
         if x1 < 0 or y1 < 0 or x0 >= cell.width() or y0 >= cell.height():
             return None
         return QRectF(cell.x() + x0, cell.y() + y0, x1 - x0, y1 - y0)
+
+    def box_corners(self, kind: str, example: int) -> list[QPointF] | None:
+        """The pixels of image() where the outline of the read or write glimpse turns: top-left,
+        top-right, bottom-right, bottom-left of the patch (rotated with a spatial transformer's
+        angle). None as for box_rect; parts outside the cell are not drawn."""
+        if kind not in ("read", "write"):
+            raise ValueError(f"kind must be 'read' or 'write', not {kind!r}")
+        trace, cell = self._trace, self.cell_rect("input" if kind == "read" else "canvas", example)
+        params = None if cell is None else (trace.read if kind == "read" else trace.write)
+        if params is None or not self.boxes_checkbox.isChecked():
+            return None
+        size = trace.read_size if kind == "read" else trace.write_size
+        corners = attention_corners(np.asarray(params)[self._t - 1, example], size, trace.attention)
+        vertices = outline_vertices(corners, self._scale)
+        if vertices is None:
+            return None
+        return [QPointF(cell.x() + x, cell.y() + y) for x, y in vertices]
 
     # ------------------------------------------------------------------ rendering
 
@@ -451,7 +479,8 @@ class GlimpseView(QWidget):
         self.set_t(round(view_box.mapSceneToView(event.scenePos()).x()))
 
     def _on_boxes_toggled(self, on: bool) -> None:
-        self.sigma_checkbox.setEnabled(on and self._trace is not None)   # σ is the boxes' width
+        self.sigma_checkbox.setEnabled(on and self._trace is not None           # σ is the boxes' width
+                                       and self._trace.attention == "gaussian")
         self._render()
 
     # ------------------------------------------------------------------ playback and keys

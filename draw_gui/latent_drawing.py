@@ -2,16 +2,20 @@
 box, a scrubber and playback, and a write box the user can move and resize by hand.
 
 Moving the box of glimpse t asks the decoder to put that glimpse's write patch there
-(DRAW.generate's write_glimpse); the glimpses after t then redraw around the change.
+(DRAW.generate's write_glimpse); the glimpses after t then redraw around the change. A spatial
+transformer's box may be rotated: it is dragged and resized in its own frame and keeps its angle.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QPolygonF
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QPushButton, QSlider, QVBoxLayout
 
 from core.export import glimpse_panel
-from core.trace import attention_box
+from core.trace import attention_corners
 from draw_gui import saving
 from draw_gui.latent_pad import PixelImage, button, row, to_qimage
 
@@ -32,18 +36,23 @@ class WriteBoxCanvas(PixelImage):
     def __init__(self, parent=None):
         super().__init__("", 120, parent)
         self._box = None           # (g_x, g_y, delta) of the shown glimpse
+        self._angle = 0.0          # its rotation (spatial transformer; 0 for Gaussian)
+        self._kind = "gaussian"    # the attention kind, for attention_corners
         self._size = 1             # N of the write filterbank
         self._scale, self._padding = 1, 0   # image pixels per paper pixel, and the panel's margin
         self._drag = None          # ("move" | "resize", press point, box at the press)
         self.setMouseTracking(True)
         self.setToolTip("Canvas σ(c_t) after glimpse t with its write box (red). Drag inside the box "
                         "to move the write patch (g_x, g_y), drag its edge or turn the wheel to change "
-                        "the stride δ; the glimpses after t redraw around the change.")
+                        "the stride δ (the box's side is N·δ); the glimpses after t redraw around the "
+                        "change. A spatial transformer's box keeps its angle.")
 
-    def set_box(self, box, size: int, scale: int, padding: int) -> None:
-        """box: (g_x, g_y, delta) or None (no attention: nothing to drag)."""
+    def set_box(self, box, size: int, scale: int, padding: int, angle: float = 0.0,
+                kind: str = "gaussian") -> None:
+        """box: (g_x, g_y, delta) or None (no attention: nothing to drag); angle in radians."""
         self._box = None if box is None else tuple(float(v) for v in box)
         self._size, self._scale, self._padding = size, scale, padding
+        self._angle, self._kind = float(angle), kind
 
     def to_paper(self, pos: QPointF) -> tuple[float, float]:
         """A widget position in the paper's pixel units (pixel a's centre is at a)."""
@@ -53,23 +62,30 @@ class WriteBoxCanvas(PixelImage):
         y = ((pos.y() - target.top()) / zoom - self._padding) / self._scale + 0.5
         return x, y
 
-    def box_rect(self) -> QRectF | None:
-        """The write box in widget coordinates."""
+    def box_polygon(self) -> QPolygonF | None:
+        """The write glimpse's outline (4 corners; rotated for a spatial transformer), widget coordinates."""
         if self._box is None or self._image.isNull():
             return None
         target = self.target()
         zoom = target.width() / self._image.width()
-        x0, y0, x1, y1 = (v * self._scale + self._padding for v in attention_box(self._box, self._size))
-        return QRectF(target.left() + x0 * zoom, target.top() + y0 * zoom, (x1 - x0) * zoom, (y1 - y0) * zoom)
+        params = (*self._box, self._angle)
+        return QPolygonF([QPointF(target.left() + (x * self._scale + self._padding) * zoom,
+                                  target.top() + (y * self._scale + self._padding) * zoom)
+                          for x, y in attention_corners(params, self._size, self._kind)])
+
+    def box_rect(self) -> QRectF | None:
+        """The write box in widget coordinates (a rotated one's bounding box)."""
+        polygon = self.box_polygon()
+        return None if polygon is None else polygon.boundingRect()
 
     def _hit(self, pos: QPointF) -> str | None:
-        rect = self.box_rect()
-        if rect is None:
+        polygon = self.box_polygon()
+        if polygon is None:
             return None
-        edge = self.EDGE_PX
-        if rect.adjusted(-edge, -edge, edge, edge).contains(pos) and not rect.adjusted(edge, edge, -edge, -edge).contains(pos):
+        edges = [QLineF(polygon[k], polygon[(k + 1) % 4]) for k in range(4)]
+        if min(_distance(pos, edge) for edge in edges) <= self.EDGE_PX:
             return "resize"
-        return "move" if rect.contains(pos) else None
+        return "move" if polygon.containsPoint(pos, Qt.FillRule.OddEvenFill) else None
 
     def mousePressEvent(self, event) -> None:
         kind = self._hit(event.position()) if event.button() == Qt.MouseButton.LeftButton else None
@@ -84,8 +100,10 @@ class WriteBoxCanvas(PixelImage):
         x, y = self.to_paper(event.position())
         if kind == "move":
             self._emit(g_x + x - px, g_y + y - py, delta)
-        else:   # the box stays centred: its half side follows the farther of the two axes
-            half = max(abs(x - g_x), abs(y - g_y), 0.25)
+        else:   # the box stays centred: its half side follows the farther of its two axes
+            cos, sin = math.cos(self._angle), math.sin(self._angle)
+            u, v = cos * (x - g_x) + sin * (y - g_y), -sin * (x - g_x) + cos * (y - g_y)
+            half = max(abs(u), abs(v), 0.25)
             self._emit(g_x, g_y, 2 * half / self._size)
 
     def mouseReleaseEvent(self, event) -> None:
@@ -100,6 +118,15 @@ class WriteBoxCanvas(PixelImage):
     def _emit(self, g_x: float, g_y: float, delta: float) -> None:
         self._box = (g_x, g_y, min(max(delta, 0.05), 100.0))
         self.box_changed.emit(*self._box)
+
+
+def _distance(p: QPointF, edge: QLineF) -> float:
+    """Distance from p to the segment `edge`."""
+    d = edge.p2() - edge.p1()
+    length2 = d.x() ** 2 + d.y() ** 2
+    s = 0.0 if length2 == 0 else min(max(QPointF.dotProduct(p - edge.p1(), d) / length2, 0.0), 1.0)
+    q = edge.p1() + d * s
+    return math.hypot(p.x() - q.x(), p.y() - q.y())
 
 
 class DrawingProcess(QGroupBox):
@@ -183,7 +210,8 @@ class DrawingProcess(QGroupBox):
         scale = int(min(max(fit, 1), MAX_SCALE))     # rendered at a whole zoom: boxes stay 1 pixel wide
         panel = glimpse_panel(trace, self._t - 1, per_row=1, scale=scale, boxes=True, padding=PADDING)
         box = None if trace.write is None else trace.write[self._t - 1, 0, :3]
-        self.canvas.set_box(box, trace.write_size, scale, PADDING)
+        angle = trace.write[self._t - 1, 0, 3] if box is not None and trace.attention == "spatial" else 0.0
+        self.canvas.set_box(box, trace.write_size, scale, PADDING, angle, trace.attention)
         self.canvas.set_image(to_qimage(np.asarray(panel)), self._image_id)
         self.t_label.setText(f"t {self._t}/{trace.glimpses}")
 
