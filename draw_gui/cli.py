@@ -101,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(m, "--dec_size", type=_count, metavar="H", help="decoder LSTM units")
     _opt(m, "--use_attention", type=_bool, nargs="?", const=True, metavar="BOOL",
          help="Gaussian attention (default true); false reads and writes whole images")
-    _opt(m, "--attention", choices=("gaussian", "none"), help="attention kind")
+    from core.config import ATTENTIONS
+    _opt(m, "--attention", choices=ATTENTIONS, help="attention kind: gaussian (the paper's filter grids), "
+         "spatial (affine crops, Jaderberg et al. 2015) or none")
+    _opt(m, "--spatial_rotation", type=_bool, nargs="?", const=True, metavar="BOOL",
+         help="with --attention spatial: glimpses may rotate too (default false)")
     o = t.add_argument_group("optimisation")
     _opt(o, "--optimizer", type=str.lower, choices=("adam", "sgd", "rmsprop"), help="default adam")
     _opt(o, "--lr", "--learning_rate", type=float, help="learning rate (default 1e-3)")

@@ -42,6 +42,7 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
         if args.dec_size is not None: changes["dec_size"] = args.dec_size
         if args.use_attention is not None: changes["attention"] = "gaussian" if args.use_attention else "none"
         if args.attention is not None: changes["attention"] = args.attention
+        if args.spatial_rotation is not None: changes["spatial_rotation"] = args.spatial_rotation
         mc = replace(mc, **changes)
     t_changes = {k: getattr(args, k) for k in ("optimizer", "lr", "lr_decay", "grad_clip", "grad_clamp",
                                                  "batch_size", "epochs", "max_steps", "seed", "device")
@@ -72,8 +73,14 @@ def preset_summary(preset, cfg) -> str:
 
 
 def model_summary(cfg) -> str:
-    attention = (f"gaussian attention read {cfg.read_size}x{cfg.read_size} write {cfg.write_size}x{cfg.write_size}"
-                 if cfg.attention == "gaussian" else "no attention (reads and writes whole images)")
+    sizes = f"read {cfg.read_size}x{cfg.read_size} write {cfg.write_size}x{cfg.write_size}"
+    if cfg.attention == "gaussian":
+        attention = f"gaussian attention {sizes}"
+    elif cfg.attention == "spatial":
+        rotation = "scale, translation and rotation" if cfg.spatial_rotation else "scale and translation"
+        attention = f"spatial transformer attention ({rotation}) {sizes}"
+    else:
+        attention = "no attention (reads and writes whole images)"
     return f"{attention}, T {cfg.glimpses}, LSTM {cfg.enc_size}/{cfg.dec_size}, z {cfg.z_size}"
 
 
@@ -151,7 +158,8 @@ def run_train(args, dist=None) -> int:
         ckpt = load_checkpoint(path)
         out_dir = out_dir or path.parent
         fixed = [n for n in ("read_size", "write_size", "num_glimpses", "latent_size", "hidden_size",
-                             "enc_size", "dec_size", "use_attention", "attention") if getattr(args, n) is not None]
+                             "enc_size", "dec_size", "use_attention", "attention", "spatial_rotation")
+                 if getattr(args, n) is not None]
         if args.preset is not None:
             fixed.insert(0, "preset")
         if fixed:

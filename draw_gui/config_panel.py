@@ -29,7 +29,8 @@ INVALID_STYLE = "border: 1px solid #e05050; border-radius: 2px;"
 
 # name: (label, minimum, maximum, tooltip) for the integer settings
 INTEGER_FIELDS = {
-    "read_size": ("read N", 1, 64, "N: the read glimpse is an N×N grid of Gaussian filters (eq. 27)"),
+    "read_size": ("read N", 1, 64, "N: the read glimpse is an N×N grid of Gaussian filters (eq. 27), or of "
+                  "bilinear samples for a spatial transformer"),
     "write_size": ("write N", 1, 64, "N̂: the write patch w_t is N̂×N̂ (eq. 28-29)"),
     "glimpses": ("glimpses T", 1, 1024, "T: how many read-write steps draw one image"),
     "z_size": ("latent z", 1, 4096, "size of z_t, the latent drawn at each glimpse (eq. 6)"),
@@ -92,9 +93,14 @@ class ConfigPanel(QWidget):
         self.fields["data_dir"] = self.data_dir
         self.attention = QComboBox()
         self.attention.addItem("Gaussian (paper)", "gaussian")
+        self.attention.addItem("spatial transformer", "spatial")
+        self.attention.addItem("spatial transformer + rotation", "spatial+rotation")
         self.attention.addItem("none (whole image)", "none")
         add("attention", "attention", self.attention, "Gaussian: read and write through N×N filter grids "
-            "(eq. 19-29); none: read and write the whole image (eq. 17-18)")
+            "(eq. 19-29); spatial transformer (Jaderberg et al. 2015): the glimpse is an affine crop, "
+            "N×N points of a grid scaled, shifted (and optionally rotated) by A_θ from the decoder state "
+            "and sampled bilinearly; the write warps its N×N patch back with the inverse transform; "
+            "none: read and write the whole image (eq. 17-18)")
         for name in ("read_size", "write_size", "glimpses", "z_size", "hidden"):
             self._add_int(add, name)
         self.optimizer = QComboBox()
@@ -140,13 +146,16 @@ class ConfigPanel(QWidget):
         """Plain, JSON-able values (what the settings file keeps)."""
         v = {name: self.fields[name].value() for name in INTEGER_FIELDS}
         v.update(dataset=self.dataset.currentData(), data_dir=self.data_dir.text().strip(),
-                 attention=self.attention.currentData(), optimizer=self.optimizer.currentText(),
+                 attention=self.attention.currentData().split("+")[0],
+                 spatial_rotation=self.attention.currentData() == "spatial+rotation",
+                 optimizer=self.optimizer.currentText(),
                  lr=self.lr.text().strip(), device=self.device.currentText().strip())
         return v
 
     def set_values(self, values: dict) -> None:
         d, t = DrawConfig(), TrainConfig()
-        defaults = dict(dataset="mnist", data_dir="", attention=d.attention, read_size=d.read_size,
+        defaults = dict(dataset="mnist", data_dir="", attention=d.attention,
+                        spatial_rotation=d.spatial_rotation, read_size=d.read_size,
                         write_size=d.write_size, glimpses=d.glimpses, z_size=d.z_size, hidden=d.enc_size,
                         optimizer=t.optimizer, lr=f"{t.lr:g}", batch_size=t.batch_size, epochs=t.epochs,
                         kl_warmup_steps=t.kl_warmup_steps, device=t.device, seed=t.seed, image_size=32)
@@ -154,7 +163,8 @@ class ConfigPanel(QWidget):
         self.blockSignals(True)
         self.dataset.setCurrentIndex(max(0, self.dataset.findData(v["dataset"])))
         self.data_dir.setText(str(v["data_dir"]))
-        self.attention.setCurrentIndex(max(0, self.attention.findData(v["attention"])))
+        attention = f"{v['attention']}+rotation" if v["attention"] == "spatial" and v["spatial_rotation"] else v["attention"]
+        self.attention.setCurrentIndex(max(0, self.attention.findData(attention)))
         self.optimizer.setCurrentText(str(v["optimizer"]))
         self.lr.setText(str(v["lr"]))
         self.device.setCurrentText(str(v["device"]))
@@ -169,7 +179,8 @@ class ConfigPanel(QWidget):
     def show_configs(self, model, train, dataset: str, data_dir: str | None = None,
                      image_size: int | None = None) -> None:
         """Show the settings of a run (an opened checkpoint, the command line's --display)."""
-        v = dict(dataset=dataset, attention=model.attention, read_size=model.read_size,
+        v = dict(dataset=dataset, attention=model.attention, spatial_rotation=model.spatial_rotation,
+                 read_size=model.read_size,
                  write_size=model.write_size, glimpses=model.glimpses, z_size=model.z_size, hidden=model.enc_size,
                  optimizer=train.optimizer, lr=f"{train.lr:g}", batch_size=train.batch_size, epochs=train.epochs,
                  kl_warmup_steps=train.kl_warmup_steps, device=train.device, seed=train.seed)
@@ -197,6 +208,7 @@ class ConfigPanel(QWidget):
             raise ConfigError("learning rate must be a finite number", "lr")
         model = DrawConfig(image_shape=self.image_shape(), glimpses=v["glimpses"], enc_size=v["hidden"],
                            dec_size=v["hidden"], z_size=v["z_size"], attention=v["attention"],
+                           spatial_rotation=v["attention"] == "spatial" and v["spatial_rotation"],
                            read_size=v["read_size"], write_size=v["write_size"]).validate()
         train = TrainConfig(optimizer=v["optimizer"], lr=lr, batch_size=v["batch_size"], epochs=v["epochs"],
                             kl_warmup_steps=v["kl_warmup_steps"], seed=v["seed"], device=v["device"] or "auto")

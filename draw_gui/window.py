@@ -326,7 +326,9 @@ class MainWindow(QMainWindow):
             self.checkpoint_path, self._opening = self._opening, None
         self.config_panel.show_configs(info.model, info.train, info.dataset)
         m = info.model
-        kind = f"{m.attention} attention r{m.read_size} w{m.write_size}" if m.attention == "gaussian" else "no attention"
+        kind = (f"{m.attention} attention r{m.read_size} w{m.write_size}" if m.attention == "gaussian" else
+                f"spatial transformer{' + rotation' if m.spatial_rotation else ''} r{m.read_size} w{m.write_size}"
+                if m.attention == "spatial" else "no attention")
         self.setWindowTitle(f"draw-gui — {info.dataset} · {kind} · T {m.glimpses}")
         self.device_label.setText(f"{info.device} · {info.threads} thread{'s' if info.threads > 1 else ''}")
         h = info.history
