@@ -54,7 +54,10 @@ def skip_md5(monkeypatch):
     # torchvision checks CIFAR-10 files against the published md5 sums, which these small files
     # cannot match; here only, any file that exists passes.
     import torchvision.datasets.cifar
-    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda fpath, md5=None: os.path.isfile(fpath))
+    import torchvision.datasets.svhn
+    exists = lambda fpath, md5=None: os.path.isfile(fpath)  # noqa: E731
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", exists)
+    monkeypatch.setattr(torchvision.datasets.svhn, "check_integrity", exists)
 
 
 def run(capsys, *argv):
@@ -155,6 +158,24 @@ def test_training_on_cifar_files_writes_colour_images_and_sample_draws_colour(ca
     with Image.open(tmp_path / "samples" / "samples.png") as png:
         assert png.mode == "RGB" and png.size == (4 * 65 + 1, 66)    # 32 px at scale 2, 1 px padding
         assert is_colour(np.asarray(png))
+
+
+def test_svhn_preset_trains_on_mat_files_in_colour(capsys, tmp_path, skip_md5):
+    """SVHN out of the box: scipy is a dependency, so the .mat files load (and the preset's
+    12x12 read and write fit its 32x32 images)."""
+    sio = pytest.importorskip("scipy.io", reason="scipy is not installed (pip install -e . brings it)")
+    for split, n in (("train", 16), ("test", 8)):
+        sio.savemat(tmp_path / f"{split}_32x32.mat", {"X": coloured_shapes(n, len(split)).transpose(2, 3, 1, 0),
+                                                      "y": np.ones((n, 1), np.uint8)})   # SVHN's H, W, C, N
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", "--preset", "svhn", *TINY, "--max-steps", "2", "--no-eval", "--save_image",
+                       "--img_per_row", "4", "--data-dir", tmp_path, "--out", out)
+    assert code == 0, err
+    assert "preset svhn (DRAW Table 3; changed: T 32 -> 3, LSTM 800 -> 16, z 100 -> 4)" in err
+    from core.checkpoint import load_checkpoint
+    m = load_checkpoint(out / "checkpoint.pt")["model_config"]
+    assert tuple(m["image_shape"]) == (3, 32, 32) and (m["read_size"], m["write_size"]) == (12, 12)
+    assert is_colour(np.asarray(Image.open(out / "images" / "step_000002" / "samples.png")))
 
 
 # ----------------------------------------------------------------------------- exports
