@@ -323,3 +323,17 @@ def test_window_trains_on_cifar_and_every_tab_shows_colour(qtbot, tmp_path, skip
         assert is_colour(qimage_rgb(widget.image())), widget
     w.worker.dirty = False
     w.close()
+
+
+def test_display_with_a_preset_opens_the_window_showing_that_preset(qtbot, monkeypatch):
+    import draw_gui.app
+    from draw_gui.config_panel import ConfigPanel
+    seen = []
+    monkeypatch.setattr(draw_gui.app, "run_app", lambda *a, **k: seen.append(k.get("setup")) or 0)
+    assert main(["train", "--display", "--preset", "cifar10", "--backend", "cpu"]) == 0
+    setup = seen[0]
+    assert setup.dataset == "cifar10" and (setup.model.glimpses, setup.model.z_size, setup.model.enc_size) == (64, 200, 400)
+    panel = ConfigPanel()       # what MainWindow.start_with shows
+    qtbot.addWidget(panel)
+    panel.show_configs(setup.model, setup.train, setup.dataset)
+    assert panel.preset.currentText() == "CIFAR-10 (paper)" and panel.configs()[0].image_shape == (3, 32, 32)
