@@ -56,7 +56,7 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
     return mc.validate(), replace(tc, **t_changes).validate()
 
 
-def preset_summary(preset, cfg) -> str:
+def preset_summary(preset, cfg, dataset: str) -> str:
     """'preset cifar10 (Table 3)', and which of its settings the options changed."""
     if preset is None:
         return ""
@@ -69,6 +69,8 @@ def preset_summary(preset, cfg) -> str:
         fields.remove("dec_size")
     changed = [f"{names[k]} {preset.model[k]} -> {getattr(cfg, k)}" for k in fields
                if getattr(cfg, k) != preset.model[k]]
+    if dataset != preset.dataset:
+        changed.insert(0, f"dataset {preset.dataset} -> {dataset}")
     return (f"preset {preset.name} (DRAW Table 3{'; changed: ' + ', '.join(changed) if changed else ''}); ")
 
 
@@ -257,7 +259,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
     save_interval = args.save_interval or 1
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
              else f"{trainer.total_steps} steps")
-    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg)}{dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
+    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg, dataset)}{dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
                     f"{'torch.compile glimpse step (the first step compiles, ~40 s); ' if compiled else ''}"
                     f"run folder {run.path}"

@@ -122,6 +122,9 @@ def test_preset_sets_the_model_and_explicit_options_override_it(capsys, tmp_path
     assert (m["glimpses"], m["enc_size"], m["dec_size"]) == (3, 16, 16)                    # the options won
     assert (m["z_size"], m["read_size"], m["write_size"]) == (200, 5, 5)                  # the rest is Table 3
     assert "preset cifar10 (DRAW Table 3; changed: T 64 -> 3, LSTM 400 -> 16)" in err
+    code, _, err = run(capsys, "train", "--preset", "svhn", "--dataset", "cifar10", "--max-steps", "1", "--no-eval",
+                       "--batch_size", "8", "--data-dir", data, "--out", tmp_path / "run2")
+    assert code == 0 and "preset svhn (DRAW Table 3; changed: dataset svhn -> cifar10)" in err, err
 
 
 @pytest.mark.parametrize("argv, words", [
