@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,7 +268,10 @@ class RunReader:
             return None
         try:
             result = load_trace(f)
-        except (OSError, ValueError, KeyError):
-            return None  # replaced while we opened it, or damaged: try again at the next poll
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            # Replaced while we opened it, damaged, or still arriving (a sync tool writes it in
+            # place, so its zip directory is missing until the last bytes land): try again at
+            # the next poll.
+            return None
         self._snapshot_mtime = mtime
         return result

@@ -63,6 +63,17 @@ def test_snapshot_round_trip_and_change_detection(tmp_path):
     assert step == 41 and back.glimpses == 4
 
 
+def test_a_half_synced_snapshot_is_skipped_until_it_is_whole(tmp_path):
+    reader = RunReader(tmp_path)
+    save_trace(tmp_path / "whole.npz", _trace(), step=7)
+    whole = (tmp_path / "whole.npz").read_bytes()
+    (tmp_path / "snapshot.npz").write_bytes(whole[:len(whole) // 2])  # a sync tool still copying it
+    assert reader.new_snapshot() is None
+    (tmp_path / "snapshot.npz").write_bytes(whole)
+    step, back = reader.new_snapshot()
+    assert step == 7 and back.glimpses == 3
+
+
 def test_info_and_evals(tmp_path):
     run, reader = RunFolder(tmp_path), RunReader(tmp_path)
     assert reader.info() == {} and reader.evals() == [] and not reader.looks_like_run()
