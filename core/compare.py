@@ -54,6 +54,8 @@ def summary(settings: dict) -> str:
     if not settings:
         return ""
     attention = settings.get("attention", "gaussian")
+    if attention == "spatial" and settings.get("spatial_rotation"):
+        attention = "spatial+rotation"      # rotated crops are a different model: say so
     kind = "no attention" if attention == "none" else \
         f"{attention} r{settings.get('read_size', '?')} w{settings.get('write_size', '?')}"
     return f"{kind} · T {settings.get('glimpses', '?')} · z {settings.get('z_size', '?')}"

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from core.checkpoint import save_checkpoint
-from core.compare import example_images, run_stats
+from core.compare import example_images, run_stats, summary
 from core.config import DrawConfig
 from core.loop import History
 from core.model import DRAW
@@ -217,3 +217,12 @@ def test_window_has_a_compare_tab(qtbot, tmp_path, runs):
     assert len(w.compare_view.run_ids()) == 2 and not w.loss_plot.isVisibleTo(w)
     qtbot.waitUntil(lambda: not w.compare_view.busy(), timeout=60000)
     w.shutdown()
+
+
+def test_summary_names_the_attention_kind_and_rotation():
+    base = {"read_size": 2, "write_size": 5, "glimpses": 64, "z_size": 100}
+    assert summary({**base, "attention": "gaussian"}) == "gaussian r2 w5 · T 64 · z 100"
+    assert summary({**base, "attention": "none"}) == "no attention · T 64 · z 100"
+    assert summary({**base, "attention": "spatial", "spatial_rotation": False}).startswith("spatial r2 w5")
+    assert summary({**base, "attention": "spatial", "spatial_rotation": True}).startswith("spatial+rotation r2 w5")
+    assert summary({}) == ""
