@@ -93,12 +93,7 @@ class CompareLoader(JobThread):
     # ---- loader thread -------------------------------------------------------------------------
     def _take(self) -> _Request | None:
         with self._lock:
-            for kind in KINDS:
-                for key in self._pending:
-                    if key[0] == kind:
-                        return self._pending.pop(key)
-            self._scheduled = False
-            return None
+            return self._pop_next(KINDS, kind_of=lambda key: key[0])   # keys are (kind, run_id)
 
     @Slot()
     def _work(self) -> None:

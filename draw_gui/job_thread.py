@@ -43,6 +43,17 @@ class JobThread(QObject):
         self._thread.quit()
         return self._thread.wait(timeout_ms)
 
+    def _pop_next(self, kinds, kind_of=lambda key: key):
+        """With the lock held: the pending job of the earliest kind in `kinds` (the oldest first
+        within a kind), or None after marking the thread idle when nothing is left. `kind_of`
+        names the kind a pending key stands for; the key is the kind itself by default."""
+        for kind in kinds:
+            for key in self._pending:
+                if kind_of(key) == kind:
+                    return self._pending.pop(key)
+        self._scheduled = False
+        return None
+
     def _schedule(self) -> None:
         # Called with the lock held: one wake-up in flight is enough, _work drains everything.
         if not self._scheduled:

@@ -102,11 +102,7 @@ class LatentDecoder(JobThread):
             if self._pending_weights is not None:
                 weights, self._pending_weights = self._pending_weights, None
                 return weights
-            for kind in KINDS:
-                if kind in self._pending:
-                    return self._pending.pop(kind)
-            self._scheduled = False
-            return None
+            return self._pop_next(KINDS)
 
     @Slot()
     def _work(self) -> None:
