@@ -14,7 +14,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from draw_gui.cli_text import format_duration
-from draw_gui.loss_plot import SmoothingControl, _StepAxis, clamp_smoothing, debiased_ema, new_plot
+from draw_gui.loss_plot import (SmoothedPlotMixin, SmoothingControl, _StepAxis, debiased_ema, lay_out_plot,
+                                new_plot)
 
 # What the plot can show: (label, metrics column, eval.csv column).
 SERIES = {"total": ("total loss L", "loss", "nll_bound"), "Lx": ("reconstruction Lx", "recon", "recon"),
@@ -65,7 +66,7 @@ class _RunCurves:
                 self.values[i, start:self.count], weight, self.ema[i], int(self.ema_count[i]))
 
 
-class ComparePlot(QtWidgets.QWidget):
+class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
     """Overlaid curves of several runs. Runs are named by the ids the compare view gives them."""
 
     def __init__(self, parent=None):
@@ -152,20 +153,9 @@ class ComparePlot(QtWidgets.QWidget):
     def series(self, key: str) -> None:
         self.series_combo.setCurrentIndex(self.series_combo.findData(key))
 
-    @property
-    def smoothing(self) -> float:
-        return self._smoothing
-
-    @smoothing.setter
-    def smoothing(self, weight: float) -> None:
-        weight = clamp_smoothing(weight)
-        if weight == self._smoothing:
-            return
-        self._smoothing = weight
-        self.smoothing_control.show(weight)
+    def _resmooth(self) -> None:
         for run in self._runs.values():
-            run.smooth(weight)
-        self._schedule_refresh()
+            run.smooth(self._smoothing)
 
     # ---- drawing ------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -204,18 +194,9 @@ class ComparePlot(QtWidgets.QWidget):
         self.hover_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.hover_label.setContentsMargins(6, 2, 6, 2)
 
-        toolbar = QtWidgets.QHBoxLayout()
-        toolbar.setContentsMargins(4, 2, 4, 2)
-        for w in (self.series_combo, self.step_button, self.time_button, *self.smoothing_control.widgets(),
-                  self.log_y_checkbox):
-            toolbar.addWidget(w)
-        toolbar.addStretch(1)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(toolbar)
-        layout.addWidget(self.plot_widget, 1)
-        layout.addWidget(self.hover_label)
+        lay_out_plot(self, (self.series_combo, self.step_button, self.time_button,
+                            *self.smoothing_control.widgets(), self.log_y_checkbox),
+                     self.plot_widget, self.hover_label)
         self._on_axes_changed()
 
     def _on_axes_changed(self) -> None:
@@ -224,10 +205,6 @@ class ComparePlot(QtWidgets.QWidget):
         self.plot_item.setLabel("bottom", "training time" if time_axis else "step")
         self.plot_item.enableAutoRange()
         self._schedule_refresh()
-
-    def _schedule_refresh(self) -> None:
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
 
     def _eval_x(self, run: _RunCurves) -> np.ndarray:
         """Where a run's evaluations go on the x axis: their step, or the time of that step."""

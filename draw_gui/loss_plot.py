@@ -131,7 +131,57 @@ class SmoothingControl:
         self.value_label.setText(f"{weight:.3f}")
 
 
-class LossPlot(QtWidgets.QWidget):
+def lay_out_plot(widget: QtWidgets.QWidget, toolbar_items, plot_widget, hover_label) -> None:
+    """The loss plots' layout: a toolbar row over the plot over the hover readout.
+    toolbar_items are widgets, or ints for a spacing of that many pixels."""
+    toolbar = QtWidgets.QHBoxLayout()
+    toolbar.setContentsMargins(4, 2, 4, 2)
+    for item in toolbar_items:
+        if isinstance(item, int):
+            toolbar.addSpacing(item)
+        else:
+            toolbar.addWidget(item)
+    toolbar.addStretch(1)
+    layout = QtWidgets.QVBoxLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addLayout(toolbar)
+    layout.addWidget(plot_widget, 1)
+    layout.addWidget(hover_label)
+
+
+class SmoothedPlotMixin:
+    """What the loss plot and the compare plot share: the `smoothing` weight (clamped, shown on the
+    plot's `smoothing_control`, the curves re-smoothed by the plot's `_resmooth`) and the refresh
+    batched to one per event-loop turn (`_refresh_timer`)."""
+
+    _smoothing: float
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    @smoothing.setter
+    def smoothing(self, weight: float) -> None:
+        weight = clamp_smoothing(weight)
+        if weight == self._smoothing:
+            return
+        self._smoothing = weight
+        self.smoothing_control.show(weight)
+        self._resmooth()
+        self._schedule_refresh()
+
+    def _resmooth(self) -> None:  # pragma: no cover - every plot has its own
+        raise NotImplementedError
+
+    def _schedule_refresh(self) -> None:
+        # setData costs O(points) in pyqtgraph (bounds, downsampling), so batches
+        # arriving within one event-loop turn share a single refresh.
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+
+class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
     """Per-step training losses and per-epoch test NLL bound of one DRAW run.
 
     append() only writes into the buffers; the curves are refreshed on the next
@@ -186,21 +236,6 @@ class LossPlot(QtWidgets.QWidget):
         return self._count
 
     @property
-    def smoothing(self) -> float:
-        return self._smoothing
-
-    @smoothing.setter
-    def smoothing(self, weight: float) -> None:
-        weight = clamp_smoothing(weight)
-        if weight == self._smoothing:
-            return
-        self._smoothing = weight
-        self._smoothing_control.show(weight)
-        if weight > 0:
-            self._smooth_range(0, self._count)
-        self._schedule_refresh()
-
-    @property
     def log_y(self) -> bool:
         return self.log_y_checkbox.isChecked()
 
@@ -231,10 +266,10 @@ class LossPlot(QtWidgets.QWidget):
         self._mouse_proxy = pg.SignalProxy(
             self.plot_widget.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse_moved)
 
-        self._smoothing_control = SmoothingControl(self._smoothing,
+        self.smoothing_control = SmoothingControl(self._smoothing,
                                                    lambda weight: setattr(self, "smoothing", weight))
-        self.smoothing_slider = self._smoothing_control.slider
-        self.smoothing_value_label = self._smoothing_control.value_label
+        self.smoothing_slider = self.smoothing_control.slider
+        self.smoothing_value_label = self.smoothing_control.value_label
         self.log_y_checkbox = QtWidgets.QCheckBox("log y")
         self.log_y_checkbox.setToolTip("Logarithmic loss axis: shows late, small improvements")
         self.log_y_checkbox.toggled.connect(self._on_log_y_toggled)
@@ -255,21 +290,8 @@ class LossPlot(QtWidgets.QWidget):
         self.hover_label.setToolTip("Curve values at the training step nearest the mouse")
         self.hover_label.setContentsMargins(6, 2, 6, 2)
 
-        toolbar = QtWidgets.QHBoxLayout()
-        toolbar.setContentsMargins(4, 2, 4, 2)
-        for item in (*self._smoothing_control.widgets(), 12,
-                     self.log_y_checkbox, 12, *self.visibility_checkboxes):
-            if isinstance(item, int):
-                toolbar.addSpacing(item)
-            else:
-                toolbar.addWidget(item)
-        toolbar.addStretch(1)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(toolbar)
-        layout.addWidget(self.plot_widget, 1)
-        layout.addWidget(self.hover_label)
+        lay_out_plot(self, (*self.smoothing_control.widgets(), 12, self.log_y_checkbox, 12,
+                            *self.visibility_checkboxes), self.plot_widget, self.hover_label)
 
     def _reset_buffers(self) -> None:
         self._capacity, self._count = self.initial_capacity, 0
@@ -309,14 +331,12 @@ class LossPlot(QtWidgets.QWidget):
                 self._values[i, start:end], self._smoothing, self._ema_last[i],
                 int(self._ema_count[i]))
 
+    def _resmooth(self) -> None:
+        if self._smoothing > 0:        # at 0 the raw values are shown
+            self._smooth_range(0, self._count)
+
     def _displayed(self) -> np.ndarray:
         return (self._smoothed if self._smoothing > 0 else self._values)[:, :self._count]
-
-    def _schedule_refresh(self) -> None:
-        # setData costs O(points) in pyqtgraph (bounds, downsampling), so batches
-        # arriving within one event-loop turn share a single refresh.
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
 
     def _refresh_curves(self) -> None:
         # Skipping the finite check is only valid while every value can be plotted.
