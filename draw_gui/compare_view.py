@@ -13,16 +13,15 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QMenu,
-                               QPushButton, QScrollArea, QSlider, QSplitter, QToolButton, QTreeView,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSplitter, QToolButton, QTreeView, QVBoxLayout,
+                               QWidget)
 
 from core.compare import RunError, noise_note, resolve_run, summary
 from draw_gui.compare_loader import CompareLoader
 from draw_gui.compare_plot import ComparePlot
 from draw_gui.compare_widgets import PALETTE, RunColumn, RunRow
-from draw_gui.glimpse_view import DEFAULT_SPEED, GLIMPSE_KEYS, SPEEDS
+from draw_gui.timeline import Timeline
 
 POLL_MS = 1500                  # runs still training are re-read this often
 SAMPLE_COUNTS = (64, 16)        # 8x8 or 4x4
@@ -58,16 +57,9 @@ class CompareView(QWidget):
         self._build_ui()
         self.poll_timer = QTimer(self, interval=POLL_MS)
         self.poll_timer.timeout.connect(self.poll)
-        self.play_timer = QTimer(self)
-        self.play_timer.timeout.connect(lambda: self.set_t(self._t + 1, from_play=True))
         self.setAcceptDrops(True)
         # ←/→, Home/End move the shared t (the runs' own viewers have theirs switched off).
-        for key in GLIMPSE_KEYS:
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda key=key: self.set_t(
-                {Qt.Key.Key_Left: self._t - 1, Qt.Key.Key_Right: self._t + 1, Qt.Key.Key_Home: 1}.get(
-                    key, self.max_glimpses())))
+        self.timeline.add_shortcuts(self)
 
     # ---- construction ----------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -104,22 +96,10 @@ class CompareView(QWidget):
         self.plot = ComparePlot()
 
         # One timeline for every run's glimpses, and the sample options.
-        self.play_button = QPushButton("▶ Play")
-        self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play the glimpses of every run together; a run with fewer glimpses "
-                                    "keeps its final canvas")
-        self.play_button.toggled.connect(self._on_play_toggled)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(1, 1)
-        self.slider.setToolTip("Glimpse t in every run at once (each shows its canvas σ(c_t) and boxes)")
-        self.slider.valueChanged.connect(self.set_t)
-        self.t_label = QLabel("t –/–")
-        self.t_label.setMinimumWidth(self.t_label.fontMetrics().horizontalAdvance("t 000/000"))
-        self.speed_combo = QComboBox()
-        for speed in SPEEDS:
-            self.speed_combo.addItem(f"{speed} /s", speed)
-        self.speed_combo.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
-        self.speed_combo.setToolTip("Playback speed in glimpses per second")
+        self.timeline = Timeline(
+            "Play the glimpses of every run together; a run with fewer glimpses keeps its final canvas",
+            "Glimpse t in every run at once (each shows its canvas σ(c_t) and boxes)")
+        self.timeline.t_requested.connect(self.set_t)
         self.example_combo = QComboBox()
         self.example_combo.addItem("all examples", None)
         for i in range(8):
@@ -147,7 +127,7 @@ class CompareView(QWidget):
         self.noise_label = QLabel("")
         self.noise_label.setStyleSheet("color: #ffb060;")
         timeline = QHBoxLayout()
-        for w, stretch in ((self.play_button, 0), (self.slider, 1), (self.t_label, 0), (self.speed_combo, 0),
+        for w, stretch in ((self.timeline, 1), (self.timeline.speed_combo, 0),
                            (self.example_combo, 0), (self.boxes_checkbox, 0), (self.error_checkbox, 0),
                            (self.count_combo, 0), (self.seed_button, 0)):
             timeline.addWidget(w, stretch)
@@ -376,40 +356,24 @@ class CompareView(QWidget):
 
     def _update_timeline(self) -> None:
         T = self.max_glimpses()
-        with QSignalBlocker(self.slider):
-            self.slider.setRange(1, max(T, 1))
+        self.timeline.set_count(T)
         for run in self.runs.values():      # one t axis for all KL bars, so glimpse t lines up
             run.column.glimpses.kl_plot.setXRange(0.5, max(T, 1) + 0.5, padding=0)
         self.set_t(min(self._t, max(T, 1)), force=True)
 
-    def set_t(self, t: int, force: bool = False, from_play: bool = False) -> None:
+    def set_t(self, t: int, force: bool = False) -> None:
         """Glimpse t in every run (a run with T < t shows its final canvas and says so)."""
         T = self.max_glimpses()
         t = min(max(int(t), 1), max(T, 1))
         if t == self._t and not force:
-            if from_play:
-                self.play_button.setChecked(False)
             return
         self._t = t
-        with QSignalBlocker(self.slider):
-            self.slider.setValue(t)
-        self.t_label.setText(f"t {t}/{T}" if T else "t –/–")
+        self.timeline.show_t(t, T)
         for run in self.runs.values():
             run.column.show_t(t)
-        if from_play and t >= T:
-            self.play_button.setChecked(False)
 
     def t(self) -> int:
         return self._t
-
-    def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
-        if not playing:
-            self.play_timer.stop()
-            return
-        if self._t >= self.max_glimpses():
-            self.set_t(1)
-        self.play_timer.start(round(1000 / self.speed_combo.currentData()))
 
     def _on_view_option(self) -> None:
         for run in self.runs.values():
@@ -430,6 +394,6 @@ class CompareView(QWidget):
 
     def shutdown(self) -> None:
         self.poll_timer.stop()
-        self.play_timer.stop()
+        self.timeline.play_timer.stop()
         if self._loader is not None:
             self._loader.shutdown()

@@ -75,8 +75,8 @@ class RunColumn(QWidget):
         self.note.setStyleSheet("color: grey;")
         self.glimpses = GlimpseView()
         # The compare view's shared timeline replaces the viewer's own controls.
-        for w in (self.glimpses.play_button, self.glimpses.slider, self.glimpses.t_label,
-                  self.glimpses.speed_combo, self.glimpses.error_checkbox, self.glimpses.boxes_checkbox,
+        for w in (self.glimpses.timeline, self.glimpses.timeline.speed_combo,
+                  self.glimpses.error_checkbox, self.glimpses.boxes_checkbox,
                   self.glimpses.sigma_checkbox, self.glimpses.save_png_button, self.glimpses.save_gif_button,
                   self.glimpses.refresh_button):
             w.hide()

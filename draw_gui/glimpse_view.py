@@ -12,69 +12,26 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PIL import Image
-from PySide6.QtCore import QPointF, QRect, QRectF, QSignalBlocker, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.export import PANEL_BACKGROUND, glimpse_panel, progress_bar_height, with_progress_bar
 from core.trace import GlimpseTrace, attention_box, attention_corners, outline_vertices
 from draw_gui import saving
+from draw_gui.kl_bars import KLBars
+from draw_gui.pixel_canvas import PixelCanvas
+from draw_gui.timeline import GLIMPSE_KEYS, Timeline
 
-PLACEHOLDER = "Press Start to watch DRAW draw"
-SPEEDS = (5, 10, 20, 40)          # glimpses per second offered by the speed combo
-DEFAULT_SPEED = 10
 PADDING = 1                       # pixels between cells, as in exported panels
 MAX_EXAMPLES_PER_ROW = 8
 MAX_SCALE = 6                     # beyond this rendering costs more than a 40 glimpses/s frame
-KL_BAR = (110, 110, 110)
-KL_HIGHLIGHT = (255, 190, 0)      # amber: green and red are taken by the read and write boxes
-GLIMPSE_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
 SAVE_GIF_KEYS = QKeySequence("Ctrl+E")   # docs/ui.md: Ctrl+E export
 
 
 def _gap(scale: int) -> int:
     return max(4, 2 * scale)      # glimpse_panel's default gap between the input and canvas halves
-
-
-class _PixelCanvas(QWidget):
-    """Shows one QImage as large as fits, keeping its aspect ratio, pixels kept crisp."""
-
-    resized = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._image = QImage()
-        self.setMinimumSize(120, 60)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # a click gives the view the arrow keys
-
-    def set_image(self, image: QImage) -> None:
-        self._image = image
-        self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(640, 240)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.resized.emit()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self._image.isNull():
-            painter.setPen(QColor(140, 140, 140))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)
-            return
-        # Nearest neighbour (no SmoothPixmapTransform, i.e. Qt.FastTransformation): MNIST pixels
-        # and 1-pixel box outlines must stay sharp.
-        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect((self.width() - size.width()) // 2, (self.height() - size.height()) // 2,
-                       size.width(), size.height())
-        painter.drawImage(target, self._image)
 
 
 class GlimpseView(QWidget):
@@ -96,33 +53,16 @@ class GlimpseView(QWidget):
 
         self.caption = QLabel()
         self.caption.setStyleSheet("color: grey;")
-        self.canvas = _PixelCanvas()
+        self.canvas = PixelCanvas("Press Start to watch DRAW draw")
         self.canvas.resized.connect(self._relayout)
 
-        self.play_button = QPushButton("▶ Play")
-        self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play the T glimpses one after another; stops at t = T "
-                                    "(press again at T to start over from t = 1)")
-        self.play_button.toggled.connect(self._on_play_toggled)
-        self.play_timer = QTimer(self)
-        self.play_timer.timeout.connect(self._advance)
-
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(1, 1)
-        self.slider.setToolTip("Glimpse t of T: the read and write boxes and the canvas "
-                               "σ(c_t) after t glimpses (←/→ step, Home/End first/last)")
-        self.slider.valueChanged.connect(self.set_t)
-        self.t_label = QLabel("t –/–")
-        self.t_label.setMinimumWidth(self.t_label.fontMetrics().horizontalAdvance("t 000/000"))
-        self.t_label.setToolTip("Current glimpse t / number of glimpses T")
-
-        self.speed_combo = QComboBox()
-        for speed in SPEEDS:
-            self.speed_combo.addItem(f"{speed} /s", speed)
-        self.speed_combo.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
-        self.speed_combo.setToolTip("Playback speed in glimpses per second")
-        self.speed_combo.currentIndexChanged.connect(self._update_timer_interval)
-        self._update_timer_interval()
+        # The time slider gets a row of its own so it stays long in a narrow window.
+        self.timeline = Timeline(
+            "Play the T glimpses one after another; stops at t = T (press again at T to start over "
+            "from t = 1)",
+            "Glimpse t of T: the read and write boxes and the canvas σ(c_t) after t glimpses "
+            "(←/→ step, Home/End first/last)")
+        self.timeline.t_requested.connect(self.set_t)
 
         self.error_checkbox = QCheckBox("error image")
         self.error_checkbox.setToolTip(
@@ -159,30 +99,11 @@ class GlimpseView(QWidget):
                                        "and show the new glimpses (keeps t)")
         self.refresh_button.clicked.connect(self.refresh_requested)
 
-        self.kl_plot = pg.PlotWidget()
-        self.kl_plot.setFixedHeight(130)
-        self.kl_plot.setMouseEnabled(x=False, y=False)
-        self.kl_plot.hideButtons()
-        self.kl_plot.setMenuEnabled(False)
-        self.kl_plot.setLabel("bottom", "glimpse t")
-        self.kl_plot.setLabel("left", "KL (nats)")
-        self.kl_plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" reads as a unit, not a scale
-        self.kl_plot.setToolTip("KL(Q(z_t | h_t^enc) ‖ P(z_t)) of each glimpse t in nats, mean "
-                                "over the batch: how much the t-th latent z_t tells the decoder. "
-                                "Click a bar to go to that glimpse.")
-        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None, brush=KL_BAR)
-        self.kl_plot.addItem(self.kl_bars)
-        # A line as well as the bar colour: late glimpses' KL bars are often too low to see.
-        self.kl_marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(KL_HIGHLIGHT, width=1))
-        self.kl_plot.addItem(self.kl_marker)
-        self.kl_plot.scene().sigMouseClicked.connect(self._on_kl_clicked)
+        self.kl_plot = KLBars()
+        self.kl_plot.glimpse_clicked.connect(self.set_t)
 
-        # The time slider gets a row of its own so it stays long in a narrow window.
-        timeline = QHBoxLayout()
-        for widget, stretch in ((self.play_button, 0), (self.slider, 1), (self.t_label, 0)):
-            timeline.addWidget(widget, stretch)
         options = QHBoxLayout()
-        for widget in (self.speed_combo, self.error_checkbox, self.boxes_checkbox,
+        for widget in (self.timeline.speed_combo, self.error_checkbox, self.boxes_checkbox,
                        self.sigma_checkbox):
             options.addWidget(widget)
         options.addStretch(1)
@@ -191,14 +112,11 @@ class GlimpseView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.canvas, 1)
-        layout.addLayout(timeline)
+        layout.addWidget(self.timeline)
         layout.addLayout(options)
         layout.addWidget(self.kl_plot)
 
-        for key in GLIMPSE_KEYS:
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda key=key: self.set_t(self._key_target(key)))
+        self.timeline.add_shortcuts(self)
         self.save_gif_shortcut = QShortcut(SAVE_GIF_KEYS, self)
         self.save_gif_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.save_gif_shortcut.activated.connect(self.save_gif)
@@ -215,18 +133,17 @@ class GlimpseView(QWidget):
         T = self._glimpses()
         self._t = min(max(self._t, 1), max(T, 1))
         has_trace = trace is not None
-        for control in (self.play_button, self.slider, self.speed_combo, self.boxes_checkbox,
-                        self.save_png_button, self.save_gif_button):
+        for control in (self.timeline.play_button, self.timeline.slider, self.timeline.speed_combo,
+                        self.boxes_checkbox, self.save_png_button, self.save_gif_button):
             control.setEnabled(has_trace)
         self.sigma_checkbox.setEnabled(has_trace and self.boxes_checkbox.isChecked()
                                        and trace.attention == "gaussian")
         self.error_checkbox.setEnabled(has_trace and trace.images is not None)
         if not has_trace:
-            self.play_button.setChecked(False)
-        with QSignalBlocker(self.slider):
-            self.slider.setRange(1, max(T, 1))
-            self.slider.setValue(self._t)
-        self._update_kl_bars()
+            self.timeline.play_button.setChecked(False)
+        self.timeline.set_count(T)
+        self.timeline.show_t(self._t, T)
+        self.kl_plot.set_kl(None if trace is None else trace.kl_steps, self._t)
         self._relayout(force=True)
 
     def trace(self) -> GlimpseTrace | None:
@@ -237,12 +154,11 @@ class GlimpseView(QWidget):
         if self._trace is None:
             return
         t = min(max(int(t), 1), self._glimpses())
-        if t == self._t and self.slider.value() == t and not self._image.isNull():
+        if t == self._t and self.timeline.slider.value() == t and not self._image.isNull():
             return
         self._t = t
-        with QSignalBlocker(self.slider):
-            self.slider.setValue(t)
-        self._highlight_kl_bar()
+        self.timeline.show_t(t, self._glimpses())
+        self.kl_plot.highlight(t)
         self._render()
 
     def t(self) -> int:
@@ -275,7 +191,7 @@ class GlimpseView(QWidget):
 
     def frame_ms(self) -> int:
         """How long Save GIF shows each glimpse: the playback speed's 1000 / (glimpses per s)."""
-        return round(1000 / self.speed_combo.currentData())
+        return self.timeline.frame_ms()
 
     def save_png(self) -> Path | None:
         """Ask where, then save panel() as a PNG. Returns the path, or None (no trace, cancelled,
@@ -322,15 +238,10 @@ class GlimpseView(QWidget):
         line grows inwards. None without a trace, attention or inputs (read), with the boxes
         option off, or when the box lies wholly outside its cell (parts outside it are not
         drawn)."""
-        if kind not in ("read", "write"):
-            raise ValueError(f"kind must be 'read' or 'write', not {kind!r}")
-        trace, cell = self._trace, self.cell_rect("input" if kind == "read" else "canvas", example)
-        params = None if cell is None else (trace.read if kind == "read" else trace.write)
-        if params is None or not self.boxes_checkbox.isChecked():
+        cell, p, size = self._drawn_glimpse(kind, example)
+        if cell is None:
             return None
-        size = trace.read_size if kind == "read" else trace.write_size
-        p = np.asarray(params)[self._t - 1, example]
-        if trace.attention == "spatial" and p[3] != 0:   # a rotated glimpse: its bounding box
+        if self._trace.attention == "spatial" and p[3] != 0:   # a rotated glimpse: its bounding box
             corners = self.box_corners(kind, example)
             if corners is None:
                 return None
@@ -352,18 +263,26 @@ class GlimpseView(QWidget):
         """The pixels of image() where the outline of the read or write glimpse turns: top-left,
         top-right, bottom-right, bottom-left of the patch (rotated with a spatial transformer's
         angle). None as for box_rect; parts outside the cell are not drawn."""
+        cell, p, size = self._drawn_glimpse(kind, example)
+        if cell is None:
+            return None
+        corners = attention_corners(p, size, self._trace.attention)
+        vertices = outline_vertices(corners, self._scale)
+        if vertices is None:
+            return None
+        return [QPointF(cell.x() + x, cell.y() + y) for x, y in vertices]
+
+    def _drawn_glimpse(self, kind: str, example: int) -> tuple[QRectF | None, np.ndarray | None, int]:
+        """(cell, attention parameters at glimpse t, patch size N) of the read or write box of
+        `example`; cell None when that box is not drawn (see box_rect)."""
         if kind not in ("read", "write"):
             raise ValueError(f"kind must be 'read' or 'write', not {kind!r}")
         trace, cell = self._trace, self.cell_rect("input" if kind == "read" else "canvas", example)
         params = None if cell is None else (trace.read if kind == "read" else trace.write)
         if params is None or not self.boxes_checkbox.isChecked():
-            return None
+            return None, None, 0
         size = trace.read_size if kind == "read" else trace.write_size
-        corners = attention_corners(np.asarray(params)[self._t - 1, example], size, trace.attention)
-        vertices = outline_vertices(corners, self._scale)
-        if vertices is None:
-            return None
-        return [QPointF(cell.x() + x, cell.y() + y) for x, y in vertices]
+        return cell, np.asarray(params)[self._t - 1, example], size
 
     # ------------------------------------------------------------------ rendering
 
@@ -420,7 +339,6 @@ class GlimpseView(QWidget):
         trace = self._trace
         if trace is None:
             self._image, self._image_bytes, self._panel = QImage(), b"", None
-            self.t_label.setText("t –/–")
             self.caption.setText("")
             self.canvas.set_image(self._image)
             return
@@ -429,7 +347,6 @@ class GlimpseView(QWidget):
         self._image = QImage(self._image_bytes, panel.width, panel.height, 3 * panel.width,
                              QImage.Format.Format_RGB888)
         self.canvas.set_image(self._image)
-        self.t_label.setText(f"t {self._t}/{trace.glimpses}")
         self.caption.setText(self._caption_text())
 
     def _caption_text(self) -> str:
@@ -447,69 +364,17 @@ class GlimpseView(QWidget):
             left = "input" + read + " (t = 1: no earlier canvas to subtract)"
         return f"{left}  |  {canvas}"
 
-    # ------------------------------------------------------------------ KL bars
-
-    def _update_kl_bars(self) -> None:
-        kl = None if self._trace is None else self._trace.kl_steps
-        self.kl_plot.setVisible(kl is not None)
-        if kl is None:
-            self.kl_bars.setOpts(x=[], height=[], brushes=[])
-            return
-        kl = np.asarray(kl, dtype=np.float64).ravel()
-        self.kl_bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl,
-                             brushes=self._kl_brushes(len(kl)))
-        self.kl_plot.setXRange(0.5, len(kl) + 0.5, padding=0)
-        self.kl_marker.setValue(self._t)
-
-    def _kl_brushes(self, count: int) -> list:
-        brushes = [pg.mkBrush(KL_BAR)] * count
-        if 1 <= self._t <= count:
-            brushes[self._t - 1] = pg.mkBrush(KL_HIGHLIGHT)
-        return brushes
-
-    def _highlight_kl_bar(self) -> None:
-        self.kl_marker.setValue(self._t)
-        if self._trace is not None and self._trace.kl_steps is not None:
-            self.kl_bars.setOpts(brushes=self._kl_brushes(len(self.kl_bars.opts["height"])))
-
-    def _on_kl_clicked(self, event) -> None:
-        view_box = self.kl_plot.getPlotItem().getViewBox()
-        if self._trace is None or not view_box.sceneBoundingRect().contains(event.scenePos()):
-            return
-        self.set_t(round(view_box.mapSceneToView(event.scenePos()).x()))
+    # ------------------------------------------------------------------ options and keys
 
     def _on_boxes_toggled(self, on: bool) -> None:
         self.sigma_checkbox.setEnabled(on and self._trace is not None           # σ is the boxes' width
                                        and self._trace.attention == "gaussian")
         self._render()
 
-    # ------------------------------------------------------------------ playback and keys
-
-    def _update_timer_interval(self) -> None:
-        self.play_timer.setInterval(self.frame_ms())
-
-    def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
-        if not playing:
-            self.play_timer.stop()
-            return
-        if self._t >= self._glimpses():           # at the end, play means "from the start"
-            self.set_t(1)
-        self.play_timer.start()
-
-    def _advance(self) -> None:
-        self.set_t(self._t + 1)
-        if self._t >= self._glimpses():
-            self.play_button.setChecked(False)
-
-    def _key_target(self, key) -> int:
-        return {Qt.Key.Key_Left: self._t - 1, Qt.Key.Key_Right: self._t + 1,
-                Qt.Key.Key_Home: 1, Qt.Key.Key_End: self._glimpses()}[key]
-
     def keyPressEvent(self, event) -> None:
         # The QShortcuts need an active window; this covers key events sent to the view itself.
         if event.key() in GLIMPSE_KEYS and self._trace is not None:
-            self.set_t(self._key_target(event.key()))
+            self.set_t(self.timeline.key_target(event.key()))
         elif (QKeySequence(event.keyCombination()).matches(SAVE_GIF_KEYS)
               == QKeySequence.SequenceMatch.ExactMatch):
             self.save_gif()

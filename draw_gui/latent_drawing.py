@@ -18,8 +18,8 @@ from core.export import glimpse_panel
 from core.trace import attention_corners
 from draw_gui import saving
 from draw_gui.latent_pad import PixelImage, button, row, to_qimage
+from draw_gui.timeline import SPEEDS        # the Glimpses tab's playback speeds
 
-SPEEDS = (5, 10, 20, 40)            # glimpses per second, as in the Glimpses tab
 PADDING = 1                         # glimpse_panel's margin around the canvas
 GIF_SCALE = 4                       # exported images: nearest-neighbour zoom
 PNG_SCALE = 8

@@ -116,13 +116,13 @@ def test_shared_t_shows_every_runs_canvas_at_t(view):
     assert v.column(a).source().startswith("snapshot at step 40")
     assert v.column(b).source().startswith("from checkpoint")       # no snapshot.npz: computed
     v.boxes_checkbox.setChecked(False)                              # pixels of the canvases alone
-    assert v.slider.maximum() == 4
+    assert v.timeline.slider.maximum() == 4
     for t in (1, 2, 3):
         v.set_t(t)
         for run_id in (a, b):
             canvas = v.column(run_id).trace().canvases[t - 1, 0, 0]
             assert np.abs(_canvas_pixels(v.column(run_id), t) - canvas * 255).max() <= 1
-    v.slider.setValue(4)                                            # past the no-attention run's T = 3
+    v.timeline.slider.setValue(4)                                            # past the no-attention run's T = 3
     assert v.column(a).glimpses.t() == 4 and v.column(b).glimpses.t() == 3
     assert v.column(b).note.text() == "T = 3, finished"
     canvas = v.column(b).trace().canvases[2, 0, 0]

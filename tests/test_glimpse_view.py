@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from core.export import PROGRESS_COLOUR, READ_COLOUR, WRITE_COLOUR
 from core.trace import GlimpseTrace
-from draw_gui.glimpse_view import KL_HIGHLIGHT, SPEEDS, GlimpseView
+from draw_gui.glimpse_view import GlimpseView
+from draw_gui.kl_bars import KL_HIGHLIGHT
+from draw_gui.timeline import SPEEDS
 
 T, B, SIZE = 6, 4, 28
 INPUT_GREY = 0.8
@@ -75,14 +77,14 @@ def test_trace_shows_panel_and_slider_moves_canvas(view):
     assert not view.image().isNull()
     assert view.trace() is not None
     for t in (1, 3, 6):
-        view.slider.setValue(t)
+        view.timeline.slider.setValue(t)
         assert view.t() == t
         for example in range(B):   # (2, 25) lies away from every box
             assert cell_pixel(view, "canvas", example, 2, 25) == grey(t / T)
             assert cell_pixel(view, "input", example, 2, 25) == grey(INPUT_GREY)
     view.set_t(3)
-    assert view.t() == 3 and view.slider.value() == 3
-    assert view.t_label.text() == "t 3/6"
+    assert view.t() == 3 and view.timeline.slider.value() == 3
+    assert view.timeline.t_label.text() == "t 3/6"
     view.set_t(99)                 # clamped, not an error
     assert view.t() == T
 
@@ -138,38 +140,38 @@ def test_sigma_as_line_width_thickens_the_outline(view):
 def test_new_trace_keeps_t_and_shorter_trace_clamps_it(view):
     view.set_t(4)
     view.set_trace(make_trace(shift=1.0))
-    assert view.t() == 4 and view.t_label.text() == "t 4/6"
+    assert view.t() == 4 and view.timeline.t_label.text() == "t 4/6"
     view.set_trace(make_trace(glimpses=3))
-    assert view.t() == 3 and view.slider.maximum() == 3
-    assert view.t_label.text() == "t 3/3"
+    assert view.t() == 3 and view.timeline.slider.maximum() == 3
+    assert view.timeline.t_label.text() == "t 3/3"
     assert cell_pixel(view, "canvas", 0, 2, 25) == grey(3 / 3)
 
 
 def test_play_runs_to_the_end_and_stops(view, qtbot):
-    view.speed_combo.setCurrentIndex(view.speed_combo.count() - 1)   # fastest
+    view.timeline.speed_combo.setCurrentIndex(view.timeline.speed_combo.count() - 1)   # fastest
     view.set_t(1)
-    view.play_button.click()
-    assert view.play_button.isChecked()
+    view.timeline.play_button.click()
+    assert view.timeline.play_button.isChecked()
     qtbot.waitUntil(lambda: view.t() > 1, timeout=3000)
-    qtbot.waitUntil(lambda: not view.play_button.isChecked(), timeout=3000)
-    assert view.t() == T and not view.play_timer.isActive()
-    view.play_button.click()                  # play at T starts over from t = 1
-    assert view.t() == 1 and view.play_timer.isActive()
-    view.play_button.click()                  # pause
-    assert not view.play_timer.isActive() and not view.play_button.isChecked()
+    qtbot.waitUntil(lambda: not view.timeline.play_button.isChecked(), timeout=3000)
+    assert view.t() == T and not view.timeline.play_timer.isActive()
+    view.timeline.play_button.click()                  # play at T starts over from t = 1
+    assert view.t() == 1 and view.timeline.play_timer.isActive()
+    view.timeline.play_button.click()                  # pause
+    assert not view.timeline.play_timer.isActive() and not view.timeline.play_button.isChecked()
     paused_at = view.t()
-    view.speed_combo.setCurrentIndex(0)
+    view.timeline.speed_combo.setCurrentIndex(0)
     assert view.t() == paused_at
 
 
 def test_pause_stops_playback(view, qtbot):
-    view.speed_combo.setCurrentIndex(0)       # slowest: 200 ms a glimpse
+    view.timeline.speed_combo.setCurrentIndex(0)       # slowest: 200 ms a glimpse
     view.set_t(1)
-    view.play_button.click()
+    view.timeline.play_button.click()
     qtbot.waitUntil(lambda: view.t() >= 2, timeout=3000)
-    view.play_button.click()
-    assert not view.play_timer.isActive() and not view.play_button.isChecked()
-    assert view.play_button.text().endswith("Play")
+    view.timeline.play_button.click()
+    assert not view.timeline.play_timer.isActive() and not view.timeline.play_button.isChecked()
+    assert view.timeline.play_button.text().endswith("Play")
     assert 2 <= view.t() < T                  # paused half way, not run to the end
 
 
@@ -212,17 +214,17 @@ def test_refresh_button_emits_refresh_requested(view, qtbot):
 
 def test_kl_bars_follow_the_trace_and_highlight_t(view):
     kl = view.trace().kl_steps
-    opts = view.kl_bars.opts
+    opts = view.kl_plot.bars.opts
     assert not view.kl_plot.isHidden()
     np.testing.assert_allclose(opts["x"], np.arange(1, T + 1))
     np.testing.assert_allclose(opts["height"], kl)
     for t in (2, 5):
         view.set_t(t)
-        colours = [pg.mkBrush(b).color().getRgb()[:3] for b in view.kl_bars.opts["brushes"]]
+        colours = [pg.mkBrush(b).color().getRgb()[:3] for b in view.kl_plot.bars.opts["brushes"]]
         assert len(colours) == T
         assert colours[t - 1] == KL_HIGHLIGHT
         assert all(c != KL_HIGHLIGHT for i, c in enumerate(colours) if i != t - 1)
-        assert view.kl_marker.value() == t
+        assert view.kl_plot.marker.value() == t
     view.set_trace(dataclasses.replace(make_trace(), kl_steps=None))
     assert view.kl_plot.isHidden()
 
@@ -240,7 +242,7 @@ def test_placeholder_without_trace(view, qtbot):
     assert view.trace() is None
     assert view.image().isNull()
     assert view.box_rect("read", 0) is None
-    assert not view.play_button.isEnabled()
+    assert not view.timeline.play_button.isEnabled()
     shot = view.canvas.grab().toImage()
     centre = [shot.pixelColor(x, shot.height() // 2).lightness() for x in range(shot.width())]
     assert max(centre) > 60                   # the grey placeholder text across the middle
@@ -373,7 +375,7 @@ def test_boxes_checkbox_hides_boxes_on_screen_and_in_the_png(view, dialog, tmp_p
 @pytest.mark.parametrize("speed_index, boxes", [(0, True), (2, False)])
 def test_save_gif_writes_every_glimpse_at_the_chosen_speed(view, dialog, tmp_path, speed_index,
                                                            boxes):
-    view.speed_combo.setCurrentIndex(speed_index)
+    view.timeline.speed_combo.setCurrentIndex(speed_index)
     view.boxes_checkbox.setChecked(boxes)
     view.set_t(4)
     frame_ms = 1000 // SPEEDS[speed_index]

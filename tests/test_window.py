@@ -103,7 +103,7 @@ def test_time_slider_changes_the_canvas_and_boxes_sit_where_the_trace_says(qtbot
     qtbot.waitUntil(lambda: view.trace() is not None)
     view.set_t(1)
     first = view.image().copy()
-    view.slider.setValue(4)
+    view.timeline.slider.setValue(4)
     assert view.t() == 4 and view.image() != first
     rect = view.box_rect("write", 0)
     assert rect is not None
