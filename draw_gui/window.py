@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QThread, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
 
-from draw_gui import __version__, follow_mode
+from draw_gui import follow_mode, window_menus
 from draw_gui.cli_text import format_duration
 from draw_gui.compare_view import CompareView
 from draw_gui.config_panel import ConfigPanel
@@ -24,21 +23,6 @@ from draw_gui.latent_view import LatentView
 from draw_gui.loss_plot import LossPlot
 from draw_gui.settings import Settings
 from draw_gui.worker import RunSetup, TrainingWorker
-
-ABOUT = f"""<h3>draw-gui {__version__}</h3>
-<p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,
-<i>DRAW: A Recurrent Neural Network For Image Generation</i>, ICML 2015
-(<a href="https://arxiv.org/abs/1502.04623">arXiv:1502.04623</a>).</p>
-<p>Read boxes are green, write boxes red.</p>
-<p><b>Data sets</b> (downloaded by torchvision, not part of draw-gui):<br>
-MNIST: Y. LeCun, C. Cortes, C. J. C. Burges, CC BY-SA 3.0.<br>
-Fashion-MNIST: H. Xiao, K. Rasul, R. Vollgraf (Zalando Research), MIT licence.<br>
-CIFAR-10: no explicit licence; cite A. Krizhevsky, <i>Learning Multiple Layers of Features from
-Tiny Images</i>, 2009.<br>
-SVHN: for non-commercial use only; cite Y. Netzer et al., <i>Reading Digits in Natural Images with
-Unsupervised Feature Learning</i>, NIPS Workshop 2011.</p>
-<p>draw-gui is free software under the MIT licence.</p>"""
-
 
 class MainWindow(QMainWindow):
     start_requested = Signal(object)  # RunSetup, to the worker thread
@@ -54,7 +38,7 @@ class MainWindow(QMainWindow):
         self.follow = None                        # FollowMode while following a run folder
         self._build_worker()
         self._build_widgets()
-        self._build_actions()
+        window_menus.build_menus(self)    # also connects the Run panel's buttons
         self._restore_settings()
         self._update_controls()
 
@@ -140,53 +124,6 @@ class MainWindow(QMainWindow):
         for w in (self.device_label, self.step_label, self.epoch_bar, self.rate_label):
             status.addPermanentWidget(w)
         self.resize(1280, 820)
-
-    def _build_actions(self):
-        def action(menu, text, slot, shortcut=None, tip=""):
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-                a.setShortcutContext(Qt.ApplicationShortcut)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            return a
-
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self.open_action = action(file, "&Open checkpoint…", self.open_checkpoint, "Ctrl+O",
-                                  "open a checkpoint (paused); Resume continues its run")
-        self.recent_menu = file.addMenu("Open &recent")
-        self.follow_action = action(file, "&Follow run folder…", lambda: self.follow_run(), "Ctrl+Shift+O",
-                                    "show a run that `draw-gui train --out DIR` writes, live (here, synced or mounted)")
-        self.follow_recent_menu = file.addMenu("Follow re&cent run")
-        self.stop_follow_action = action(file, "Stop follo&wing", self.stop_following, tip="back to training here")
-        follow_mode.fill_recent(self)
-        action(file, "&Compare runs…", lambda: self.compare_runs(None), None,
-               "open run folders side by side in the Compare tab: losses, glimpses, samples")
-        self.save_action = action(file, "&Save checkpoint", self.save_checkpoint, "Ctrl+S")
-        self.save_as_action = action(file, "Save checkpoint &as…", lambda: self.save_checkpoint(ask=True),
-                                     "Ctrl+Shift+S")
-        file.addSeparator()
-        action(file, "&Quit", self.close, "Ctrl+Q")
-        run = bar.addMenu("&Run")
-        self.start_action = action(run, "&Start", self.start, "Ctrl+Return", "start training")
-        self.pause_action = action(run, "&Pause / Resume", self.toggle_pause, "Space")
-        self.step_action = action(run, "S&tep", self.step_once, ".", "one training step while paused")
-        self.stop_action = action(run, "St&op", self.stop, "Ctrl+.", "stop training (the model is kept)")
-        view = bar.addMenu("&View")
-        action(view, "&Refresh glimpses", self.glimpse_view.refresh_requested.emit, "F5")
-        view.addAction(self.config_dock.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
-        action(help_menu, "&About draw-gui", self.about)
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.step_button.clicked.connect(self.step_once)
-        self.stop_button.clicked.connect(self.stop)
-        self.start_button.setToolTip("start training with these settings (Ctrl+Enter)")
-        self.pause_button.setToolTip("pause or resume training (Space)")
-        self.step_button.setToolTip("one training step while paused (.)")
-        self.stop_button.setToolTip("stop training; the model stays for viewing and saving")
 
     # ---- settings --------------------------------------------------------------------------------
     def _restore_settings(self):
@@ -315,9 +252,6 @@ class MainWindow(QMainWindow):
 
     def stop_following(self):
         follow_mode.stop(self)
-
-    def about(self):
-        QMessageBox.about(self, "About draw-gui", ABOUT)
 
     # ---- worker signals --------------------------------------------------------------------------
     def _on_ready(self, info):

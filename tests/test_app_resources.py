@@ -9,7 +9,8 @@ from PySide6.QtGui import QImage
 from draw_gui.app import app_icon
 from draw_gui.resources import resource_path
 from draw_gui.settings import Settings
-from draw_gui.window import ABOUT, MainWindow
+from draw_gui.window import MainWindow
+from draw_gui.window_menus import ABOUT
 
 SIZES = (16, 32, 48, 64, 128, 256)
 

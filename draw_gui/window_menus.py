@@ -1,0 +1,76 @@
+"""The main window's menu bar (File, Run, View, Help) and the About text.
+
+build_menus gives the window the actions that other code enables and disables (open_action,
+start_action, ...) and connects the Run panel's buttons to the same slots, so a menu item and its
+button can never do different things.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from draw_gui import __version__, follow_mode
+
+ABOUT = f"""<h3>draw-gui {__version__}</h3>
+<p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,
+<i>DRAW: A Recurrent Neural Network For Image Generation</i>, ICML 2015
+(<a href="https://arxiv.org/abs/1502.04623">arXiv:1502.04623</a>).</p>
+<p>Read boxes are green, write boxes red.</p>
+<p><b>Data sets</b> (downloaded by torchvision, not part of draw-gui):<br>
+MNIST: Y. LeCun, C. Cortes, C. J. C. Burges, CC BY-SA 3.0.<br>
+Fashion-MNIST: H. Xiao, K. Rasul, R. Vollgraf (Zalando Research), MIT licence.<br>
+CIFAR-10: no explicit licence; cite A. Krizhevsky, <i>Learning Multiple Layers of Features from
+Tiny Images</i>, 2009.<br>
+SVHN: for non-commercial use only; cite Y. Netzer et al., <i>Reading Digits in Natural Images with
+Unsupervised Feature Learning</i>, NIPS Workshop 2011.</p>
+<p>draw-gui is free software under the MIT licence.</p>"""
+
+
+def build_menus(window) -> None:
+    """The menus of `window` (a MainWindow), their shortcuts, and its Run panel buttons' slots."""
+    def action(menu, text, slot, shortcut=None, tip=""):
+        a = QAction(text, window)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ApplicationShortcut)
+        a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    bar = window.menuBar()
+    file = bar.addMenu("&File")
+    window.open_action = action(file, "&Open checkpoint…", window.open_checkpoint, "Ctrl+O",
+                                "open a checkpoint (paused); Resume continues its run")
+    window.recent_menu = file.addMenu("Open &recent")
+    window.follow_action = action(file, "&Follow run folder…", lambda: window.follow_run(), "Ctrl+Shift+O",
+                                  "show a run that `draw-gui train --out DIR` writes, live (here, synced or mounted)")
+    window.follow_recent_menu = file.addMenu("Follow re&cent run")
+    window.stop_follow_action = action(file, "Stop follo&wing", window.stop_following, tip="back to training here")
+    follow_mode.fill_recent(window)
+    action(file, "&Compare runs…", lambda: window.compare_runs(None), None,
+           "open run folders side by side in the Compare tab: losses, glimpses, samples")
+    window.save_action = action(file, "&Save checkpoint", window.save_checkpoint, "Ctrl+S")
+    window.save_as_action = action(file, "Save checkpoint &as…", lambda: window.save_checkpoint(ask=True),
+                                   "Ctrl+Shift+S")
+    file.addSeparator()
+    action(file, "&Quit", window.close, "Ctrl+Q")
+    run = bar.addMenu("&Run")
+    window.start_action = action(run, "&Start", window.start, "Ctrl+Return", "start training")
+    window.pause_action = action(run, "&Pause / Resume", window.toggle_pause, "Space")
+    window.step_action = action(run, "S&tep", window.step_once, ".", "one training step while paused")
+    window.stop_action = action(run, "St&op", window.stop, "Ctrl+.", "stop training (the model is kept)")
+    view = bar.addMenu("&View")
+    action(view, "&Refresh glimpses", window.glimpse_view.refresh_requested.emit, "F5")
+    view.addAction(window.config_dock.toggleViewAction())
+    help_menu = bar.addMenu("&Help")
+    action(help_menu, "&About draw-gui", lambda: QMessageBox.about(window, "About draw-gui", ABOUT))
+    window.start_button.clicked.connect(window.start)
+    window.pause_button.clicked.connect(window.toggle_pause)
+    window.step_button.clicked.connect(window.step_once)
+    window.stop_button.clicked.connect(window.stop)
+    window.start_button.setToolTip("start training with these settings (Ctrl+Enter)")
+    window.pause_button.setToolTip("pause or resume training (Space)")
+    window.step_button.setToolTip("one training step while paused (.)")
+    window.stop_button.setToolTip("stop training; the model stays for viewing and saving")
