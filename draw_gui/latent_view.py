@@ -12,18 +12,18 @@ import random
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSlider, QSpinBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSpinBox,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from core.export import image_grid
 from draw_gui import saving
-from draw_gui.latent_decoder import DecodeRequest, LatentDecoder, mix, mixes, on_pad, prior_latent, sweep_latents
+from draw_gui.latent_decoder import DecodeRequest, LatentDecoder, on_pad, prior_latent
 from draw_gui.latent_drawing import GIF_SCALE, PNG_SCALE, DrawingProcess
+from draw_gui.latent_interpolation import InterpolationBox
 from draw_gui.latent_pad import LatentPad, PixelImage, SliderPanel, button, image_to_qimage, row, to_qimage
 
 PLACEHOLDER = "Start training or open a checkpoint to explore its latent space"
 GRID_SIDE = 8                       # the sample grid is GRID_SIDE x GRID_SIDE
-GIF_FRAMES = 16
 DRAWING_HZ = 30
 PAD_AXES = {"dims": "dimensions z_i, z_j", "random": "random directions", "principal": "principal directions"}
 
@@ -39,7 +39,6 @@ class LatentView(QWidget):
         self.decoder: LatentDecoder | None = None     # started with the first weights
         self._config = None
         self._latent: np.ndarray | None = None        # (T, Z) float32, what the sample shows
-        self._a = self._b = None                      # the interpolation's ends
         self._writes: dict = {}                       # {t: (g_x, g_y, delta)} write boxes moved by hand
         self._directions = self._anchor = None        # the pad's two directions and their origin
         self._image = self._trace = self._grid = None
@@ -110,37 +109,7 @@ class LatentView(QWidget):
 
         self.drawing = DrawingProcess(self.settings)
 
-        self.set_a_button = button("Set A", "Remember the current latent as the interpolation's start A",
-                                   lambda: self._set_end("a"))
-        self.set_b_button = button("Set B", "Remember the current latent as the interpolation's end B",
-                                   lambda: self._set_end("b"))
-        self.mix_combo = QComboBox()
-        self.mix_combo.addItem("spherical", True)
-        self.mix_combo.addItem("linear", False)
-        self.mix_combo.setToolTip("Spherical (slerp) keeps the latent at the norm of a prior sample; linear "
-                                  "(lerp) passes through the improbable middle near z = 0")
-        self.mix_slider = QSlider(Qt.Orientation.Horizontal)
-        self.mix_slider.setRange(0, 100)
-        self.mix_slider.setToolTip("The latent a fraction w of the way from A (0) to B (1)")
-        self.mix_label = QLabel("w 0.00")
-        self.frames_spin = QSpinBox(prefix="frames ")
-        self.frames_spin.setRange(2, 200)
-        self.frames_spin.setValue(GIF_FRAMES)
-        self.frames_spin.setToolTip("Frames of the interpolation and sweep GIFs")
-        self.save_mix_button = button("Interpolation GIF…", "Save A → B as an animated GIF",
-                                      self.save_interpolation_gif)
-        self.sweep_spin = QSpinBox(prefix="sweep z_")
-        self.sweep_spin.setToolTip("The latent dimension i the sweep GIF moves from −3 to 3 (in every "
-                                   "glimpse, or in glimpse t only, as the sliders)")
-        self.save_sweep_button = button("Sweep GIF…", "Save the sample as dimension i goes −3..3",
-                                        self.save_sweep_gif)
-        mix_box = QGroupBox("Interpolation A → B")
-        box = QVBoxLayout(mix_box)
-        box.addLayout(row(self.set_a_button, self.set_b_button, self.mix_combo, stretch_at=3))
-        box.addLayout(row(QLabel("A"), self.mix_slider, QLabel("B"), self.mix_label))
-        box.addLayout(row(self.frames_spin, self.save_mix_button, stretch_at=2))
-        box.addLayout(row(self.sweep_spin, self.save_sweep_button, stretch_at=2))
-        box.addStretch(1)
+        self.interpolation = InterpolationBox(lambda: self._latent, self._slider_glimpse)
 
         self.grid = PixelImage(minimum=100)
         self.grid.setToolTip(f"{GRID_SIDE * GRID_SIDE} samples, each from its own latent drawn from the prior")
@@ -158,7 +127,7 @@ class LatentView(QWidget):
         layout.addWidget(sample_box, 0, 1)
         layout.addWidget(pad_box, 0, 2)
         layout.addWidget(self.drawing, 0, 3)
-        layout.addWidget(mix_box, 1, 1, 1, 2)
+        layout.addWidget(self.interpolation, 1, 1, 1, 2)
         layout.addWidget(grid_box, 1, 3)
         for column in (1, 2, 3):
             layout.setColumnStretch(column, 1)
@@ -182,9 +151,9 @@ class LatentView(QWidget):
         self.y_spin.valueChanged.connect(self._on_axes)
         self.drawing.box_changed.connect(self._on_box)
         self.drawing.reset_requested.connect(self.reset_boxes)
-        self.mix_slider.valueChanged.connect(self._on_mix)
-        self.mix_combo.currentIndexChanged.connect(self._on_mix)
-        self._enable_mix()
+        self.interpolation.mixed.connect(lambda latent: self._change(latent, "mix"))
+        self.interpolation.frames_requested.connect(
+            lambda latents, name: self._submit(DecodeRequest("frames", latents=latents, purpose=name)))
 
     # ------------------------------------------------------------------ public API
     @Slot(object)
@@ -234,21 +203,26 @@ class LatentView(QWidget):
         T, Z = config.glimpses, config.z_size
         self._config = config
         self._latent = np.zeros((T, Z), np.float32)
-        self._a = self._b = self._directions = None
+        self._directions = None
         self._writes.clear()
         self.sliders.set_count(Z)
         self.glimpse_spin.setRange(1, T)
-        for spin in (self.x_spin, self.y_spin, self.sweep_spin):
+        for spin in (self.x_spin, self.y_spin):
             spin.setRange(0, Z - 1)
         self.y_spin.setValue(min(1, Z - 1))
         self.drawing.set_trace(None, glimpses=T)
-        self._enable_mix()
+        self.interpolation.reset(Z)
         self.stack.setCurrentIndex(1)
         self._show_latent()
 
+    def _slider_glimpse(self) -> int | None:
+        """The glimpse whose z_t the sliders set, or None when they set every glimpse's."""
+        return None if self.mode_combo.currentData() == "shared" else self.glimpse_spin.value() - 1
+
     def _scope(self):
         """The rows of the latent the sliders and the pad's dimensions act on."""
-        return slice(None) if self.mode_combo.currentData() == "shared" else self.glimpse_spin.value() - 1
+        glimpse = self._slider_glimpse()
+        return slice(None) if glimpse is None else glimpse
 
     def _change(self, latent: np.ndarray, source: str) -> None:
         self._latent = latent
@@ -315,24 +289,6 @@ class LatentView(QWidget):
     def zero(self) -> None:
         if self._latent is not None:
             self._change(np.zeros_like(self._latent), "")
-
-    def _set_end(self, which: str) -> None:
-        if self._latent is not None:
-            setattr(self, f"_{which}", self._latent.copy())
-            self._enable_mix()
-
-    def _enable_mix(self) -> None:
-        ready = self._a is not None and self._b is not None
-        for widget in (self.mix_slider, self.mix_combo, self.save_mix_button):
-            widget.setEnabled(ready)
-        self.set_a_button.setText("Set A ✓" if self._a is not None else "Set A")
-        self.set_b_button.setText("Set B ✓" if self._b is not None else "Set B")
-
-    def _on_mix(self) -> None:
-        w = self.mix_slider.value() / 100
-        self.mix_label.setText(f"w {w:.2f}")
-        if self._a is not None and self._b is not None:
-            self._change(mix(self._a, self._b, w, self.mix_combo.currentData()), "mix")
 
     def _on_box(self, t: int, g_x: float, g_y: float, delta: float) -> None:
         self._writes[t] = (g_x, g_y, delta)
@@ -411,16 +367,3 @@ class LatentView(QWidget):
     def save_grid_png(self) -> None:
         if self._grid is not None:
             saving.save_png(self, self.settings, image_grid(self._grid, GRID_SIDE, scale=2), "latent-grid.png")
-
-    def save_interpolation_gif(self) -> None:
-        """Decode the frames in the decoder's thread; the save dialog opens when they are ready."""
-        if self._a is not None and self._b is not None:
-            latents = mixes(self._a, self._b, self.frames_spin.value(), self.mix_combo.currentData())
-            self._submit(DecodeRequest("frames", latents=latents, purpose="interpolation.gif"))
-
-    def save_sweep_gif(self) -> None:
-        if self._latent is not None:
-            glimpse = None if self.mode_combo.currentData() == "shared" else self.glimpse_spin.value() - 1
-            dim = self.sweep_spin.value()
-            latents = sweep_latents(self._latent, dim, self.frames_spin.value(), glimpse)
-            self._submit(DecodeRequest("frames", latents=latents, purpose=f"sweep-z{dim}.gif"))

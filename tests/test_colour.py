@@ -271,14 +271,14 @@ def test_latent_tab_shows_colour_samples_grid_and_drawing_and_saves_colour(qtbot
     view.save_sample_png()
     with Image.open(path) as png:
         assert png.mode == "RGB" and is_colour(np.asarray(png))
-    view.set_a_button.click()
+    view.interpolation.set_a_button.click()
     view.randomize()
-    view.set_b_button.click()
+    view.interpolation.set_b_button.click()
     path = tmp_path / "mix.gif"
     with qtbot.waitSignal(view.shown, timeout=10000, check_params_cb=lambda kind: kind == "frames"):
-        view.save_interpolation_gif()
+        view.interpolation.save_interpolation_gif()
     with Image.open(path) as gif:
-        assert gif.n_frames == view.frames_spin.value() and is_colour(np.asarray(gif.convert("RGB")))
+        assert gif.n_frames == view.interpolation.frames_spin.value() and is_colour(np.asarray(gif.convert("RGB")))
     view.shutdown()
 
 

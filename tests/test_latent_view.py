@@ -167,15 +167,15 @@ def test_the_interpolation_slider_ends_on_a_and_b(qtbot, view, kind):
         view.randomize_button.click()
         settle(qtbot, view)
         images[end] = image(view)
-        (view.set_a_button if end == "a" else view.set_b_button).click()
-    view.mix_combo.setCurrentIndex(view.mix_combo.findText(kind))
-    view.mix_slider.setValue(50)
+        (view.interpolation.set_a_button if end == "a" else view.interpolation.set_b_button).click()
+    view.interpolation.mix_combo.setCurrentIndex(view.interpolation.mix_combo.findText(kind))
+    view.interpolation.mix_slider.setValue(50)
     settle(qtbot, view)
     middle = image(view)
-    view.mix_slider.setValue(0)
+    view.interpolation.mix_slider.setValue(0)
     settle(qtbot, view)
     assert np.array_equal(image(view), images["a"])
-    view.mix_slider.setValue(100)
+    view.interpolation.mix_slider.setValue(100)
     settle(qtbot, view)
     assert np.array_equal(image(view), images["b"])
     assert not np.array_equal(middle, images["a"]) and not np.array_equal(middle, images["b"])
@@ -237,20 +237,20 @@ def test_saved_gifs_have_the_right_frames_and_size(qtbot, view, save_to, tmp_pat
     with Image.open(tmp_path / "drawing.gif") as gif:
         assert gif.n_frames == T and gif.size == (28 * 4 + 2, 28 * 4 + 2)
 
-    view.set_a_button.click()
+    view.interpolation.set_a_button.click()
     view.randomize_button.click()
     settle(qtbot, view)
-    view.set_b_button.click()
+    view.interpolation.set_b_button.click()
     save_to["path"] = tmp_path / "mix.gif"
-    view.frames_spin.setValue(10)
-    view.save_mix_button.click()
+    view.interpolation.frames_spin.setValue(10)
+    view.interpolation.save_mix_button.click()
     qtbot.waitUntil((tmp_path / "mix.gif").exists, timeout=10000)
     with Image.open(tmp_path / "mix.gif") as gif:
         assert gif.n_frames == 10 and gif.size == (28 * 4, 28 * 4)
 
     save_to["path"] = tmp_path / "sweep.gif"
-    view.sweep_spin.setValue(4)
-    view.save_sweep_button.click()
+    view.interpolation.sweep_spin.setValue(4)
+    view.interpolation.save_sweep_button.click()
     qtbot.waitUntil((tmp_path / "sweep.gif").exists, timeout=10000)
     with Image.open(tmp_path / "sweep.gif") as gif:
         assert gif.n_frames == 10
