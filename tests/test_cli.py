@@ -25,6 +25,7 @@ from PIL import Image
 from core.checkpoint import load_checkpoint
 from draw_gui import __version__
 from draw_gui.cli import main
+from tests.helpers import square_folder
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--batch_size", "16"]
@@ -147,23 +148,11 @@ def test_run_folder_metrics_and_eval(capsys, shared_data, tmp_path):
     assert load_checkpoint(out / "checkpoint.pt")["evals"][0]["nll_bound"] == pytest.approx(nll, abs=1e-4)
 
 
-def _image_folder(root: Path, n: int = 40) -> Path:
-    """n small grey PNGs of a square at random places: a 'folder' dataset of 36 train / 4 test images."""
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        a = np.zeros((32, 32), np.uint8)
-        y, x = rng.integers(2, 20, size=2)
-        a[y:y + 10, x:x + 10] = 255
-        Image.fromarray(a, mode="L").save(root / f"img_{i:02d}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
 def folder_run(tmp_path_factory):
     """36 training images, batch 16: 2 steps an epoch; 3 epochs with --save_interval 2."""
     tmp = tmp_path_factory.mktemp("folder_run")
-    folder = _image_folder(tmp / "imgs")
+    folder = square_folder(tmp / "imgs")
     out = tmp / "run"
     argv = ["train", *TINY, "--dataset", "folder", "--folder", folder, "--maxEpochs", "3",
             "--save_interval", "2", "--save_image", "--img_per_row", "2", "--out", out]

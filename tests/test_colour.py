@@ -20,6 +20,7 @@ from core.export import OUTLINE_COLOUR, READ_COLOUR, WRITE_COLOUR, glimpse_panel
 from core.presets import PRESETS, get_preset, matching_preset
 from core.trace import GlimpseTrace
 from draw_gui.cli import main
+from tests.helpers import shown
 
 TINY = ["--num_glimpses", "3", "--hidden_size", "16", "--latent_size", "4", "--batch_size", "8"]
 
@@ -250,11 +251,7 @@ def colour_weights():
 
 def test_latent_tab_shows_colour_samples_grid_and_drawing_and_saves_colour(qtbot, tmp_path, monkeypatch):
     from draw_gui.latent_view import LatentView
-    view = LatentView()
-    qtbot.addWidget(view)
-    view.resize(1000, 640)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, LatentView(), 1000, 640)
     view.set_weights(colour_weights())
     qtbot.waitUntil(lambda: view.up_to_date() and view.grid_images() is not None, timeout=10000)
     assert view.image().shape == (3, 16, 16)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -18,6 +17,7 @@ from core.config import DrawConfig, TrainConfig
 from core.data import Batches, ImageData
 from core.distributed import Distributed, DistributedError
 from core.loop import Trainer
+from tests.helpers import square_folder
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = DrawConfig(image_shape=(1, 8, 8), read_size=2, write_size=3, glimpses=3, z_size=4,
@@ -88,24 +88,12 @@ def test_a_batch_that_does_not_split_is_refused():
         Distributed(world_size=3).check_batch(64)
 
 
-def _image_folder(root: Path, n: int = 40) -> Path:
-    from PIL import Image
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        a = np.zeros((16, 16), np.uint8)
-        y, x = rng.integers(1, 9, size=2)
-        a[y:y + 6, x:x + 6] = 255
-        Image.fromarray(a, mode="L").save(root / f"img_{i:02d}.png")
-    return root
-
-
 def test_torchrun_style_cli_rank0_writes_the_run_and_matches_one_process(tmp_path, capsys):
     """`draw-gui train` as torchrun starts it (RANK, WORLD_SIZE, ... per process, gloo on the CPU).
     Rank 1 is given another --out to show that it writes nowhere."""
     from core.checkpoint import load_checkpoint
     from draw_gui.cli import main
-    images = _image_folder(tmp_path / "imgs")
+    images = square_folder(tmp_path / "imgs", size=16, square=6, margin=1)
     args = ["train", "--dataset", "folder", "--folder", str(images), "--image-size", "16", "--num_glimpses", "3",
             "--hidden_size", "16", "--latent_size", "4", "--batch_size", "8", "--max-steps", "5", "--no-eval",
             "--device", "cpu", "--seed", "5", "--follow_interval", "0"]

@@ -17,6 +17,7 @@ from core.trace import GlimpseTrace
 from draw_gui.glimpse_view import GlimpseView
 from draw_gui.kl_bars import KL_HIGHLIGHT
 from draw_gui.timeline import SPEEDS
+from tests.helpers import shown
 
 T, B, SIZE = 6, 4, 28
 INPUT_GREY = 0.8
@@ -47,11 +48,7 @@ def make_trace(glimpses: int = T, shift: float = 0.0) -> GlimpseTrace:
 
 @pytest.fixture
 def view(qtbot):
-    widget = GlimpseView()
-    qtbot.addWidget(widget)
-    widget.resize(900, 500)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown(qtbot, GlimpseView(), 900, 500)
     widget.set_trace(make_trace())
     return widget
 

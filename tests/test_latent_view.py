@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from core.model import DRAW, DrawConfig
 from draw_gui.latent_view import GRID_SIDE, PLACEHOLDER, LatentView
 from draw_gui.worker import ModelWeights
+from tests.helpers import shown
 
 CONFIG = DrawConfig(glimpses=6, enc_size=32, dec_size=32, z_size=8)
 T, Z = CONFIG.glimpses, CONFIG.z_size
@@ -30,11 +31,7 @@ def small_weights(step: int = 1) -> ModelWeights:
 
 @pytest.fixture
 def view(qtbot):
-    widget = LatentView()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 640)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown(qtbot, LatentView(), 1000, 640)
     widget.set_weights(small_weights())
     settle(qtbot, widget)
     yield widget

@@ -20,6 +20,7 @@ from core.export import READ_COLOUR, WRITE_COLOUR, glimpse_panel, save_glimpse_p
 from core.model import DRAW
 from core.train import TrainConfig, make_optimizer, train_step
 from core.trace import GlimpseTrace, attention_box, attention_corners
+from tests.helpers import shown
 
 TINY = dict(glimpses=3, enc_size=6, dec_size=5, z_size=2)
 
@@ -310,11 +311,7 @@ def near(image, point: QPointF, colour, radius: int = 1) -> bool:
 @pytest.mark.parametrize("kind, colour", [("read", READ_COLOUR), ("write", WRITE_COLOUR)])
 def test_glimpse_view_paints_the_quadrilateral_where_its_corners_are(qtbot, kind, colour):
     from draw_gui.glimpse_view import GlimpseView
-    view = GlimpseView()
-    qtbot.addWidget(view)
-    view.resize(900, 500)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, GlimpseView(), 900, 500)
     angle = math.radians(30)
     view.set_trace(spatial_trace(angle))
     image = view.image()
@@ -369,11 +366,7 @@ def test_saved_glimpse_pngs_show_rotated_boxes(tmp_path):
 
 def test_the_latent_drawing_box_turns_and_is_dragged_in_its_own_frame(qtbot):
     from draw_gui.latent_drawing import DrawingProcess
-    drawing = DrawingProcess()
-    qtbot.addWidget(drawing)
-    drawing.resize(400, 450)
-    drawing.show()
-    qtbot.waitExposed(drawing)
+    drawing = shown(qtbot, DrawingProcess(), 400, 450)
     trace = spatial_trace(math.pi / 4)
     trace.images = trace.read = None
     drawing.set_trace(trace, glimpses=2)
