@@ -85,6 +85,7 @@ class RunColumn(QWidget):
         self.glimpses.kl_plot.setFixedHeight(56)   # KL per glimpse: small, but comparable across runs
         for side in ("left", "bottom"):             # no room for axis titles; the tooltip says what it is
             self.glimpses.kl_plot.getAxis(side).showLabel(False)
+        self.glimpses.kl_plot.sparse_ticks = True  # at 56 px pyqtgraph's ticks pile up
         self.glimpses.layout().setContentsMargins(0, 0, 0, 0)
         self.placeholder = PixelImage("reading the run…", minimum=80)
         self.stack = QStackedWidget()

@@ -21,6 +21,7 @@ class KLBars(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._t = 1
+        self.sparse_ticks = False  # only 0 and the top on the KL axis (a short chart)
         self.setFixedHeight(130)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -49,6 +50,9 @@ class KLBars(pg.PlotWidget):
         self.bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl, brushes=self._brushes(len(kl)))
         self.setXRange(0.5, len(kl) + 0.5, padding=0)
         self.marker.setValue(t)
+        if self.sparse_ticks:
+            top = float(np.nanmax(kl)) if len(kl) and np.isfinite(kl).any() else 0.0
+            self.getAxis("left").setTicks([[(0.0, "0"), (top, f"{top:.2g}")] if top > 0 else [(0.0, "0")], []])
 
     def highlight(self, t: int) -> None:
         self._t = t
