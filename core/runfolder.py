@@ -23,10 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from core.checkpoint import save_checkpoint
+from typing import TYPE_CHECKING
+
 from core.files import atomic_path
-from core.loop import HISTORY_KEYS, History
 from core.trace import GlimpseTrace
+
+if TYPE_CHECKING:
+    from core.loop import History
+
+# torch-free at import: the window reads run folders (RunReader) and must open without paying
+# for torch; only writing metrics and checkpoints needs it, and imports it then.
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_HEADER = ("step", "epoch", "loss", "recon", "kl", "time_s")
@@ -63,6 +69,7 @@ class RunFolder:
             if self._evals_written > len(history.evals):
                 (self.path / "eval.csv").unlink()
                 self._evals_written = 0
+        from core.loop import HISTORY_KEYS
         cols = history.columns
         n = len(history)
         if n > self._metrics_rows:
@@ -87,6 +94,7 @@ class RunFolder:
             w.writerows(rows)
 
     def save_checkpoint(self, payload: dict, name: str = CHECKPOINT_NAME) -> Path:
+        from core.checkpoint import save_checkpoint
         return save_checkpoint(self.path / name, payload)
 
     def write_info(self, info: dict) -> None:

@@ -24,6 +24,16 @@ def test_core_never_imports_qt():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_the_window_module_opens_without_importing_torch():
+    """torch costs ~1.4 s to import: the window shows first and imports it when it first needs it.
+    (A run-folder reader pulling torch in at import once made the window take 2 s to appear.)"""
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; import draw_gui.window, draw_gui.app; "
+            "bad = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')}); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def test_qt_bindings_keep_none_alive_across_many_signals(qtbot):
     """PySide6 6.12.0 dropped a reference to None/True/False per signal emit and crashed Python < 3.12
     within seconds of training; pyproject excludes it, and this catches a binding that does it again."""
