@@ -99,5 +99,5 @@ def train_step(model: DRAW, optimizer: torch.optim.Optimizer, x: torch.Tensor, c
             del optimizer.grad_scale, optimizer.found_inf
     elif not bool(skipped):
         optimizer.step()
-    return StepResult(loss=(recon + kl).detach(), recon=recon.detach(), kl=kl.detach(),
-                      kl_steps=out.kl.detach().mean(0), skipped=skipped)
+    return StepResult(loss=(recon + kl).detach().float(), recon=recon.detach().float(), kl=kl.detach().float(),
+                      kl_steps=out.kl.detach().float().mean(0), skipped=skipped)

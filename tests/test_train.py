@@ -2,6 +2,7 @@
 import math
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -296,3 +297,22 @@ def test_compile_mode_is_cuda_graphs_only_on_a_gpu(monkeypatch):
     cfg = TrainConfig()
     train_step(model, make_optimizer(model, cfg), torch.zeros(2, 1, 28, 28), cfg)
     assert seen[-1] == "reduce-overhead" and marks == [1]
+
+
+def test_bf16_training_reports_float32_numbers_close_to_fp32(small_data):
+    """--precision bf16 once crashed at the first progress report (numpy has no bfloat16). The KL
+    is summed in float32 under autocast, so the same weights give nearly the same bound."""
+    reports = []
+    trainer = make_trainer(small_data, max_steps=3, precision="bf16")
+    trainer.run(on_progress=reports.append, report_interval_s=0)
+    assert [r.step for r in reports] == [1, 2, 3]
+    assert reports[-1].kl_steps.dtype == np.float32 and np.isfinite(reports[-1].loss)
+    x = trainer.batches.batch(0, 0)
+    eps = torch.randn(SMALL.glimpses, x.shape[0], SMALL.z_size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        exact = trainer.model(x, eps=eps)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rounded = trainer.model(x, eps=eps)
+    assert rounded.kl.dtype == torch.float32
+    np.testing.assert_allclose(rounded.kl.sum(1).numpy(), exact.kl.sum(1).numpy(), rtol=0.05, atol=0.05)
+    np.testing.assert_allclose(rounded.recon.numpy(), exact.recon.numpy(), rtol=0.02)
