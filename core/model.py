@@ -74,9 +74,9 @@ class DRAW(nn.Module):
         x_hat = x - torch.sigmoid(canvas)                          # eq. 3
         r, read_params = self.read(x, x_hat, h_dec)                # eq. 4
         h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))  # eq. 5
-        # float32 even under bf16 autocast: the bound sums T KL terms, and bf16's 8-bit mantissa
-        # would round each of them by up to 0.4 %
-        mu, log_sigma = self.q(h_enc).float().chunk(2, dim=1)      # (B, Z) each, eq. 1-2
+        # In the model's dtype (float32) even under bf16 autocast: the bound sums T KL terms, and
+        # bf16's 8-bit mantissa would round each of them by up to 0.4 %
+        mu, log_sigma = self.q(h_enc).to(canvas.dtype).chunk(2, dim=1)  # (B, Z) each, eq. 1-2
         sigma = torch.exp(log_sigma)
         z = mu + sigma * eps_t                                     # eq. 6 (reparameterised)
         kl = 0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1)  # eq. 11
