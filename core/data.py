@@ -149,6 +149,11 @@ def _load_torchvision(name: str, root: pathlib.Path, download: bool) -> tuple[to
             found = "none of them is there"
         elif missing:
             found = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing there"
+        elif "corrupted" in str(e) and name in ("cifar10", "svhn"):
+            # torchvision's "Dataset not found or corrupted. You can use download=True" means,
+            # for files that are there, that their MD5 sums are not the published ones.
+            found = ("they are there but do not match the published checksums (a damaged or "
+                     "incomplete copy, or other files of the same name); replace them with fresh copies")
         else:
             found = f"they are there but could not be read ({_short(e)})"
     if not download:

@@ -337,3 +337,15 @@ def test_display_with_a_preset_opens_the_window_showing_that_preset(qtbot, monke
     qtbot.addWidget(panel)
     panel.show_configs(setup.model, setup.train, setup.dataset)
     assert panel.preset.currentText() == "CIFAR-10 (paper)" and panel.configs()[0].image_shape == (3, 32, 32)
+
+
+def test_cifar_files_that_fail_the_checksum_are_named_as_such(tmp_path):
+    """Files of the right names that are not the published ones: the message says to replace them,
+    not torchvision's "use download=True"."""
+    from core.data import DataUnavailable, load_dataset
+    write_cifar(tmp_path)
+    with pytest.raises(DataUnavailable) as e:
+        load_dataset("cifar10", tmp_path, download=False)
+    message = str(e.value)
+    assert "do not match the published checksums" in message and "replace them" in message
+    assert "download=True" not in message
