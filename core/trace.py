@@ -7,9 +7,8 @@ glimpse into image coordinates where the image spans [0, A] (what PIL and Qt dra
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -136,8 +136,7 @@ class GlimpseView(QWidget):
         for control in (self.timeline.play_button, self.timeline.slider, self.timeline.speed_combo,
                         self.boxes_checkbox, self.save_png_button, self.save_gif_button):
             control.setEnabled(has_trace)
-        self.sigma_checkbox.setEnabled(has_trace and self.boxes_checkbox.isChecked()
-                                       and trace.attention == "gaussian")
+        self._enable_sigma()
         self.error_checkbox.setEnabled(has_trace and trace.images is not None)
         if not has_trace:
             self.timeline.play_button.setChecked(False)
@@ -367,9 +366,13 @@ class GlimpseView(QWidget):
     # ------------------------------------------------------------------ options and keys
 
     def _on_boxes_toggled(self, on: bool) -> None:
-        self.sigma_checkbox.setEnabled(on and self._trace is not None           # σ is the boxes' width
-                                       and self._trace.attention == "gaussian")
+        self._enable_sigma()
         self._render()
+
+    def _enable_sigma(self) -> None:
+        """σ is the boxes' line width: only with boxes shown, and only Gaussian glimpses have a σ."""
+        self.sigma_checkbox.setEnabled(self._trace is not None and self.boxes_checkbox.isChecked()
+                                       and self._trace.attention == "gaussian")
 
     def keyPressEvent(self, event) -> None:
         # The QShortcuts need an active window; this covers key events sent to the view itself.
