@@ -17,7 +17,6 @@ import numpy as np
 from core.runfolder import CHECKPOINT_NAME, RunReader
 
 EXAMPLES = 8             # the fixed test examples a snapshot shows (draw_gui.worker RunSetup.examples)
-TRACE_NOISE_SEED = 0     # the z noise of the snapshots the window takes (draw_gui.worker)
 FINAL_WINDOW = 100       # "final loss" is the mean over this many last steps: one batch is noisy
 
 
@@ -144,11 +143,8 @@ def example_images(ckpt: dict, count: int = EXAMPLES) -> np.ndarray:
 
 
 def example_trace(model, images: np.ndarray):
-    """The glimpse trace of `images` with the snapshots' fixed noise (core.trace.GlimpseTrace)."""
+    """The glimpse trace of `images` as a snapshot.npz would hold it (core.trace.GlimpseTrace):
+    core.live_run.snapshot_trace itself, so the same fixed noise."""
     import torch
-    cfg = model.config
-    x = torch.from_numpy(np.asarray(images, np.float32))
-    generator = torch.Generator().manual_seed(TRACE_NOISE_SEED)
-    eps = torch.randn(cfg.glimpses, x.shape[0], cfg.z_size, generator=generator)
-    with torch.inference_mode():
-        return model(x, eps=eps, trace=True).trace
+    from core.live_run import snapshot_trace
+    return snapshot_trace(model, torch.from_numpy(np.asarray(images, np.float32)))
