@@ -17,7 +17,7 @@ from core.data import Batches
 from core.distributed import Distributed
 from core.evaluate import Evaluation, evaluate
 from core.model import DRAW, DrawConfig
-from core.train import TrainConfig, kl_weight, make_optimizer, resolve_device, train_step
+from core.train import StepResult, TrainConfig, kl_weight, make_optimizer, resolve_device, train_step
 
 HISTORY_KEYS = ("step", "epoch", "loss", "recon", "kl", "time")
 
@@ -179,9 +179,10 @@ class Trainer:
         started = time.perf_counter() - self.elapsed_s
         rate = 0.0
         pending = []  # steps whose numbers are still on the device
+        distributed = self.dist.enabled  # once: a single process does no per-step work for it
         while self.step < self.total_steps:
             ready = self._next_ready()
-            if self.dist.enabled:  # every rank takes the same step or every rank stops
+            if distributed:  # every rank takes the same step or every rank stops
                 ready = not self.dist.should_stop(not ready)
             if not ready:
                 self._record(pending)
@@ -197,7 +198,8 @@ class Trainer:
             eps = torch.randn(self.model_config.glimpses, x.shape[0], self.model_config.z_size,
                               device=self.device, generator=self.noise)
             batch_images = x.shape[0]
-            x, eps = self.dist.shard(x), self.dist.shard(eps, dim=1)
+            if distributed:
+                x, eps = self.dist.shard(x), self.dist.shard(eps, dim=1)
             weight = kl_weight(self.step, cfg)
             try:
                 result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
@@ -207,7 +209,7 @@ class Trainer:
                 self.model._compiled_glimpse, self.model.compile_mode = None, None
                 self.compile_note = f"torch.compile failed ({type(e).__name__}); training continues without it"
                 result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
-            if self.dist.enabled:
+            if distributed:
                 result = self._global_result(result)
             self.step += 1
             now = time.perf_counter()
@@ -215,7 +217,7 @@ class Trainer:
             finished_epoch = self.step % self.steps_per_epoch == 0
             last = self.step == self.total_steps
             report_due = on_progress is not None and (now - last_report >= report_interval_s or last or self._paused)
-            if self.dist.enabled:
+            if distributed:
                 # Every rank reads its numbers back at the same steps, so a non-finite step
                 # stops them all at once; a report waits for the next such step.
                 sync = self.sync_every_step or finished_epoch or last or self.step % 50 == 0
@@ -248,7 +250,6 @@ class Trainer:
     def _global_result(self, r):
         """The step's numbers averaged over ranks (one collective, no host sync): what one
         process would have measured on the whole batch."""
-        from core.train import StepResult
         packed = self.dist.average(torch.cat([torch.stack([r.loss.float(), r.recon.float(), r.kl.float()]),
                                               r.kl_steps.float()]))
         return StepResult(loss=packed[0], recon=packed[1], kl=packed[2], kl_steps=packed[3:], skipped=r.skipped)
