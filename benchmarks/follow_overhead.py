@@ -31,6 +31,7 @@ def main() -> None:
     from core.live_run import LiveRun
     from core.loop import Trainer
     from core.runfolder import RunFolder
+    from draw_gui.cli_live import CHECKPOINT_MINUTES, FOLLOW_INTERVAL_S, SNAPSHOT_INTERVAL_S
 
     data = load_dataset("mnist", data_dir=a.data_dir, download=False)
     train = TrainConfig(max_steps=a.steps, device="cpu")
@@ -50,10 +51,10 @@ def main() -> None:
             fn()
             times.append(time.perf_counter() - t)
         return statistics.median(times)
-    costs = {"metrics + run.json": (timed(live._metrics), 5.0),
-             "snapshot.npz": (timed(live._snapshot), 30.0),
-             "checkpoint.pt": (timed(lambda: run.save_checkpoint(trainer.checkpoint())), 600.0)}
-    print(f"training: {step_s * 1000:.0f} ms per step, {64 / step_s:.0f} images/s (1 thread)")
+    costs = {"metrics + run.json": (timed(live._metrics), FOLLOW_INTERVAL_S),
+             "snapshot.npz": (timed(live._snapshot), SNAPSHOT_INTERVAL_S),
+             "checkpoint.pt": (timed(lambda: run.save_checkpoint(trainer.checkpoint())), 60 * CHECKPOINT_MINUTES)}
+    print(f"training: {step_s * 1000:.0f} ms per step, {train.batch_size / step_s:.0f} images/s (1 thread)")
     total = 0.0
     for name, (cost, every) in costs.items():
         share = cost / every

@@ -52,7 +52,7 @@ class LiveRun:
         self.clock = clock
         self.upkeep_s = 0.0
         self._elapsed_s = 0.0
-        self._in_saved = 0.0
+        self._saving = False                  # in on_progress's timed save: it counts the time
         self._last_metrics = self._last_snapshot = self._last_checkpoint = clock()
 
     def start(self) -> None:
@@ -78,8 +78,11 @@ class LiveRun:
             self._snapshot()
         if due_checkpoint:
             self._last_checkpoint = now
-            self.save("checkpoint every %g min" % (self.checkpoint_every_s / 60))  # calls checkpoint_saved
-            self.upkeep_s -= self._in_saved  # counted once, below, with the checkpoint itself
+            self._saving = True
+            try:
+                self.save("checkpoint every %g min" % (self.checkpoint_every_s / 60))  # calls checkpoint_saved
+            finally:
+                self._saving = False
         self.upkeep_s += time.perf_counter() - t
 
     def checkpoint_saved(self) -> None:
@@ -88,8 +91,8 @@ class LiveRun:
         self._last_checkpoint = self.clock()
         self._metrics()
         self._snapshot()
-        self._in_saved = time.perf_counter() - t
-        self.upkeep_s += self._in_saved
+        if not self._saving:  # else on_progress counts it, with the checkpoint itself
+            self.upkeep_s += time.perf_counter() - t
 
     def evaluated(self) -> None:
         """A new test bound: eval.csv at once (one row per epoch, cheap)."""

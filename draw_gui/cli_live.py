@@ -5,7 +5,9 @@ helpers are called at a few points (start, progress, checkpoint, end).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
 from dataclasses import replace
@@ -50,19 +52,28 @@ def train_config_for_ranks(dist, train_cfg):
     return replace(train_cfg, device=str(dist.device))
 
 
+@contextlib.contextmanager
+def stop_on_signals(trainer):
+    """Ctrl-C, and SIGTERM (what torchrun, schedulers and `kill` send to a run on a server), stop
+    the trainer between steps instead of killing the run; under torchrun every rank agrees on the
+    step before the next one. The previous handlers come back on leaving."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.signal(s, lambda *_: trainer.stop()) for s in signals]
+    try:
+        yield
+    finally:
+        for s, p in zip(signals, previous):
+            signal.signal(s, p)
+
+
 def train_other_rank(trainer, dist) -> int:
     """Ranks other than 0: train in step with rank 0, write nothing, print nothing."""
-    import signal
     from core.loop import NonFiniteLoss
-    handler = lambda *_: trainer.stop()  # noqa: E731 - agreed with the others before the next step
-    previous = [signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)]
-    try:
-        outcome = trainer.run(on_epoch_end=lambda epoch: dist.barrier())  # rank 0 evaluates and saves meanwhile
-    except NonFiniteLoss:
-        return 1  # every rank sees the same averaged gradient: they all stop at this step
-    finally:
-        for s, p in zip((signal.SIGINT, signal.SIGTERM), previous):
-            signal.signal(s, p)
+    with stop_on_signals(trainer):
+        try:
+            outcome = trainer.run(on_epoch_end=lambda epoch: dist.barrier())  # rank 0 evaluates and saves meanwhile
+        except NonFiniteLoss:
+            return 1  # every rank sees the same averaged gradient: they all stop at this step
     return 130 if outcome == "stopped" else 0
 
 

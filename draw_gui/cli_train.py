@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import sys
 import time
 from dataclasses import replace
@@ -247,7 +246,7 @@ def run_train(args, dist=None) -> int:
 
 def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step, dist=None) -> int:
     import torch
-    from draw_gui.cli_live import start_live_run, train_other_rank, upkeep_line
+    from draw_gui.cli_live import start_live_run, stop_on_signals, train_other_rank, upkeep_line
     if run is None:
         return train_other_rank(trainer, dist)
     from core.export import save_drawing_gif, save_glimpse_pngs, save_grid_png
@@ -264,7 +263,6 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
                     f"{'torch.compile glimpse step (the first step compiles, ~40 s); ' if compiled else ''}"
                     f"run folder {run.path}"
                     f"{f'; {dist.world_size} processes ({dist.backend})' if dist is not None else ''}")
-    live = start_live_run(args, trainer, batches, run, device, dataset, data, dist, save=lambda reason: save(reason))
 
     def save(reason: str):
         run.write_metrics(trainer.history)
@@ -301,22 +299,20 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
         if dist is not None:
             dist.barrier()  # the other ranks waited here meanwhile
 
-    # Ctrl-C stops between steps and saves, instead of losing the run.
-    # SIGTERM too: what torchrun, schedulers and `kill` send to a run on a server.
-    previous = [signal.signal(s, lambda *_: trainer.stop()) for s in (signal.SIGINT, signal.SIGTERM)]
-    try:
-        outcome = trainer.run(on_progress=lambda p: (printer(p), live.on_progress(p)), on_epoch_end=on_epoch_end)
-    except NonFiniteLoss as e:
-        printer.message(f"stopped: {e}")
-        save("last good state")
-        live.finish("failed")
-        return 1
-    except BaseException:
-        live.finish("failed")
-        raise
-    finally:
-        for s, p in zip((signal.SIGINT, signal.SIGTERM), previous):
-            signal.signal(s, p)
+    live = start_live_run(args, trainer, batches, run, device, dataset, data, dist, save=save)
+
+    # Ctrl-C (or SIGTERM) stops between steps and saves, instead of losing the run.
+    with stop_on_signals(trainer):
+        try:
+            outcome = trainer.run(on_progress=lambda p: (printer(p), live.on_progress(p)), on_epoch_end=on_epoch_end)
+        except NonFiniteLoss as e:
+            printer.message(f"stopped: {e}")
+            save("last good state")
+            live.finish("failed")
+            return 1
+        except BaseException:
+            live.finish("failed")
+            raise
     if trainer.compile_note:
         printer.message(trainer.compile_note)
     if outcome == "stopped":
