@@ -115,7 +115,7 @@ class RunFolder:
 
 INFO_NAME = "run.json"          # settings, data set, status ("running", "finished", ...), updated_at
 SNAPSHOT_NAME = "snapshot.npz"  # the latest glimpse trace of a few test images, with its step
-METRICS_COLUMNS = METRICS_HEADER
+RUN_FILES = (INFO_NAME, "metrics.csv", CHECKPOINT_NAME)  # a folder with one of them is a run
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:
@@ -173,6 +173,11 @@ class MetricsRows:
     def __len__(self):
         return len(self.step)
 
+    @classmethod
+    def empty(cls) -> "MetricsRows":
+        e = np.empty(0)
+        return cls(step=e, epoch=e, loss=e, recon=e, kl=e, time_s=e)
+
 
 class _CsvTail:
     """Reads the complete lines a growing CSV file gained since the last call."""
@@ -228,7 +233,7 @@ class RunReader:
         return self.path.name
 
     def looks_like_run(self) -> bool:
-        return any((self.path / n).exists() for n in (INFO_NAME, "metrics.csv", CHECKPOINT_NAME))
+        return any((self.path / n).exists() for n in RUN_FILES)
 
     def info(self) -> dict:
         """run.json (settings, data set, status), or {} while there is none."""

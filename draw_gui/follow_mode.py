@@ -33,6 +33,7 @@ class FollowMode(QObject):
     def __init__(self, window, path: Path):
         super().__init__(window)
         self.window, self.path = window, path
+        self.state_before = window.state          # given back on stop
         self.info: dict = {}
         self.step = 0
         self.problem: str | None = None
@@ -201,7 +202,6 @@ def follow(window, path=None) -> bool:
     recent = [p for p in window.settings.get("recent_runs", []) if p != str(path)]
     window.settings.set("recent_runs", ([str(path)] + recent)[:MAX_RECENT_RUNS])
     fill_recent(window)
-    window._state_before_follow = window.state
     window.follow = FollowMode(window, path)
     window._set_state("following")
     window.follow.start()
@@ -214,7 +214,7 @@ def stop(window) -> None:
     mode, window.follow = window.follow, None
     mode.stop()
     mode.deleteLater()
-    window._set_state(getattr(window, "_state_before_follow", "idle"))
+    window._set_state(mode.state_before)
 
 
 def fill_recent(window) -> None:

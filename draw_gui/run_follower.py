@@ -10,18 +10,15 @@ half-synced file is skipped and named in the status bar; the next poll tries aga
 from __future__ import annotations
 
 import concurrent.futures
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal, Slot
 
-from core.runfolder import CHECKPOINT_NAME, INFO_NAME, SNAPSHOT_NAME, MetricsRows, RunReader
+from core.runfolder import CHECKPOINT_NAME, INFO_NAME, RUN_FILES, SNAPSHOT_NAME, MetricsRows, RunReader
 
 POLL_INTERVAL_MS = 1000
 STALE_AFTER_S = 300          # "no update for 5 min": a running run writes metrics every ~5 s
-RUN_FILES = (INFO_NAME, "metrics.csv", CHECKPOINT_NAME)
 WATCHED = ("metrics.csv", "eval.csv", INFO_NAME, SNAPSHOT_NAME, CHECKPOINT_NAME)
 
 
@@ -34,7 +31,7 @@ def check_run_folder(path) -> str | None:
         if p.name in RUN_FILES + (SNAPSHOT_NAME, "eval.csv"):
             return f"{p} is a file of a run; follow the folder that holds it: {p.parent}"
         return f"{p} is a file, not a run folder. Give the folder that `draw-gui train --out DIR` writes."
-    if not any((p / n).exists() for n in RUN_FILES):
+    if not RunReader(p).looks_like_run():
         return (f"{p} is not a run folder: it has no run.json, metrics.csv or checkpoint.pt. Choose the folder "
                 f"given to `draw-gui train --out` (it holds run.json once training starts), or start a run "
                 f"there with `draw-gui train --out {p}`.")
@@ -76,6 +73,7 @@ class FollowPoller:
     def __init__(self, path):
         self.reader = RunReader(path)
         self._info_mtime = self._ckpt_key = None
+        self._evals_key = object()          # eval.csv's (mtime, size) when last read: read at once
         self._evals: list | None = None
         self._examples = None               # the snapshot's images: the latent tab's principal directions
 
@@ -84,9 +82,10 @@ class FollowPoller:
         try:
             metrics = self.reader.new_metrics()
         except (OSError, UnicodeError) as e:
-            metrics, problems = self.reader_empty(), [f"metrics.csv could not be read ({e})"]
+            metrics, problems = MetricsRows.empty(), [f"metrics.csv could not be read ({e})"]
         update = FollowUpdate(metrics=metrics, problems=problems, changed=len(metrics) > 0 or metrics.reset)
-        mtimes = self._mtimes()
+        stats = self._stats()
+        mtimes = {name: st.st_mtime for name, st in stats.items()}
         update.newest_mtime = max(mtimes.values(), default=0.0)
         if mtimes.get(INFO_NAME) != self._info_mtime:
             info = self.reader.info()
@@ -95,10 +94,13 @@ class FollowPoller:
                 update.info, update.changed = info, True
             elif INFO_NAME in mtimes:
                 update.problems.append("run.json is damaged or half written; waiting for the next one")
-        evals = self.reader.evals()
-        if evals != self._evals:
-            self._evals = update.evals = evals
-            update.changed = True
+        evals_key = self._key(stats.get("eval.csv"))   # unchanged: no need to open it (a slow mount)
+        if evals_key != self._evals_key:
+            evals = self.reader.evals()
+            self._evals_key = evals_key
+            if evals != self._evals:
+                self._evals = update.evals = evals
+                update.changed = True
         try:
             snapshot = self.reader.new_snapshot()
             if snapshot is not None:
@@ -107,8 +109,8 @@ class FollowPoller:
                 self._examples = snapshot[1].images
         except Exception as e:  # noqa: BLE001 - a damaged snapshot must never reach the viewer
             update.problems.append(f"snapshot.npz is damaged ({type(e).__name__}: {e}); keeping the last one")
-        key = (mtimes.get(CHECKPOINT_NAME), self._size(CHECKPOINT_NAME))
-        if key[0] is not None and key != self._ckpt_key:
+        key = self._key(stats.get(CHECKPOINT_NAME))
+        if key is not None and key != self._ckpt_key:
             self._ckpt_key = key
             try:
                 update.weights = self._weights()
@@ -117,24 +119,20 @@ class FollowPoller:
                 update.problems.append(f"checkpoint.pt could not be loaded: {e}")
         return update
 
-    def reader_empty(self) -> MetricsRows:
-        e = np.empty(0)
-        return MetricsRows(step=e, epoch=e, loss=e, recon=e, kl=e, time_s=e)
-
-    def _mtimes(self) -> dict:
+    def _stats(self) -> dict:
+        """os.stat of each run file there is: one stat per file and poll."""
         out = {}
         for name in WATCHED:
             try:
-                out[name] = (self.reader.path / name).stat().st_mtime
+                out[name] = (self.reader.path / name).stat()
             except OSError:
                 pass
         return out
 
-    def _size(self, name) -> int | None:
-        try:
-            return (self.reader.path / name).stat().st_size
-        except OSError:
-            return None
+    @staticmethod
+    def _key(st) -> tuple | None:
+        """What tells a changed file from the one last read: (mtime, size), None when absent."""
+        return None if st is None else (st.st_mtime, st.st_size)
 
     def _weights(self):
         from core.checkpoint import load_checkpoint
@@ -185,7 +183,7 @@ class RunFollower(QObject):
         try:
             update = self._poller.poll()
         except Exception as e:  # noqa: BLE001 - following must survive anything on disk
-            update = FollowUpdate(metrics=self._poller.reader_empty(),
+            update = FollowUpdate(metrics=MetricsRows.empty(),
                                   problems=[f"the run folder could not be read ({type(e).__name__}: {e})"])
         self._done.emit(update)
 
@@ -207,9 +205,6 @@ class RunFollower(QObject):
             f = self.path / name
             if str(f) not in watched and f.exists():
                 self.watcher.addPath(str(f))
-
-    def busy(self) -> bool:
-        return self._future is not None
 
     def close(self):
         self._closed = True
