@@ -10,12 +10,14 @@ newest request of each kind and run is kept; polls come first, being cheap and l
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
+from core.runfolder import CHECKPOINT_NAME
 from draw_gui.job_thread import JobThread
 
 # Order of service (forgetting a removed run first): a poll keeps the curves live and costs little; traces and samples load models.
@@ -54,7 +56,13 @@ class _Request:
     folder: Path
     seed: int = 0
     count: int = 64
-    extra: dict = field(default_factory=dict)
+
+
+class _Loaded(NamedTuple):
+    """A run's checkpoint as the loader keeps it."""
+    mtime: int                       # ns: reloaded when the file changes
+    model: object                    # core.model.DRAW, on the CPU, in eval mode
+    ckpt: dict                       # its model_config, dataset, data_settings and step (not the weights)
 
 
 class CompareLoader(JobThread):
@@ -64,8 +72,7 @@ class CompareLoader(JobThread):
     def __init__(self):
         super().__init__("draw-gui compare loader")   # pending jobs: {(kind, run_id): _Request}
         self._readers = {}           # run_id -> RunReader (touched only in the loader thread)
-        self._settings = {}          # run_id -> model settings read from the checkpoint once
-        self._models = {}            # folder -> (checkpoint mtime, model, step, checkpoint dict)
+        self._models = {}            # run_id -> _Loaded
         self._examples = {}          # data settings -> example images (loading MNIST takes a while)
 
     # ---- GUI thread --------------------------------------------------------------------------
@@ -79,7 +86,7 @@ class CompareLoader(JobThread):
         self._submit(_Request("trace", run_id, Path(folder)))
 
     def forget(self, run_id: int) -> None:
-        """Drop a removed run's pending requests, then its reader and cached settings."""
+        """Drop a removed run's pending requests, then its reader and its loaded model."""
         with self._lock:
             for key in [k for k in self._pending if k[1] == run_id]:
                 del self._pending[key]
@@ -101,7 +108,7 @@ class CompareLoader(JobThread):
             try:
                 if job.kind == "forget":
                     self._readers.pop(job.run_id, None)
-                    self._settings.pop(job.run_id, None)
+                    self._models.pop(job.run_id, None)
                 elif job.kind == "poll":
                     self.polled.emit(self._poll(job))
                 else:
@@ -126,41 +133,41 @@ class CompareLoader(JobThread):
             mtime = 0
         update = RunUpdate(job.run_id, reader.new_metrics(), reader.evals(), info, {},
                            reader.new_snapshot(), mtime)
-        update.settings = model_settings(info, None) or self._settings.get(job.run_id, {})
+        update.settings = model_settings(info, None)
         if not update.settings and mtime:      # run.json says nothing of the model: ask the checkpoint
-            try:
-                self._settings[job.run_id] = update.settings = dict(self._model(job.folder)[3]["model_config"])
+            try:   # loaded once: a model's settings do not change when its checkpoint does
+                loaded = self._models.get(job.run_id) or self._model(job)
+                update.settings = dict(loaded.ckpt["model_config"])
             except Exception as e:  # noqa: BLE001 - reported in the run's row, the curves still show
                 update.error = str(e)
         return update
 
-    def _model(self, folder: Path):
-        """(mtime, model, step, checkpoint) of the folder's checkpoint, reloaded when it changed."""
+    def _model(self, job: _Request) -> _Loaded:
+        """The run's checkpoint, loaded again only when it changed."""
         from draw_gui.cli_tools import load_model
-        path = folder / "checkpoint.pt"
+        path = job.folder / CHECKPOINT_NAME
         mtime = path.stat().st_mtime_ns if path.exists() else 0
-        cached = self._models.get(folder)
-        if cached is None or cached[0] != mtime:
+        loaded = self._models.get(job.run_id)
+        if loaded is None or loaded.mtime != mtime:
             model, ckpt, _ = load_model(path, "cpu")
             ckpt = {k: ckpt.get(k) for k in ("model_config", "dataset", "data_settings", "step")}  # not the weights twice
-            cached = self._models[folder] = (mtime, model, int(ckpt.get("step") or 0), ckpt)
-        return cached
+            loaded = self._models[job.run_id] = _Loaded(mtime, model, ckpt)
+        return loaded
 
     def _model_job(self, job: _Request) -> ModelResult:
         from core.checkpoint import CheckpointError
-        if not (job.folder / "checkpoint.pt").exists():
+        if not (job.folder / CHECKPOINT_NAME).exists():
             return ModelResult(job.run_id, job.kind, error="no checkpoint.pt yet (it is written at the first save)")
         try:
-            _, model, step, ckpt = self._model(job.folder)
+            _, model, ckpt = self._model(job)
         except CheckpointError as e:
             return ModelResult(job.run_id, job.kind, error=str(e))
-        import torch
         from core import compare
-        with torch.inference_mode():
-            if job.kind == "samples":
-                images = compare.prior_samples(model, job.seed, job.count)
-                return ModelResult(job.run_id, "samples", step, images=images, seed=job.seed)
-            trace = compare.example_trace(model, self._example_images(ckpt))
+        step = int(ckpt.get("step") or 0)
+        if job.kind == "samples":      # (both run the model under torch.inference_mode)
+            images = compare.prior_samples(model, job.seed, job.count)
+            return ModelResult(job.run_id, "samples", step, images=images, seed=job.seed)
+        trace = compare.example_trace(model, self._example_images(ckpt))
         return ModelResult(job.run_id, "trace", step, trace=trace)
 
     def _example_images(self, ckpt: dict) -> np.ndarray:
