@@ -38,6 +38,7 @@ def check_runs(paths) -> list[tuple[Path, dict | None]]:
     """(folder, checkpoint or None) of every run; UsageError / CheckpointError name the bad one."""
     from core.checkpoint import load_checkpoint
     from core.compare import RunError, resolve_run
+    from core.runfolder import CHECKPOINT_NAME
     runs = []
     for p in paths:
         try:
@@ -46,7 +47,7 @@ def check_runs(paths) -> list[tuple[Path, dict | None]]:
             raise UsageError(str(e)) from None
         if any(folder == f for f, _ in runs):
             raise UsageError(f"{p}: the run {folder} is given twice; give each run once")
-        ckpt_path = folder / "checkpoint.pt"
+        ckpt_path = folder / CHECKPOINT_NAME
         runs.append((folder, load_checkpoint(ckpt_path) if ckpt_path.exists() else None))
     return runs
 

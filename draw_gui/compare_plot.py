@@ -32,9 +32,11 @@ class _TimeAxis(pg.AxisItem):
 
 
 class _RunCurves:
-    """One run's columns (step, time, loss, recon, kl) and their smoothed copies."""
+    """One run's columns (step, time, loss, recon, kl), their smoothed copies, and how it is drawn:
+    its name and colour, its curve and its evaluation markers."""
 
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, name: str, colour: tuple, curve, markers, capacity: int = 1024):
+        self.name, self.colour, self.curve, self.markers = name, colour, curve, markers
         self.count, self.capacity = 0, capacity
         self.x = np.empty((2, capacity))                  # step, time_s
         self.values = np.empty((len(COLUMNS), capacity))
@@ -72,9 +74,6 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._runs: dict[int, _RunCurves] = {}
-        self._items: dict[int, tuple] = {}   # run_id -> (curve, eval markers)
-        self._names: dict[int, str] = {}
-        self._colours: dict[int, tuple] = {}
         self._smoothing = 0.6                 # the main loss plot's default
         self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -82,31 +81,23 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
     # ---- public API ----------------------------------------------------------------------------
     def add_run(self, run_id: int, name: str, colour: tuple) -> None:
-        self._runs[run_id] = _RunCurves()
-        self._names[run_id], self._colours[run_id] = name, colour
         curve = self.plot_item.plot(name=name, pen=pg.mkPen(colour, width=1.5), antialias=False)
         markers = self.plot_item.plot(pen=None, symbol="d", symbolSize=11, symbolBrush=pg.mkBrush(*colour),
                                       symbolPen=pg.mkPen("w", width=1))
-        self._items[run_id] = (curve, markers)
+        self._runs[run_id] = _RunCurves(name, colour, curve, markers)
         self._schedule_refresh()
 
     def remove_run(self, run_id: int) -> None:
-        items = self._items.pop(run_id, ())
-        if items:
-            self.legend.removeItem(items[0])
-        for item in items:
+        run = self._runs.pop(run_id, None)
+        if run is None:
+            return
+        self.legend.removeItem(run.curve)
+        for item in (run.curve, run.markers):
             self.plot_item.removeItem(item)
-        for d in (self._runs, self._names, self._colours):
-            d.pop(run_id, None)
-
-    def rename(self, run_id: int, name: str) -> None:
-        curve = self._items[run_id][0]
-        self.legend.removeItem(curve)
-        self.legend.addItem(curve, name)
-        self._names[run_id] = name
 
     def set_run_visible(self, run_id: int, visible: bool) -> None:
-        for item in self._items[run_id]:
+        run = self._runs[run_id]
+        for item in (run.curve, run.markers):
             item.setVisible(visible)
         self._schedule_refresh()
 
@@ -132,10 +123,10 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         return self._runs[run_id].count
 
     def curve(self, run_id: int):
-        return self._items[run_id][0]
+        return self._runs[run_id].curve
 
     def markers(self, run_id: int):
-        return self._items[run_id][1]
+        return self._runs[run_id].markers
 
     @property
     def x_mode(self) -> str:
@@ -218,7 +209,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
     def curve_data(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) the run's curve shows now: the chosen loss by step or by time, smoothed."""
         run = self._runs[run_id]
-        _, column, eval_column = SERIES[self.series]
+        column = SERIES[self.series][1]
         if column is None:                          # the test NLL bound: the evaluations themselves
             return self._eval_x(run), run.evals[1]
         row = COLUMNS.index(column)
@@ -228,14 +219,13 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
     def refresh(self) -> None:
         _, column, eval_column = SERIES[self.series]
         eval_row = ("step", "nll_bound", "recon", "kl").index(eval_column)
-        for run_id, (curve, markers) in self._items.items():
-            if not curve.isVisible():
+        for run_id, run in self._runs.items():
+            if not run.curve.isVisible():
                 continue                            # refreshed when shown again
-            run = self._runs[run_id]
             x, y = self.curve_data(run_id)
-            curve.setData(x, y, connect="finite", symbol="d" if column is None else None,
-                          symbolBrush=pg.mkBrush(*self._colours[run_id]), symbolSize=8)
-            markers.setData(self._eval_x(run) if column else [], run.evals[eval_row] if column else [])
+            run.curve.setData(x, y, connect="finite", symbol="d" if column is None else None,
+                              symbolBrush=pg.mkBrush(*run.colour), symbolSize=8)
+            run.markers.setData(self._eval_x(run) if column else [], run.evals[eval_row] if column else [])
 
     def _on_mouse_moved(self, event) -> None:
         """Every visible run's value at the x nearest the mouse, in the run's colour."""
@@ -247,8 +237,8 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
     def show_values_at(self, x: float) -> str:
         parts = []
-        for run_id, (curve, _) in self._items.items():
-            if not curve.isVisible():
+        for run_id, run in self._runs.items():
+            if not run.curve.isVisible():
                 continue
             xs, ys = self.curve_data(run_id)
             if len(xs) == 0:
@@ -256,8 +246,8 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
             i = int(np.clip(np.searchsorted(xs, x), 1, max(len(xs) - 1, 1)))
             if len(xs) == 1 or abs(xs[i - 1] - x) <= abs(xs[i] - x):
                 i -= 1
-            colour = "#%02x%02x%02x" % self._colours[run_id]
-            parts.append(f"<span style='color:{colour}'>■</span> {self._names[run_id]} {ys[i]:.1f}")
+            colour = "#%02x%02x%02x" % run.colour
+            parts.append(f"<span style='color:{colour}'>■</span> {run.name} {ys[i]:.1f}")
         where = format_duration(max(0.0, x)) if self.x_mode == "time" else f"step {max(0, round(x)):,}"
         text = f"{where} · " + " · ".join(parts) if parts else _HOVER_HINT
         self.hover_label.setText(text)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QPushButton, QScrollArea, QSplitter, QToolButton, QTreeView, QVBoxLayout,
                                QWidget)
 
-from core.compare import RunError, noise_note, resolve_run, summary
+from core.compare import EXAMPLES, RunError, noise_note, resolve_run, summary
 from draw_gui.compare_loader import CompareLoader
 from draw_gui.compare_plot import ComparePlot
 from draw_gui.compare_widgets import PALETTE, RunColumn, RunRow
@@ -102,7 +102,7 @@ class CompareView(QWidget):
         self.timeline.t_requested.connect(self.set_t)
         self.example_combo = QComboBox()
         self.example_combo.addItem("all examples", None)
-        for i in range(8):
+        for i in range(EXAMPLES):
             self.example_combo.addItem(f"example {i + 1}", i)
         self.example_combo.setToolTip("The same test example(s) in every run: all eight, or one, larger")
         self.example_combo.currentIndexChanged.connect(lambda _: self._show_traces())
@@ -371,9 +371,6 @@ class CompareView(QWidget):
         self.timeline.show_t(t, T)
         for run in self.runs.values():
             run.column.show_t(t)
-
-    def t(self) -> int:
-        return self._t
 
     def _on_view_option(self) -> None:
         for run in self.runs.values():
