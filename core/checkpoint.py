@@ -89,3 +89,33 @@ def data_settings(ckpt: dict | None, data_dir=None, folder=None, image_size=None
         settings["image_size"] = image_size or int(H)
         settings["grayscale"] = int(C) == 1
     return settings
+
+
+def checkpoint_configs(ckpt: dict, path):
+    """(DrawConfig, TrainConfig) of a loaded checkpoint; CheckpointError if they are not readable."""
+    from core.config import DrawConfig, TrainConfig
+    try:
+        model_cfg = DrawConfig.from_dict(ckpt["model_config"]).validate()
+        train_cfg = TrainConfig.from_dict(ckpt.get("train_config") or {})
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise CheckpointError(f"{path} holds model settings this draw-gui cannot use ({str(e)[:160]}); "
+                              "the file is damaged or from another program") from None
+    return model_cfg, train_cfg
+
+
+def load_model(path, device_name: str | None = "cpu"):
+    """(model in eval mode on the chosen device, checkpoint dict, device) of a checkpoint file:
+    what `sample`, `eval` and the Compare tab use it for."""
+    from core.model import DRAW
+    from core.train import resolve_device
+    device = resolve_device(device_name or "auto")
+    ckpt = load_checkpoint(path)
+    cfg, _ = checkpoint_configs(ckpt, path)
+    model = DRAW(cfg)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, TypeError, AttributeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{path}: its weights do not fit its own model settings "
+                              f"({first[:120]}); the file is damaged") from None
+    return model.to(device).eval(), ckpt, device

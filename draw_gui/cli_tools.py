@@ -5,39 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from core.checkpoint import load_model
 from draw_gui.cli import UsageError
-
-
-def configs_from_checkpoint(ckpt: dict, path):
-    """(DrawConfig, TrainConfig) of a loaded checkpoint; CheckpointError if they are not readable."""
-    from core.checkpoint import CheckpointError
-    from core.model import DrawConfig
-    from core.train import TrainConfig
-    try:
-        model_cfg = DrawConfig.from_dict(ckpt["model_config"]).validate()
-        train_cfg = TrainConfig.from_dict(ckpt.get("train_config") or {})
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise CheckpointError(f"{path} holds model settings this draw-gui cannot use ({str(e)[:160]}); "
-                              "the file is damaged or from another program") from None
-    return model_cfg, train_cfg
-
-
-def load_model(path, device_name: str | None):
-    """The model of a checkpoint, in eval mode on the chosen device, and the checkpoint dict."""
-    from core.checkpoint import CheckpointError, load_checkpoint
-    from core.model import DRAW
-    from core.train import resolve_device
-    device = resolve_device(device_name or "auto")
-    ckpt = load_checkpoint(path)
-    cfg, _ = configs_from_checkpoint(ckpt, path)
-    model = DRAW(cfg)
-    try:
-        model.load_state_dict(ckpt["model"])
-    except (RuntimeError, TypeError, AttributeError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CheckpointError(f"{path}: its weights do not fit its own model settings "
-                              f"({first[:120]}); the file is damaged") from None
-    return model.to(device).eval(), ckpt, device
 
 
 def _check_out(out: Path):

@@ -145,10 +145,9 @@ def run_train(args, dist=None) -> int:
     from draw_gui.cli_live import distributed_env, run_distributed, train_config_for_ranks
     if dist is None and distributed_env():
         return run_distributed(args, run_train)
-    from core.checkpoint import CheckpointError, data_settings, load_checkpoint
+    from core.checkpoint import CheckpointError, checkpoint_configs, data_settings, load_checkpoint
     from core.data import canonical_dataset_name, load_dataset
     from core.train import resolve_device
-    from draw_gui.cli_tools import configs_from_checkpoint
 
     ckpt = None
     out_dir = Path(args.out) if args.out else None
@@ -174,7 +173,7 @@ def run_train(args, dist=None) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     if ckpt is not None:
-        base_model, base_train = configs_from_checkpoint(ckpt, path)
+        base_model, base_train = checkpoint_configs(ckpt, path)
         if args.max_steps is None and args.epochs is None and base_train.max_steps:
             base_train = replace(base_train, max_steps=0)  # a restored short run continues to the epoch budget
     else:

@@ -144,7 +144,7 @@ class CompareLoader(JobThread):
 
     def _model(self, job: _Request) -> _Loaded:
         """The run's checkpoint, loaded again only when it changed."""
-        from draw_gui.cli_tools import load_model
+        from core.checkpoint import load_model
         path = job.folder / CHECKPOINT_NAME
         mtime = path.stat().st_mtime_ns if path.exists() else 0
         loaded = self._models.get(job.run_id)

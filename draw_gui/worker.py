@@ -166,17 +166,15 @@ class TrainingWorker(QObject):
         self._stop_requested = False
         import torch
         from dataclasses import replace
-        from core.checkpoint import data_settings, load_checkpoint
+        from core.checkpoint import checkpoint_configs, data_settings, load_checkpoint
         from core.data import Batches, DataUnavailable, load_dataset, load_embedded_mnist
         from core.loop import Trainer
-        from core.model import DrawConfig
-        from core.train import TrainConfig, default_threads, resolve_device
+        from core.train import default_threads, resolve_device
 
         ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
         model_cfg, train_cfg = setup.model, setup.train
         if ckpt is not None:
-            model_cfg = DrawConfig.from_dict(ckpt["model_config"])
-            saved_train = TrainConfig.from_dict(ckpt.get("train_config", {}))
+            model_cfg, saved_train = checkpoint_configs(ckpt, setup.checkpoint)
             train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
                                 device=train_cfg.device)
             setup.dataset = ckpt.get("dataset", setup.dataset)
@@ -262,18 +260,10 @@ class TrainingWorker(QObject):
         now = time.monotonic()
         if not force and now - self._last_snapshot < SNAPSHOT_MIN_GAP_S:
             return
-        import torch
+        from core.live_run import snapshot_trace   # the same fixed noise as a run folder's snapshots
         self._last_snapshot = now
         model = self._trainer.model
-        was_training = model.training
-        model.eval()
-        with torch.inference_mode():
-            noise = torch.Generator(device=self._examples.device).manual_seed(0)  # same z noise each time
-            eps = torch.randn(model.config.glimpses, self._examples.shape[0], model.config.z_size,
-                              generator=noise, device=self._examples.device)
-            trace = model(self._examples, eps=eps, trace=True).trace
-        model.train(was_training)
-        self.snapshot.emit(trace)
+        self.snapshot.emit(snapshot_trace(model, self._examples))
         if force or self._trainer.paused or now - self._last_weights >= WEIGHTS_INTERVAL_S:
             self._last_weights = now
             self.weights.emit(ModelWeights(
