@@ -14,8 +14,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from draw_gui.cli_text import format_duration
-from draw_gui.loss_plot import (SmoothedPlotMixin, SmoothingControl, _StepAxis, debiased_ema, lay_out_plot,
-                                new_plot)
+from draw_gui.curves import GrowingCurves
+from draw_gui.loss_plot import SmoothedPlotMixin, SmoothingControl, _StepAxis, lay_out_plot, new_plot
 
 # What the plot can show: (label, metrics column, eval.csv column).
 SERIES = {"total": ("total loss L", "loss", "nll_bound"), "Lx": ("reconstruction Lx", "recon", "recon"),
@@ -31,41 +31,18 @@ class _TimeAxis(pg.AxisItem):
         return [format_duration(max(0.0, v * scale)) for v in values]
 
 
-class _RunCurves:
-    """One run's columns (step, time, loss, recon, kl), their smoothed copies, and how it is drawn:
-    its name and colour, its curve and its evaluation markers."""
+class _RunCurves(GrowingCurves):
+    """One run's columns (x: step, time_s; values: COLUMNS) and their smoothed copies, and how it
+    is drawn: its name and colour, its curve and its evaluation markers."""
 
     def __init__(self, name: str, colour: tuple, curve, markers, capacity: int = 1024):
+        super().__init__(2, len(COLUMNS), capacity)
         self.name, self.colour, self.curve, self.markers = name, colour, curve, markers
-        self.count, self.capacity = 0, capacity
-        self.x = np.empty((2, capacity))                  # step, time_s
-        self.values = np.empty((len(COLUMNS), capacity))
-        self.smoothed = np.empty_like(self.values)
-        self.ema = np.zeros(len(COLUMNS))                 # EMA state at the last point
-        self.ema_count = np.zeros(len(COLUMNS), dtype=np.int64)
         self.evals = np.empty((4, 0))                     # step, nll_bound, recon, kl
 
-    def append(self, rows, smoothing: float) -> None:
-        start, end = self.count, self.count + len(rows)
-        if end > self.capacity:                           # doubling keeps appends amortised O(rows)
-            self.capacity = max(2 * self.capacity, end)
-            self.x, self.values, self.smoothed = (
-                np.concatenate((a, np.empty((a.shape[0], self.capacity - a.shape[1]))), axis=1)
-                for a in (self.x, self.values, self.smoothed))
-        self.x[:, start:end] = rows.step, rows.time_s
-        self.values[:, start:end] = [getattr(rows, c) for c in COLUMNS]
-        self.count = end
-        self.smooth(smoothing, start)
-
-    def smooth(self, weight: float, start: int = 0) -> None:
-        """Smooth points start:count, continuing the EMA state (restarted at 0)."""
-        if start == 0:
-            self.ema[:], self.ema_count[:] = 0.0, 0
-        if weight <= 0:
-            return                                        # the raw values are shown
-        for i in range(len(COLUMNS)):
-            self.smoothed[i, start:self.count], self.ema[i], self.ema_count[i] = debiased_ema(
-                self.values[i, start:self.count], weight, self.ema[i], int(self.ema_count[i]))
+    def append_rows(self, rows, smoothing: float) -> None:
+        """core.runfolder.MetricsRows."""
+        self.append((rows.step, rows.time_s), [getattr(rows, c) for c in COLUMNS], smoothing)
 
 
 class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
@@ -107,7 +84,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         if rows.reset:
             run.count = 0
         if len(rows):
-            run.append(rows, self._smoothing)
+            run.append_rows(rows, self._smoothing)
         if len(rows) or rows.reset:
             self._schedule_refresh()
 
@@ -213,8 +190,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         if column is None:                          # the test NLL bound: the evaluations themselves
             return self._eval_x(run), run.evals[1]
         row = COLUMNS.index(column)
-        values = run.smoothed if self._smoothing > 0 else run.values
-        return run.x[0 if self.x_mode == "step" else 1, :run.count], values[row, :run.count]
+        return run.x[0 if self.x_mode == "step" else 1, :run.count], run.shown(self._smoothing)[row]
 
     def refresh(self) -> None:
         _, column, eval_column = SERIES[self.series]

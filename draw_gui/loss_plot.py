@@ -9,6 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from draw_gui.curves import GrowingCurves
+
 # (legend name, checkbox, hover name, colour, tooltip).  Green and red are reserved
 # app-wide for the read/write attention boxes, so the curves avoid them.
 _SERIES = (
@@ -22,54 +24,6 @@ _EVAL_COLOUR = (235, 95, 235)
 _HOVER_HINT = "move the mouse over the plot to read the values at a step"
 MAX_SMOOTHING = 0.999
 _SLIDER_SCALE = 1000  # slider ticks per unit of smoothing
-# Closed-form EMA blocks stop where weight**-k reaches e**200: far from overflow.
-_MAX_LOG_GROWTH = 200.0
-
-
-def _linear_scan(u: np.ndarray, a: float, start: float) -> np.ndarray:
-    """s[i] = a * s[i-1] + u[i] with s[-1] = start, without a Python loop over i."""
-    n = len(u)
-    if n == 0 or a == 0.0:
-        return u.copy()
-    block = int(_MAX_LOG_GROWTH / -math.log(a))
-    if block <= 1:
-        # a <= e**-200: anything older than the previous term is below float resolution.
-        return u + a * np.concatenate(([start], u[:-1]))
-    k = np.arange(min(block, n))
-    if block >= n:
-        return a ** k * np.cumsum(u * a ** -k) + a ** (k + 1) * start
-    # Solve each block in closed form from zero, then carry block ends across blocks
-    # (itself a scan, with weight a**block).
-    blocks = -(-n // block)
-    padded = np.zeros(blocks * block)
-    padded[:n] = u
-    local = a ** k * np.cumsum(padded.reshape(blocks, block) * a ** -k, axis=1)
-    ends = _linear_scan(local[:, -1], a ** block, start)
-    carry_in = np.concatenate(([start], ends[:-1]))
-    return (local + a ** (k + 1) * carry_in[:, None]).ravel()[:n]
-
-
-def debiased_ema(values: np.ndarray, weight: float, biased_last: float = 0.0,
-                 count: int = 0) -> tuple[np.ndarray, float, int]:
-    """TensorBoard's smoothing: an EMA debiased by 1 - weight**count.
-
-    Continues from the state (biased_last, count) of the points before and returns
-    (smoothed, new state); non-finite values pass through and are not averaged.
-    """
-    finite = np.isfinite(values)
-    all_finite = bool(finite.all())
-    x = values if all_finite else values[finite]
-    biased = _linear_scan((1.0 - weight) * x, weight, biased_last)
-    debiased = biased / (1.0 - weight ** (count + np.arange(1, len(x) + 1)))
-    if len(x):
-        biased_last, count = float(biased[-1]), count + len(x)
-    if all_finite:
-        return debiased, biased_last, count
-    smoothed = values.copy()
-    smoothed[finite] = debiased
-    return smoothed, biased_last, count
-
-
 def _as_points(steps, loss, recon, kl) -> tuple[np.ndarray, np.ndarray]:
     steps = np.array(steps, dtype=np.int64).ravel()
     values = np.stack([np.asarray(v, dtype=np.float64).ravel() for v in (loss, recon, kl)])
@@ -294,12 +248,7 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
                             *self.visibility_checkboxes), self.plot_widget, self.hover_label)
 
     def _reset_buffers(self) -> None:
-        self._capacity, self._count = self.initial_capacity, 0
-        self._steps = np.empty(self._capacity, dtype=np.int64)
-        self._values = np.empty((len(_SERIES), self._capacity))
-        self._smoothed = np.empty((len(_SERIES), self._capacity))
-        self._ema_last = np.zeros(len(_SERIES))
-        self._ema_count = np.zeros(len(_SERIES), dtype=np.int64)
+        self._points = GrowingCurves(1, len(_SERIES), self.initial_capacity, x_dtype=np.int64)  # x: step
         # Whether pyqtgraph may skip its finite check (see _refresh_curves).
         self._all_finite = self._all_positive = True
         self._eval_steps, self._eval_nll = np.empty(0), np.empty(0)
@@ -307,36 +256,24 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
     def _append_points(self, steps: np.ndarray, values: np.ndarray) -> None:
         if len(steps) == 0:
             return
-        start, end = self._count, self._count + len(steps)
-        while end > self._capacity:  # doubling keeps appends amortised O(batch)
-            self._steps, self._values, self._smoothed = (
-                np.concatenate((a, np.empty_like(a)), axis=-1)
-                for a in (self._steps, self._values, self._smoothed))
-            self._capacity *= 2
-        self._steps[start:end] = steps
-        self._values[:, start:end] = values
+        self._points.append(steps[None], values, self._smoothing)
         self._all_finite &= bool(np.isfinite(values).all())
         self._all_positive &= bool((values > 0).all())
-        self._count = end
-        if self._smoothing > 0:
-            self._smooth_range(start, end)
         self._schedule_refresh()
 
-    def _smooth_range(self, start: int, end: int) -> None:
-        """Smooth points start:end, continuing the EMA state (restarted at 0)."""
-        if start == 0:
-            self._ema_last[:], self._ema_count[:] = 0.0, 0
-        for i in range(len(_SERIES)):
-            self._smoothed[i, start:end], self._ema_last[i], self._ema_count[i] = debiased_ema(
-                self._values[i, start:end], self._smoothing, self._ema_last[i],
-                int(self._ema_count[i]))
+    @property
+    def _count(self) -> int:
+        return self._points.count
+
+    @property
+    def _steps(self) -> np.ndarray:
+        return self._points.x[0]
 
     def _resmooth(self) -> None:
-        if self._smoothing > 0:        # at 0 the raw values are shown
-            self._smooth_range(0, self._count)
+        self._points.smooth(self._smoothing)
 
     def _displayed(self) -> np.ndarray:
-        return (self._smoothed if self._smoothing > 0 else self._values)[:, :self._count]
+        return self._points.shown(self._smoothing)
 
     def _refresh_curves(self) -> None:
         # Skipping the finite check is only valid while every value can be plotted.
