@@ -119,3 +119,24 @@ def load_model(path, device_name: str | None = "cpu"):
         raise CheckpointError(f"{path}: its weights do not fit its own model settings "
                               f"({first[:120]}); the file is damaged") from None
     return model.to(device).eval(), ckpt, device
+
+
+def weights_only(ckpt: dict, max_history_rows: int = 2000) -> dict:
+    """What a shipped model keeps of a training checkpoint: the settings, the weights, the step
+    and epoch reached, and the loss history (thinned to at most max_history_rows steps), but no
+    optimizer state, noise generator or data paths of the machine it was trained on.
+
+    `draw-gui train --restore` continues from such a file with a fresh optimizer.
+    """
+    kept = {k: ckpt[k] for k in ("model_config", "train_config", "dataset", "model", "step", "epoch",
+                                 "elapsed_s", "evals") if k in ckpt}
+    settings = dict(ckpt.get("data_settings") or {})
+    kept["data_settings"] = {**settings, "data_dir": None, "folder": None}
+    history = ckpt.get("history") or {}
+    rows = len(next(iter(history.values()))) if history else 0
+    if rows:
+        every = -(-rows // max_history_rows)  # ceil: the last step is kept too
+        index = torch.arange(rows - 1, -1, -every).flip(0)
+        kept["history"] = {k: v[index].clone() for k, v in history.items()}
+    kept["model"] = {k: v.detach().cpu().clone() for k, v in ckpt["model"].items()}
+    return kept

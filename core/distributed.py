@@ -38,6 +38,13 @@ def env_world_size() -> int:
         return 1
 
 
+def under_torchrun() -> bool:
+    """Started by torchrun (or anything that sets RANK and WORLD_SIZE), even as a single process:
+    `torchrun --nproc_per_node 1` then runs the same code path (NCCL, DDP) as N processes, which
+    is how that path is checked on a machine with one GPU."""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
 @dataclass
 class Distributed:
     rank: int = 0
@@ -53,15 +60,16 @@ class Distributed:
 
     @property
     def enabled(self) -> bool:
-        return self.world_size > 1
+        """Joined a process group (under torchrun, whatever the number of processes)."""
+        return self.backend != ""
 
     @classmethod
     def from_env(cls, device: str = "auto", timeout_s: float = 1800) -> "Distributed":
-        """Join the process group torchrun describes in the environment; a single process (no
-        WORLD_SIZE, or 1) gets a disabled Distributed and nothing is initialised."""
-        world = env_world_size()
-        if world <= 1:
+        """Join the process group torchrun describes in the environment; a process not started
+        by torchrun gets a disabled Distributed and nothing is initialised."""
+        if not under_torchrun():
             return cls()
+        world = max(env_world_size(), 1)
         try:
             rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
         except (KeyError, ValueError):

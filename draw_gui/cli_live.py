@@ -20,9 +20,9 @@ CHECKPOINT_MINUTES = 10.0    # checkpoint.pt by time, besides epochs: recent wei
 
 
 def distributed_env() -> bool:
-    """Started by torchrun with more than one process."""
-    from core.distributed import env_world_size
-    return env_world_size() > 1
+    """Started by torchrun (one process or several)."""
+    from core.distributed import under_torchrun
+    return under_torchrun()
 
 
 def run_distributed(args, run_train) -> int:

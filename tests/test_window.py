@@ -64,6 +64,9 @@ def test_start_makes_loss_points_appear_and_glimpses_show(qtbot, make_window):
     assert len(xs) >= 3 and np.all(np.isfinite(ys)) and 50 < ys[0] < 800
     assert "step" in w.step_label.text() and "img/s" in w.rate_label.text()
     assert "mnist" in w.windowTitle() and "T 4" in w.windowTitle()
+    # "auto" trains where `draw-gui train` would: on a GPU machine, the GPU (benchmarks/gpu_run.sh)
+    from core.train import resolve_device
+    assert w.device_label.text().split(" ")[0] == str(resolve_device("auto"))
 
 
 def test_pause_stops_steps_and_step_advances_exactly_one(qtbot, make_window):

@@ -1,0 +1,136 @@
+"""Make a shipped model from a training checkpoint: the weights-only file and its model card.
+
+    python scripts/ship_model.py RUN/checkpoint.pt --name mnist --out draw_gui/models \
+        --title "DRAW with attention" --command "draw-gui train ..." [--data-dir DIR] [--device cuda]
+
+The card's figures are never typed in: they are what `draw-gui eval --json` prints for the
+shipped file itself (the bound on all test images; the importance-weighted estimate with
+k = 100 and the bound on the first 1,000), so a test can recompute them.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+IW_K, IW_IMAGES = 100, 1000
+
+
+def hardware(device: str) -> str:
+    import torch
+    cores = f"{os.cpu_count()} CPU cores"
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} GPU, {cores}"
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {cores}"
+
+
+def eval_command(path: Path, data_dir: str | None, device: str, extra: list[str]) -> list[str]:
+    cmd = [sys.executable, "-m", "draw_gui", "eval", str(path), "--json", "--no_download", "--device", device]
+    return cmd + (["--data_dir", data_dir] if data_dir else []) + extra
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--name", required=True, help="the model's name: draw-gui sample NAME")
+    p.add_argument("--out", required=True, help="folder for NAME.pt and NAME.json")
+    p.add_argument("--title", required=True)
+    p.add_argument("--command", required=True, help="the exact training command, for the card")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--device", default="cpu", help="where to evaluate (the card says which)")
+    p.add_argument("--paper-nll", type=float, default=None, help="the paper's figure for this model (Table 2)")
+    p.add_argument("--trained-on", default=None, help="hardware it was trained on (default: this machine)")
+    args = p.parse_args(argv)
+
+    import torch
+    from core.checkpoint import load_checkpoint, save_checkpoint, weights_only
+    from core.data import load_dataset
+    from core.files import atomic_path
+
+    ckpt = load_checkpoint(args.checkpoint)
+    out = Path(args.out)
+    weights = out / f"{args.name}.pt"
+    save_checkpoint(weights, weights_only(ckpt))
+
+    # Both evaluations of the shipped file at once (they share nothing but the device).
+    full = subprocess.Popen(eval_command(weights, args.data_dir, args.device, []), stdout=subprocess.PIPE, text=True)
+    first = subprocess.Popen(eval_command(weights, args.data_dir, args.device,
+                                          ["-k", str(IW_K), "--limit", str(IW_IMAGES)]),
+                             stdout=subprocess.PIPE, text=True)
+    results = []
+    for proc in (full, first):
+        text, _ = proc.communicate()
+        if proc.returncode != 0:
+            print(f"ship_model: draw-gui eval failed ({proc.returncode}) for {weights}", file=sys.stderr)
+            return 1
+        results.append(json.loads(text.strip().splitlines()[-1]))
+    full_eval, first_eval = results
+
+    train = ckpt.get("train_config") or {}
+    data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
+    step = int(ckpt.get("step", 0))
+    images_seen = step * int(train.get("batch_size", 0))
+    card = {
+        "name": args.name,
+        "title": args.title,
+        "file": weights.name,
+        "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "dataset": ckpt.get("dataset"),
+        "model": ckpt["model_config"],
+        "training": {
+            "command": args.command,
+            "steps": step,
+            "epochs": round(images_seen / data.train.shape[0], 2),
+            "images_seen": images_seen,
+            "batch_size": train.get("batch_size"),
+            "lr": train.get("lr"),
+            "lr_decay": train.get("lr_decay"),
+            "wall_time_s": round(float(ckpt.get("elapsed_s", 0.0)), 1),
+            "hardware": args.trained_on or hardware(train.get("device", "cpu")),
+            "torch": torch.__version__,
+            "date": datetime.date.today().isoformat(),
+        },
+        "evaluation": {
+            "binarization": full_eval["binarization"],
+            "test_nll_bound": full_eval["nll_bound"],
+            "test_images": full_eval["images"],
+            "recon": full_eval["recon"],
+            "kl": full_eval["kl"],
+            "nll_iw": first_eval["nll_iw"],
+            "iw_k": first_eval["k"],
+            "iw_images": first_eval["images"],
+            "nll_bound_first_images": first_eval["nll_bound"],  # a test recomputes this one
+            "command": f"draw-gui eval {args.name} --json; draw-gui eval {args.name} -k {IW_K} --limit {IW_IMAGES} --json",
+            "evaluated_on": hardware(args.device),
+        },
+        "paper_nll": args.paper_nll,
+    }
+    card_path = out / f"{args.name}.json"
+    with atomic_path(card_path) as tmp:
+        Path(tmp).write_text(json.dumps(card, indent=1) + "\n")
+    e = card["evaluation"]
+    print(f"{args.name}: step {step}, {card['training']['epochs']} epochs; test NLL bound {e['test_nll_bound']:.2f} "
+          f"nats on {e['test_images']}, IWAE k={e['iw_k']} {e['nll_iw']:.2f} on the first {e['iw_images']} "
+          f"(bound there {e['nll_bound_first_images']:.2f}); {weights} ({weights.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
