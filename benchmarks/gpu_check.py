@@ -135,6 +135,7 @@ def main():
     speeds = {v: report["images_per_s"][f"batch_{big}_{v}"] for v in variants}
     best = max((v for v in variants if isinstance(speeds[v], float)), key=speeds.get, default="plain")
     report["fastest_step"] = best
+    checkpoint_report()  # what part 2 of gpu_run plans with, even if this run is cut short here
     best_compiled = best != "plain"
     train = read_mnist(root, True, 2048 if quick else None)
     test = read_mnist(root, False, 512 if quick else 10000)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
@@ -91,13 +90,53 @@ def stop_at(procs: dict, deadline: float, log: Log) -> None:
         time.sleep(1)
 
 
+def window_part(report: dict, log: Log, work: Path, data_dir: str, device: str, dry: bool, window_until: float):
+    """Part 4: the pytest-qt window tests (training where "auto" points: the GPU) and torchrun on NCCL."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    syslib = Path(os.environ.get("DRAW_GUI_QT_SYSLIB", "/nonexistent"))
+    if syslib.is_dir():  # system libraries Qt needs that this machine lacks (gpu_run.sh chose them)
+        env["LD_LIBRARY_PATH"] = f"{syslib}:{env.get('LD_LIBRARY_PATH', '')}"
+    code, text = run([PY, "-c", "import PySide6, torch; from core.train import resolve_device; "
+                      "print('PySide6', PySide6.__version__, 'from', PySide6.__file__, '; the window trains on', "
+                      "resolve_device('auto'))"], log, 60, env=env, name="Qt")
+    report["window_qt"] = text.strip().splitlines()[-1:] if text.strip() else []
+    code, text = run([PY, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/test_window.py",
+                      "-o", "addopts=-m 'not slow and not bundle'"], log,
+                     max(0.6 * (window_until - time.perf_counter()), 30), env=env, name="window tests")
+    tail = [ln for ln in text.splitlines() if ln.strip()][-1:] or [""]
+    report["window_tests"] = {"exit": code, "summary": tail[0]}
+    torchrun_dir = work / "runs" / "torchrun"
+    tiny = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8"] if dry else []
+    code, text = run([PY, "-m", "torch.distributed.run", "--nproc_per_node", "1", "-m", "draw_gui", "train",
+                      "--dataset", "binarized-mnist", "--data_dir", data_dir, "--no_download", "--device", device,
+                      "--batch_size", "256", "--max_steps", "40", "--no_eval", "--compile", "false",
+                      "--out", torchrun_dir, *tiny], log,
+                     max(window_until - time.perf_counter(), 30), env=env, name="torchrun")
+    said = [ln for ln in text.splitlines() if "processes (" in ln or "finished at step" in ln]
+    report["torchrun"] = {"exit": code, "lines": said[-2:]}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("budget", type=float, nargs="?", default=480, help="seconds for everything (480)")
     p.add_argument("out", nargs="?", default=str(REPO / "benchmarks" / "results"))
     p.add_argument("--data-dir", default=None, help="holds MNIST/raw (default: .gpu_carry/data, else ../shared/data)")
     p.add_argument("--dry", action="store_true", help="tiny sizes on the CPU: checks the script, not the GPU")
+    p.add_argument("--parts", default="check,train,ship,window",
+                   help="which parts to run (a skipped part's share of the budget goes to the others)")
+    p.add_argument("--models", default=",".join(MODELS), help="which models to train and ship")
+    p.add_argument("--restore-from", metavar="DIR", help="continue each model from DIR/NAME.pt and DIR/NAME.json "
+                   "(an earlier run's output) instead of starting afresh")
+    p.add_argument("--step", choices=("plain", "compiled", "cudagraphs"), help="the training step, instead of "
+                   "gpu_check's fastest")
+    p.add_argument("--epochs", type=int, help="the epochs the learning rate schedule spans (counted from the "
+                   "start of the first run), instead of what the budget is estimated to hold")
     args = p.parse_args()
+    parts = set(args.parts.split(","))
+    models = {name: MODELS[name] for name in args.models.split(",")}
+    scale = 0.92 / sum(SHARES[k] for k in parts)
+    shares = {k: (SHARES[k] * scale if k in parts else 0.0) for k in SHARES}
     t0 = time.perf_counter()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -130,44 +169,64 @@ def main() -> int:
 
     # 1. gpu_check --------------------------------------------------------------------------
     check_json = work / "gpu_check.json"
-    share = SHARES["check"] * budget
-    cmd = [PY, "benchmarks/gpu_check.py", "--device", device, "--data-dir", data_dir, "--out", check_json,
-           "--budget", 0.75 * share] + (["--quick"] if args.dry else [])
-    code, text = run(cmd, log, share, env={**os.environ, "PYTHONUNBUFFERED": "1"}, name="gpu_check")
-    check = json.loads(check_json.read_text()) if check_json.exists() else {}
-    report["gpu_check"] = check
-    report["gpu_check_exit"] = code
-    save_report()
+    share = shares["check"] * budget
+    check = {}
+    if "check" in parts:
+        cmd = [PY, "benchmarks/gpu_check.py", "--device", device, "--data-dir", data_dir, "--out", check_json,
+               "--budget", 0.75 * share] + (["--quick"] if args.dry else [])
+        code, text = run(cmd, log, share, env={**os.environ, "PYTHONUNBUFFERED": "1"}, name="gpu_check")
+        check = json.loads(check_json.read_text()) if check_json.exists() else {}
+        report["gpu_check"] = check
+        report["gpu_check_exit"] = code
+        save_report()
 
     # 2. training the paper's two MNIST models at once ---------------------------------------
     batch = 128 if args.dry else 1024
-    fastest = check.get("fastest_step", "plain")
+    ips = check.get("images_per_s", {})
+    timed = {v: ips.get(f"batch_{batch}_{v}") for v in ("plain", "compiled", "cudagraphs")}
+    timed = {v: x for v, x in timed.items() if isinstance(x, float)}
+    fastest = args.step or check.get("fastest_step") or (max(timed, key=timed.get) if timed else "plain")
     compile_step = fastest in ("compiled", "cudagraphs")
-    epoch_s = check.get("epoch_seconds") or (30.0 if args.dry else 3.0)
-    compile_s = check.get("compile_seconds", 0.0) if compile_step else 0.0
-    train_until = t0 + sum(SHARES[k] for k in ("check", "train")) * budget
+    epoch_s = check.get("epoch_seconds") or (60000 / timed[fastest] if fastest in timed else 3.0)
+    compile_s = check.get("compile_seconds", 45.0) if compile_step else 0.0
+    train_until = t0 + (shares["check"] + shares["train"]) * budget
     available = train_until - time.perf_counter() - 15 - 1.5 * compile_s  # start-up, data, compiling
-    slowdown = 1.8  # two runs share the GPU: each is slower than alone (measured below, in images/s)
-    epochs = max(1, int(available / (epoch_s * slowdown)))
-    if args.dry:
+    slowdown = 1.8 if len(models) > 1 else 1.1  # two runs share the GPU; the noise is drawn on the CPU
+    epochs = args.epochs or max(1, int(available / (epoch_s * slowdown)))
+    if args.dry and not args.restore_from:
         epochs = 1
     lr, final = 2e-3, 0.1  # batch 1024 is 16x draw-gui's default batch: twice its learning rate
     decay = round(final ** (1 / epochs), 6) if epochs > 1 else 1.0
     tiny = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--max_steps", "30"] if args.dry else []
     report["training"] = {"batch_size": batch, "epochs_planned": epochs, "lr": lr, "lr_decay": decay,
                           "step": fastest, "compile": compile_step, "seconds_available": round(available, 1)}
-    log(f"training both models: {epochs} epochs at batch {batch}, lr {lr} x {decay}/epoch, "
+    log(f"training {', '.join(models)}: {epochs} epochs at batch {batch}, lr {lr} x {decay}/epoch, "
         f"{'compiled' if compile_step else 'plain'} step (gpu_check's fastest: {fastest})")
-    procs, commands = {}, {}
-    for name, (_, options) in MODELS.items():
+    procs, commands, earlier = {}, {}, {}
+    for name, (_, options) in models.items():
         run_dir = work / "runs" / name
-        cmd = ["draw-gui", "train", "--dataset", "binarized-mnist", "--data_dir", "DATA", "--no_download",
-               "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs), "--lr", str(lr),
-               "--lr_decay", str(decay), "--compile", "true" if compile_step else "false", "--no_eval",
-               "--save_interval", str(max(1, epochs // 4)), "--seed", "0", *options, *tiny]
+        if args.restore_from:  # continue: the model's shape, batch and learning rate come from the file
+            shipped = Path(args.restore_from) / f"{name}.pt"
+            earlier[name] = json.loads((Path(args.restore_from) / f"{name}.json").read_text())["training"]["command"]
+            cmd = ["draw-gui", "train", "--restore", f"{name}.pt", "--data_dir", "DATA", "--no_download",
+                   "--device", device, "--maxEpochs", str(epochs), "--lr_decay", str(decay),
+                   "--compile", "true" if compile_step else "false", "--no_eval",
+                   "--save_interval", str(max(1, epochs // 4))]
+            if args.dry:
+                import torch as _t
+                cmd += ["--max_steps", str(int(_t.load(shipped, weights_only=True)["step"]) + 3)]
+        else:
+            cmd = ["draw-gui", "train", "--dataset", "binarized-mnist", "--data_dir", "DATA", "--no_download",
+                   "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs), "--lr", str(lr),
+                   "--lr_decay", str(decay), "--compile", "true" if compile_step else "false", "--no_eval",
+                   "--save_interval", str(max(1, epochs // 4)), "--seed", "0", *options, *tiny]
         commands[name] = " ".join(cmd)
+        if name in earlier:
+            commands[name] = f"{earlier[name]}; then, continued: {commands[name]}"
         real = [PY, "-m", "draw_gui", *cmd[1:]]
         real[real.index("DATA")] = data_dir
+        if args.restore_from:
+            real[real.index(f"{name}.pt")] = str(shipped.resolve())
         real += ["--out", str(run_dir), "--log_file", str(work / f"{name}.train.log"), "--quiet"]
         log(f"$ {' '.join(real)}")
         procs[name] = subprocess.Popen(real, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -184,10 +243,10 @@ def main() -> int:
     save_report()
 
     # 3. ship: weights-only files and model cards, evaluated as draw-gui eval prints them ------
-    ship_until = train_until + SHARES["ship"] * budget
+    ship_until = train_until + shares["ship"] * budget
     report["models"] = {}
     ships = {}
-    for name, (title, _) in MODELS.items():
+    for name, (title, _) in (models.items() if "ship" in parts else ()):
         ckpt = work / "runs" / name / "checkpoint.pt"
         if not ckpt.exists():
             log(f"{name}: no checkpoint was written; nothing to ship")
@@ -212,31 +271,9 @@ def main() -> int:
     save_report()
 
     # 4. the window on the GPU, and torchrun on NCCL ----------------------------------------------
-    window_until = ship_until + SHARES["window"] * budget
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    syslib = Path(os.environ.get("DRAW_GUI_QT_SYSLIB", "/nonexistent"))
-    if syslib.is_dir():  # system libraries Qt needs that this machine lacks (gpu_run.sh chose them)
-        env["LD_LIBRARY_PATH"] = f"{syslib}:{env.get('LD_LIBRARY_PATH', '')}"
-    code, text = run([PY, "-c", "import PySide6, torch; from core.train import resolve_device; "
-                      "print('PySide6', PySide6.__version__, 'from', PySide6.__file__, '; the window trains on', "
-                      "resolve_device('auto'))"], log, 60, env=env, name="Qt")
-    report["window_qt"] = text.strip().splitlines()[-1:] if text.strip() else []
-    code, text = run([PY, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests/test_window.py",
-                      "-o", "addopts=-m 'not slow and not bundle'"], log,
-                     max(0.6 * (window_until - time.perf_counter()), 30), env=env, name="window tests")
-    tail = [ln for ln in text.splitlines() if ln.strip()][-1:] or [""]
-    report["window_tests"] = {"exit": code, "summary": tail[0]}
-    torchrun_dir = work / "runs" / "torchrun"
-    tiny = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8"] if args.dry else []
-    code, text = run([PY, "-m", "torch.distributed.run", "--nproc_per_node", "1", "-m", "draw_gui", "train",
-                      "--dataset", "binarized-mnist", "--data_dir", data_dir, "--no_download", "--device", device,
-                      "--batch_size", "256", "--max_steps", "40", "--no_eval", "--compile", "false",
-                      "--out", torchrun_dir, *tiny], log,
-                     max(window_until - time.perf_counter(), 30), env=env, name="torchrun")
-    said = [ln for ln in text.splitlines() if "processes (" in ln or "finished at step" in ln]
-    report["torchrun"] = {"exit": code, "lines": said[-2:]}
-    save_report()
+    if "window" in parts:
+        window_part(report, log, work, data_dir, device, args.dry, ship_until + shares["window"] * budget)
+        save_report()
 
     # the table -------------------------------------------------------------------------------------
     lines = [f"draw-gui on {report['gpu'] or 'the CPU (dry run)'}, torch {report['torch']}, "
@@ -257,7 +294,7 @@ def main() -> int:
     lines.append(f"  training: {tr['epochs_planned']} epochs planned at batch {tr['batch_size']}, "
                  f"lr {tr['lr']} x {tr['lr_decay']} per epoch, step {tr['step']}")
     lines.append(f"  {'model':<20}{'steps':>7}{'epochs':>8}{'wall s':>8}{'img/s':>8}{'bound':>9}{'IWAE k=100':>12}{'paper':>8}")
-    for name in MODELS:
+    for name in models:
         card = report["models"].get(name)
         run_info = tr["runs"].get(name, {})
         if card is None:
@@ -267,9 +304,11 @@ def main() -> int:
         lines.append(f"  {name:<20}{t['steps']:>7}{t['epochs']:>8}{t['wall_time_s']:>8.0f}"
                      f"{run_info.get('images_per_s_last') or 0:>8.0f}{e['test_nll_bound']:>9.2f}"
                      f"{e['nll_iw']:>12.2f}{PAPER[name]:>8.2f}")
-    lines.append(f"  {' '.join(report.get('window_qt', []))}")
-    lines.append(f"  window tests on {device}: {report['window_tests']['summary']} (exit {report['window_tests']['exit']})")
-    lines.append(f"  torchrun --nproc_per_node 1: exit {report['torchrun']['exit']}; {' | '.join(report['torchrun']['lines'])}")
+    if "window_tests" in report:
+        lines.append(f"  {' '.join(report.get('window_qt', []))}")
+        lines.append(f"  window tests on {device}: {report['window_tests']['summary']} (exit {report['window_tests']['exit']})")
+        lines.append(f"  torchrun --nproc_per_node 1: exit {report['torchrun']['exit']}; "
+                     f"{' | '.join(report['torchrun']['lines'])}")
     table = "\n".join(lines)
     (out / "gpu_run.txt").write_text(table + "\n")
     log("\n" + table)
