@@ -1,9 +1,25 @@
-"""Where the application's own files are: the source tree, or the PyInstaller bundle."""
+"""Where the application's own files are (icons, the .desktop launcher, the embedded MNIST sample,
+the shipped models): the repository's resources/ folder, which is package data once installed.
+
+- an installed wheel: the folder is installed as draw_gui/_resources (pyproject.toml maps it);
+- the PyInstaller bundle: draw-gui.spec copies it to resources/ beside the executable's files;
+- a source checkout (editable install, or `python -m draw_gui` from the repository): resources/.
+"""
 import sys
 from pathlib import Path
 
+_HERE = Path(__file__).resolve().parent
+
+
+def resource_folder() -> Path:
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    installed = _HERE / "_resources"
+    if installed.is_dir():
+        return installed
+    return _HERE.parent / "resources"
+
 
 def resource_path(name: str) -> Path:
-    bundle = getattr(sys, "_MEIPASS", None)
-    base = Path(bundle) if bundle else Path(__file__).resolve().parents[1]
-    return base / "resources" / name
+    return resource_folder() / name

@@ -1,6 +1,8 @@
-"""Make a shipped model from a training checkpoint: the weights-only file and its model card.
+"""Make a shipped model from a training checkpoint: a run folder OUT/NAME/ holding the weights-only
+checkpoint.pt, its model card card.json, and metrics.csv and eval.csv (the loss curve and the test
+bound, so the Compare tab and `draw-gui compare` treat it as any run).
 
-    python scripts/ship_model.py RUN/checkpoint.pt --name mnist --out draw_gui/models \
+    python scripts/ship_model.py RUN/checkpoint.pt --name mnist --out resources/models \
         --title "DRAW with attention" --command "draw-gui train ..." [--data-dir DIR] [--device cuda]
 
 The card's figures are never typed in: they are what `draw-gui eval --json` prints for the
@@ -64,10 +66,17 @@ def main(argv=None) -> int:
     from core.data import load_dataset
     from core.files import atomic_path
 
+    from core.loop import HISTORY_KEYS, History
+    from core.runfolder import RunFolder
+
     ckpt = load_checkpoint(args.checkpoint)
-    out = Path(args.out)
-    weights = out / f"{args.name}.pt"
-    save_checkpoint(weights, weights_only(ckpt))
+    out = Path(args.out) / args.name
+    out.mkdir(parents=True, exist_ok=True)
+    for old in ("metrics.csv", "eval.csv"):
+        (out / old).unlink(missing_ok=True)
+    weights = out / "checkpoint.pt"
+    shipped = weights_only(ckpt)
+    save_checkpoint(weights, shipped)
 
     # Both evaluations of the shipped file at once (they share nothing but the device).
     full = subprocess.Popen(eval_command(weights, args.data_dir, args.device, []), stdout=subprocess.PIPE, text=True)
@@ -82,6 +91,17 @@ def main(argv=None) -> int:
             return 1
         results.append(json.loads(text.strip().splitlines()[-1]))
     full_eval, first_eval = results
+    # The test bound joins the file's history (the weights stay as evaluated), and the run files
+    # are written from it.
+    shipped["evals"] = list(shipped.get("evals", [])) + [{
+        "step": int(shipped.get("step", 0)), "epoch": int(shipped.get("epoch", 1)) - 1,
+        "nll_bound": full_eval["nll_bound"], "recon": full_eval["recon"], "kl": full_eval["kl"]}]
+    save_checkpoint(weights, shipped)
+    history = History()
+    for k in HISTORY_KEYS:
+        history.columns[k] = [float(v) for v in shipped["history"][k].tolist()] if "history" in shipped else []
+    history.evals = shipped["evals"]
+    RunFolder(out).write_metrics(history)
 
     train = ckpt.get("train_config") or {}
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
@@ -122,7 +142,7 @@ def main(argv=None) -> int:
         },
         "paper_nll": args.paper_nll,
     }
-    card_path = out / f"{args.name}.json"
+    card_path = out / "card.json"
     with atomic_path(card_path) as tmp:
         Path(tmp).write_text(json.dumps(card, indent=1) + "\n")
     e = card["evaluation"]
