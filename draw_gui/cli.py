@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train and explore DRAW models (Gregor et al. 2015). "
                                             "With no command, opens the window.")
     p.add_argument("--version", action="version", version=f"draw-gui {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,follow,compare}")
+    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,follow,compare,models}")
 
     from core.presets import PAPER, PRESETS
     presets = "\n".join(f"  {p.name:<8} {p.summary()}" for p in PRESETS.values())
@@ -150,8 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
          "of training, 0 = only per epoch (10)")
 
     s = sub.add_parser("sample", allow_abbrev=False, help="draw samples from a checkpoint: grid PNG and drawing GIF")
-    s.add_argument("checkpoint")
-    _opt(s, "--out", metavar="DIR", help="output folder (default: samples/ beside the checkpoint)")
+    s.add_argument("checkpoint", help="a checkpoint file, or a shipped model's name (`draw-gui models`)")
+    _opt(s, "--out", metavar="DIR", help="output folder (default: samples/ beside the checkpoint; "
+         "NAME-samples/ here for a shipped model)")
     _opt(s, "--num", "-n", type=_count, help="how many samples (64)")
     _opt(s, "--seed", type=int)
     _opt(s, "--img_per_row", type=_count, help="images per row (8)")
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("folder", help="the run folder (holds run.json, metrics.csv, checkpoint.pt)")
 
     e = sub.add_parser("eval", allow_abbrev=False, help="test-set NLL bound of a checkpoint")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="a checkpoint file, or a shipped model's name (`draw-gui models`)")
     e.add_argument("-k", type=_positive_int, default=0, help="also an importance-weighted estimate with K samples")
     _opt(e, "--data_dir", metavar="DIR", help="where the dataset is (default: where training found it)")
     _opt(e, "--folder", metavar="DIR", help="the image folder (default: the one it was trained on)")
@@ -181,7 +182,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     from draw_gui.cli_compare import add_compare_parser
     add_compare_parser(sub)
+    mo = sub.add_parser("models", allow_abbrev=False, help="the trained models that ship with draw-gui, "
+                        "with their model cards' figures")
+    _opt(mo, "--json", action="store_true", help="print the model cards as JSON")
     return p
+
+
+def checkpoint_arg(text: str, option: str = "") -> Path:
+    """A checkpoint typed by the user: a file, or a shipped model's name; UsageError if neither."""
+    from draw_gui.shipped_models import checkpoint_or_model, names
+    path = checkpoint_or_model(text)
+    if not path.exists():
+        raise UsageError(f"{option + ' ' if option else ''}{text}: no such checkpoint file, and no shipped model "
+                         f"of that name (shipped: {names()}; `draw-gui models` lists them)")
+    return path
+
+
+def run_models(args) -> int:
+    import json
+    from draw_gui.shipped_models import shipped_models
+    models = shipped_models()
+    if args.json:
+        print(json.dumps([{"name": m.name, "checkpoint": str(m.checkpoint), **m.card} for m in models], indent=1))
+        return 0
+    if not models:
+        print("no shipped models found (a damaged installation? reinstall draw-gui)")
+        return 1
+    for m in models:
+        t = m.card.get("training", {})
+        print(f"{m.name}\n  {m.summary()}")
+        if t:
+            hours = t.get("wall_time_s", 0) / 3600
+            print(f"  trained on {t.get('hardware', '?')} for {hours:.2f} h ({t.get('images_seen', 0):,} images), "
+                  f"torch {t.get('torch', '?')}, {t.get('date', '?')}")
+        print(f"  {m.checkpoint}")
+    print("Use a name wherever a checkpoint goes: draw-gui sample mnist, draw-gui eval mnist, "
+          "draw-gui compare mnist mnist-noattention, draw-gui train --restore mnist --out DIR")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -209,6 +246,8 @@ def main(argv: list[str]) -> int:
         if args.command == "compare":
             from draw_gui.cli_compare import run_compare
             return run_compare(args)
+        if args.command == "models":
+            return run_models(args)
         if args.command == "train":
             from draw_gui.cli_train import run_train
             return run_train(args)

@@ -19,7 +19,7 @@ def add_compare_parser(sub) -> None:
     c = sub.add_parser("compare", allow_abbrev=False,
                        help="compare runs: the window's Compare tab, a table (--table) or a PNG (--save)",
                        description="Compare training runs side by side: loss curves, glimpses at the same t, "
-                                   "samples from the same seed. RUN is a run folder (`draw-gui train --out DIR`) "
+                                   "samples from the same seed. RUN is a run folder (`draw-gui train --out DIR`), a shipped model's name, "
                                    "or a checkpoint file in one.")
     c.add_argument("runs", nargs="+", metavar="RUN")
     c.add_argument("--table", action="store_true", help="print a table of the runs' numbers; no window")
@@ -40,9 +40,10 @@ def check_runs(paths) -> list[tuple[Path, dict | None]]:
     from core.compare import RunError, resolve_run
     from core.runfolder import CHECKPOINT_NAME
     runs = []
+    from draw_gui.shipped_models import run_or_model
     for p in paths:
         try:
-            folder = resolve_run(p)
+            folder = resolve_run(run_or_model(p))
         except RunError as e:
             raise UsageError(str(e)) from None
         if any(folder == f for f, _ in runs):

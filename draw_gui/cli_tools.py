@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from core.checkpoint import load_model
-from draw_gui.cli import UsageError
+from draw_gui.cli import UsageError, checkpoint_arg
 
 
 def _check_out(out: Path):
@@ -19,9 +19,15 @@ def run_sample(args) -> int:
     from core.export import save_drawing_gif, save_grid_png
     n = args.num if args.num is not None else 64
     per_row = args.img_per_row or 8
-    out = Path(args.out) if args.out else Path(args.checkpoint).resolve().parent / "samples"
+    from draw_gui.shipped_models import models_folder
+    path = checkpoint_arg(args.checkpoint)
+    shipped = models_folder().resolve() in path.resolve().parents
+    if args.out:
+        out = Path(args.out)
+    else:  # never into the installed package: a shipped model's samples go to the current folder
+        out = Path(f"{path.parent.name}-samples") if shipped else path.resolve().parent / "samples"
     _check_out(out)
-    model, ckpt, device = load_model(args.checkpoint, args.device)
+    model, ckpt, device = load_model(path, args.device)
     cfg = model.config
     if args.sweep is not None and not 0 <= args.sweep < cfg.z_size:
         raise UsageError(f"--sweep {args.sweep}: the model's z has {cfg.z_size} dimensions (0..{cfg.z_size - 1})")
@@ -83,7 +89,7 @@ def run_eval(args) -> int:
     import torch
     from core.data import Batches, load_dataset
     from core.evaluate import evaluate
-    model, ckpt, device = load_model(args.checkpoint, args.device)
+    model, ckpt, device = load_model(checkpoint_arg(args.checkpoint), args.device)
     dataset = ckpt.get("dataset", "mnist")
     # By default the data is looked for where `draw-gui train` found it, at the model's image size.
     from core.checkpoint import data_settings

@@ -152,11 +152,16 @@ def run_train(args, dist=None) -> int:
     ckpt = None
     out_dir = Path(args.out) if args.out else None
     if args.restore is not None:
-        path = Path(args.restore) if args.restore else (out_dir / "checkpoint.pt" if out_dir else None)
+        from draw_gui.cli import checkpoint_arg
+        from draw_gui.shipped_models import models_folder
+        path = checkpoint_arg(args.restore, "--restore") if args.restore else \
+            (out_dir / "checkpoint.pt" if out_dir else None)
         if path is None:
             raise UsageError("--restore needs a checkpoint path, or --out DIR holding checkpoint.pt")
         ckpt = load_checkpoint(path)
-        out_dir = out_dir or path.parent
+        shipped = models_folder().resolve() in path.resolve().parents
+        if not shipped:  # a shipped model continues in a new run folder, never inside the package
+            out_dir = out_dir or path.parent
         fixed = [n for n in ("read_size", "write_size", "num_glimpses", "latent_size", "hidden_size",
                              "enc_size", "dec_size", "use_attention", "attention", "spatial_rotation")
                  if getattr(args, n) is not None]
