@@ -116,3 +116,17 @@ def test_torchrun_style_cli_rank0_writes_the_run_and_matches_one_process(tmp_pat
     for k, v in one["model"].items():
         torch.testing.assert_close(ddp["model"][k], v, rtol=1e-5, atol=1e-6, msg=k)
     torch.testing.assert_close(ddp["history"]["loss"], one["history"]["loss"], rtol=1e-5, atol=1e-4)
+
+
+def test_torchrun_with_one_process_runs_the_distributed_path(tmp_path):
+    """`torchrun --nproc_per_node 1` joins a process group of one (DDP, the collectives), so the
+    path several GPUs take is checked on a machine with one (benchmarks/gpu_run.sh does, on NCCL)."""
+    images = square_folder(tmp_path / "imgs", size=16, square=6, margin=1)
+    args = ["train", "--dataset", "folder", "--folder", str(images), "--image-size", "16", "--num_glimpses", "3",
+            "--hidden_size", "16", "--latent_size", "4", "--batch_size", "8", "--max-steps", "3", "--no-eval",
+            "--device", "cpu", "--out", str(tmp_path / "out")]
+    run = subprocess.run([sys.executable, "-m", "draw_gui", *args], env={**os.environ, **_env(0, 1, _free_port())},
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "1 processes (gloo)" in run.stderr and "finished at step 3" in run.stderr
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["world_size"] == 1

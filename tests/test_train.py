@@ -316,3 +316,29 @@ def test_bf16_training_reports_float32_numbers_close_to_fp32(small_data):
     assert rounded.kl.dtype == torch.float32
     np.testing.assert_allclose(rounded.kl.sum(1).numpy(), exact.kl.sum(1).numpy(), rtol=0.05, atol=0.05)
     np.testing.assert_allclose(rounded.recon.numpy(), exact.recon.numpy(), rtol=0.02)
+
+
+def test_continuing_from_weights_only_ramps_the_learning_rate_up(small_data):
+    """A shipped model has no optimizer state: Adam's moments start at zero, and the full learning
+    rate on every weight at once threw a trained model back by 200 nats. It ramps up instead."""
+    from core.checkpoint import weights_only
+    from core.loop import RESTART_WARMUP_STEPS
+    first = make_trainer(small_data, max_steps=5, kl_warmup_steps=0)
+    first.run()
+    lrs = {}
+    for name, ckpt in (("full", first.checkpoint()), ("weights", weights_only(first.checkpoint()))):
+        t = make_trainer(small_data, checkpoint=ckpt, max_steps=8, kl_warmup_steps=0)
+        t.run(on_progress=lambda p, n=name: lrs.setdefault(n, []).append(p.lr), report_interval_s=0)
+        assert t.step == 8
+    assert lrs["full"] == [1e-3] * 3                                   # its optimizer state came along
+    assert lrs["weights"] == pytest.approx([1e-3 * k / RESTART_WARMUP_STEPS for k in (1, 2, 3)])
+
+
+def test_weights_only_keeps_what_a_shipped_model_needs_and_thins_the_history(small_data):
+    from core.checkpoint import weights_only
+    t = make_trainer(small_data, max_steps=7)
+    t.run()
+    kept = weights_only(t.checkpoint(), max_history_rows=3)
+    assert "optimizer" not in kept and "noise_rng" not in kept and kept["step"] == 7
+    assert kept["history"]["step"].tolist() == [1.0, 4.0, 7.0]       # the last step is always kept
+    assert kept["data_settings"]["data_dir"] is None
