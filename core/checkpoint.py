@@ -5,6 +5,8 @@ weights_only=True reads it without unpickling arbitrary code.
 """
 from __future__ import annotations
 
+import errno
+import math
 import os
 import pickle
 import zipfile
@@ -51,9 +53,11 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         raise CheckpointError(f"{path} is truncated or corrupt ({e}); use an earlier checkpoint") from None
     except pickle.UnpicklingError as e:
         unsafe = [ln.strip() for ln in str(e).splitlines() if "Unsupported global" in ln]
-        detail = f" ({unsafe[0][:120]})" if unsafe else ""
+        if not unsafe:  # not a refused object: the archive itself is broken
+            raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[0][:120] if str(e) else 'unpickling failed'}); "
+                                  "use an earlier checkpoint") from None
         raise CheckpointError(f"{path} is not a draw-gui checkpoint: it holds Python objects that are not loaded "
-                              f"for safety{detail}") from None
+                              f"for safety ({unsafe[0][:120]})") from None
     except RuntimeError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         msg = msg.split(". ")[0]  # torch's messages go on with advice meant for its developers
@@ -61,6 +65,9 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
             else "unreadable"
         raise CheckpointError(f"{path} is {kind} ({msg[:200]}); use an earlier checkpoint") from None
     except OSError as e:
+        if e.errno == errno.EINVAL:  # a seek past the end of a cut-off archive
+            raise CheckpointError(f"{path} is truncated or corrupt (its archive ends early); use an earlier "
+                                  "checkpoint") from None
         raise CheckpointError(f"{path} could not be read: {e.strerror or e}") from None
     except Exception as e:  # noqa: BLE001 - any other failure of torch.load means an unusable file
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {str(e)[:120]})") from None
@@ -68,13 +75,73 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         what = f"a {type(data).__name__}" if not isinstance(data, dict) else "a dict without draw-gui's format tag"
         raise CheckpointError(f"{path} is not a draw-gui checkpoint (it holds {what}; a bare state_dict "
                               "from another DRAW implementation cannot be resumed)")
-    if data.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {data.get('version')}; this draw-gui "
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{path} is damaged: its format version is {version!r}, not a number")
+    if version != VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {version}; this draw-gui "
                               f"reads version {VERSION}. Use the draw-gui release that wrote it")
     for key in ("model_config", "model"):
         if key not in data:
             raise CheckpointError(f"{path} is incomplete: it has no '{key}'")
+    problem = _field_problem(data)
+    if problem:
+        raise CheckpointError(f"{path} is not a usable checkpoint: {problem}; the file is damaged or was "
+                              "written by another program")
     return data
+
+
+def _number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def _whole(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int) and 0 <= v < 2**53
+
+
+def _field_problem(data: dict) -> str | None:
+    """What is wrong with the fields of a loaded checkpoint dict (None when each has the type and
+    range draw-gui writes). Every field is untrusted: checked before anything is built from it."""
+    from core.loop import HISTORY_KEYS
+    if not isinstance(data["model_config"], dict):
+        return "its model settings are not a table of values"
+    weights = data["model"]
+    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in weights.items()):
+        return "its weights are not a table of tensors"
+    for key in ("step", "epoch"):
+        if key in data and not _whole(data[key]):
+            return f"{key} is {data[key]!r}, not a whole number >= 0"
+    if "elapsed_s" in data and not (_number(data["elapsed_s"]) and data["elapsed_s"] >= 0):
+        return f"elapsed_s is {data['elapsed_s']!r}, not a time in seconds"
+    for key in ("train_config", "data_settings"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"its {key.replace('_', ' ')} are not a table of values"
+    settings = data.get("data_settings") or {}
+    for key in ("data_dir", "folder"):
+        if settings.get(key) is not None and not isinstance(settings[key], str):
+            return f"its data folder setting '{key}' is {settings[key]!r}, not a path"
+    if settings.get("image_size") is not None and not _whole(settings["image_size"]):
+        return f"its image size setting is {settings['image_size']!r}"
+    if not isinstance(data.get("dataset", ""), str):
+        return f"its dataset is {data['dataset']!r}, not a name"
+    history = data.get("history")
+    if history is not None:
+        if not isinstance(history, dict) or not all(
+                k in HISTORY_KEYS and isinstance(v, torch.Tensor) and v.dim() == 1 for k, v in history.items()):
+            return "its loss history is not a table of 1-D tensors"
+        if len({v.shape[0] for v in history.values()}) > 1:
+            return "its loss history has columns of different lengths"
+    evals = data.get("evals", [])
+    if not isinstance(evals, list) or not all(
+            isinstance(e, dict) and _whole(e.get("step")) and _whole(e.get("epoch"))
+            and all(_number(e.get(k)) for k in ("nll_bound", "recon", "kl")) for e in evals):
+        return "its test evaluations are not a list of step, epoch and bound numbers"
+    if "optimizer" in data and not isinstance(data["optimizer"], dict):
+        return "its optimizer state is not a table"
+    if "noise_rng" in data and not (isinstance(data["noise_rng"], torch.Tensor) and data["noise_rng"].dtype == torch.uint8):
+        return "its noise generator state is not a byte tensor"
+    return None
 
 
 def data_settings(ckpt: dict | None, data_dir=None, folder=None, image_size=None) -> dict:
@@ -96,10 +163,22 @@ def checkpoint_configs(ckpt: dict, path):
     from core.config import DrawConfig, TrainConfig
     try:
         model_cfg = DrawConfig.from_dict(ckpt["model_config"]).validate()
-        train_cfg = TrainConfig.from_dict(ckpt.get("train_config") or {})
+        train_cfg = TrainConfig.from_dict(ckpt.get("train_config") or {}).validate()
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise CheckpointError(f"{path} holds model settings this draw-gui cannot use ({str(e)[:160]}); "
+        raise CheckpointError(f"{path} is not a usable checkpoint: its settings cannot be used ({str(e)[:160]}); "
                               "the file is damaged or from another program") from None
+    # The weights must be those of that model (names and shapes), before any data is loaded for it.
+    from core.model import DRAW
+    expected = {k: tuple(v.shape) for k, v in DRAW(model_cfg).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in ckpt["model"].items()}
+    if found != expected:
+        missing = sorted(set(expected) - set(found))
+        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
+        what = (f"'{missing[0]}' is missing" if missing else
+                f"'{wrong[0]}' is {list(found[wrong[0]])}, not {list(expected[wrong[0]])}" if wrong else
+                f"'{sorted(set(found) - set(expected))[0]}' is not one of its weights")
+        raise CheckpointError(f"{path} is not a usable checkpoint: its weights do not fit its own model settings "
+                              f"({what}); the file is damaged")
     return model_cfg, train_cfg
 
 

@@ -36,7 +36,7 @@ def add_compare_parser(sub) -> None:
 
 def check_runs(paths) -> list[tuple[Path, dict | None]]:
     """(folder, checkpoint or None) of every run; UsageError / CheckpointError name the bad one."""
-    from core.checkpoint import load_checkpoint
+    from core.checkpoint import checkpoint_configs, load_checkpoint
     from core.compare import RunError, resolve_run
     from core.runfolder import CHECKPOINT_NAME
     runs = []
@@ -49,7 +49,10 @@ def check_runs(paths) -> list[tuple[Path, dict | None]]:
         if any(folder == f for f, _ in runs):
             raise UsageError(f"{p}: the run {folder} is given twice; give each run once")
         ckpt_path = folder / CHECKPOINT_NAME
-        runs.append((folder, load_checkpoint(ckpt_path) if ckpt_path.exists() else None))
+        ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+        if ckpt is not None:
+            checkpoint_configs(ckpt, ckpt_path)   # its settings are checked before anything is built from them
+        runs.append((folder, ckpt))
     return runs
 
 

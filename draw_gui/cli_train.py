@@ -125,15 +125,22 @@ class ProgressPrinter:
             self.stream.write(f"\revaluating on the test set: {done}/{total} images\x1b[K")
             self.stream.flush()
 
-    def message(self, text: str):
+    def message(self, text: str, error: bool = False):
+        """A line for the user; an error is shown even with --quiet (errors are never quiet)."""
         if self.tty and not self.quiet:
             self.stream.write("\r\x1b[K")
-        if not self.quiet:
+        if not self.quiet or error:
             self.stream.write(text + "\n")
             self.stream.flush()
         if self.log is not None:
             self.log.write(text + "\n")
             self.log.flush()
+
+
+def _saved_value(option: str, saved: dict) -> str:
+    key = {"num_glimpses": "glimpses", "latent_size": "z_size", "hidden_size": "enc_size",
+           "use_attention": "attention"}.get(option, option)
+    return f"{key} {saved.get(key)}" if option != "preset" else "its own settings"
 
 
 def _absolute(path) -> str | None:
@@ -162,13 +169,21 @@ def run_train(args, dist=None) -> int:
         shipped = models_folder().resolve() in path.resolve().parents
         if not shipped:  # a shipped model continues in a new run folder, never inside the package
             out_dir = out_dir or path.parent
-        fixed = [n for n in ("read_size", "write_size", "num_glimpses", "latent_size", "hidden_size",
-                             "enc_size", "dec_size", "use_attention", "attention", "spatial_rotation")
-                 if getattr(args, n) is not None]
+        saved = ckpt["model_config"]
+        same = {  # an option that repeats the checkpoint's value changes nothing and is accepted
+            "read_size": lambda v: v == saved.get("read_size"), "write_size": lambda v: v == saved.get("write_size"),
+            "num_glimpses": lambda v: v == saved.get("glimpses"), "latent_size": lambda v: v == saved.get("z_size"),
+            "hidden_size": lambda v: v == saved.get("enc_size") == saved.get("dec_size"),
+            "enc_size": lambda v: v == saved.get("enc_size"), "dec_size": lambda v: v == saved.get("dec_size"),
+            "use_attention": lambda v: ("gaussian" if v else "none") == saved.get("attention", "gaussian"),
+            "attention": lambda v: v == saved.get("attention", "gaussian"),
+            "spatial_rotation": lambda v: v == saved.get("spatial_rotation", False)}
+        fixed = [n for n, equal in same.items() if getattr(args, n) is not None and not equal(getattr(args, n))]
         if args.preset is not None:
             fixed.insert(0, "preset")
         if fixed:
-            raise UsageError(f"--{fixed[0]} cannot change when restoring: the model's shape comes from the checkpoint")
+            raise UsageError(f"--{fixed[0]} cannot change when restoring: the model's shape comes from the checkpoint "
+                             f"(it has {_saved_value(fixed[0], saved)})")
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file; give a folder for the run")
     try:
@@ -310,7 +325,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
         try:
             outcome = trainer.run(on_progress=lambda p: (printer(p), live.on_progress(p)), on_epoch_end=on_epoch_end)
         except NonFiniteLoss as e:
-            printer.message(f"stopped: {e}")
+            printer.message(f"draw-gui: stopped: {e}", error=True)
             save("last good state")
             live.finish("failed")
             return 1

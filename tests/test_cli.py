@@ -396,6 +396,10 @@ def test_non_finite_loss_stops_with_exit_1_and_keeps_the_last_good_state(capsys,
     assert 1 <= ckpt["step"] < 20
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
     assert [int(r["step"]) for r in read_csv(out / "metrics.csv")] == list(range(1, ckpt["step"] + 1))
+    # errors are never quiet: with --quiet the reason is still printed
+    code, _, err = run(capsys, "train", *TINY, "--max-steps", "20", "--no-eval", "--optimizer", "sgd", "--quiet",
+                       "--lr", "1e12", "--grad_clip", "0", "--data-dir", shared_data, "--out", tmp_path / "quiet")
+    assert code == 1 and "stopped: the loss became" in err
 
 
 def test_unwritable_log_file_exits_1_before_the_run_folder(capsys, shared_data, tmp_path):
