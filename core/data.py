@@ -170,6 +170,16 @@ def _load_torchvision(name: str, root: pathlib.Path, download: bool) -> tuple[to
         f"{', '.join(files)}{note}; {found}. {why}. {_WHAT_TO_DO}")
 
 
+def _check_fits(images: int, channels: int, size: int, name: str) -> None:
+    """DataUnavailable when the data set at this size would not fit in free memory (it is held there)."""
+    from core.config import available_memory
+    need, free = images * channels * size * size, available_memory()
+    if free is not None and need > free:
+        raise DataUnavailable(f"{name} at {size}x{size} pixels needs {need / 2**30:.1f} GB of memory for its "
+                              f"{images:,} images and this machine has {free / 2**30:.1f} GB free; use a smaller "
+                              "--image-size")
+
+
 def _resize(x: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
     # one batched interpolate per chunk (bounded memory); antialias matters when shrinking
     out = torch.empty((x.shape[0], x.shape[1], size, size), dtype=torch.uint8)
@@ -234,6 +244,7 @@ def _load_folder(path: pathlib.Path, size: int, grayscale: bool | None,
         raise DataUnavailable(
             f"The folder {path} contains no images. It was searched, with its subfolders, for "
             f"files ending in {exts}. Put your images there or choose another folder.")
+    _check_fits(len(files), 3, size, str(path))
     images, greys, bad = [], [], []
     for f in files:
         try:
@@ -288,6 +299,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
     root = pathlib.Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     train, test, source = _load_torchvision(name, root.resolve(), download)
     if image_size is not None and train.shape[-1] != int(image_size):
+        _check_fits(train.shape[0] + test.shape[0], train.shape[1], int(image_size), name)
         train, test = _resize(train, int(image_size)), _resize(test, int(image_size))
     train, test = _set_channels(train, grayscale), _set_channels(test, grayscale)
     return ImageData(name, train.contiguous(), test.contiguous(), _BINARIZATION[name], source)

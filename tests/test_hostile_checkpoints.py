@@ -127,3 +127,11 @@ def test_restore_accepts_model_options_equal_to_the_checkpoints(good, tmp_path, 
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 3
     assert cli(["train", "--restore", str(good), "--out", str(out), "--hidden_size", "32"]) == 2
     assert "enc_size 16" in capsys.readouterr().err
+
+
+def test_a_data_set_too_large_for_memory_is_refused_before_it_is_resized(monkeypatch, shared_data):
+    import core.config
+    from core.data import DataUnavailable, load_dataset
+    monkeypatch.setattr(core.config, "available_memory", lambda: 100 * 2**20)   # a 100 MB machine
+    with pytest.raises(DataUnavailable, match="needs 2.6 GB of memory for its 70,000 images .* smaller --image-size"):
+        load_dataset("mnist", data_dir=shared_data, download=False, image_size=200)
