@@ -125,6 +125,10 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, shared
     for f in ["icon.svg", "draw-gui.desktop", "mnist_sample.npz", "icons/draw-gui-256.png",
               *[f"models/{n}/{f}" for n in NAMES for f in ("checkpoint.pt", "card.json", "metrics.csv")]]:
         assert f"draw_gui/_resources/{f}" in names, f
+    from draw_gui import __version__
+    metadata = zipfile.ZipFile(wheel).read(f"draw_gui-{__version__}.dist-info/METADATA").decode()
+    assert f"Version: {__version__}\n" in metadata and "License-Expression: MIT\n" in metadata
+    assert f"draw_gui-{__version__}.dist-info/licenses/LICENSE" in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target",
                     str(target), str(wheel)], check=True, capture_output=True, timeout=300)
