@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -109,9 +110,12 @@ class ProgressPrinter:
         if self.quiet:
             pass
         elif self.tty:
-            width = 24
-            bar = "#" * int(frac * width) + "." * (width - int(frac * width))
-            self.stream.write(f"\r[{bar}] {frac:4.0%} {text}\x1b[K")
+            # One line that fits the terminal: a line that wraps leaves a stale copy at every update.
+            columns = shutil.get_terminal_size().columns
+            width = max(0, min(24, columns // 5))
+            bar = f"[{'#' * int(frac * width)}{'.' * (width - int(frac * width))}] " if width >= 8 else ""
+            line = f"{bar}{frac:4.0%} {text}"
+            self.stream.write(f"\r{line[:max(columns - 1, 1)]}\x1b[K")
             self.stream.flush()
         elif plain_due:
             self.stream.write(text + "\n")

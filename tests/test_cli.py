@@ -445,3 +445,30 @@ def test_train_help_shows_seed_and_kebab_spellings(capsys):
     for flag in ("--read_size", "--read-size", "--maxEpochs", "--use_attention", "--max-steps",
                  "--data-dir", "--out", "--restore", "--save_image", "--log_file", "--img_per_row"):
         assert flag in stdout
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+def test_the_progress_line_fits_the_terminal(monkeypatch, columns):
+    """A line wider than the terminal wraps, and every update then leaves a stale line behind."""
+    import io
+    import os
+    import shutil
+
+    import numpy as np
+    from core.loop import Progress
+    from draw_gui.cli_train import ProgressPrinter
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((columns, 24)))
+    out = Terminal()
+    printer = ProgressPrinter(out, quiet=False, steps_per_epoch=937)
+    for step in (1, 500, 18740):
+        printer(Progress(step=step, total_steps=18740, epoch=step // 937, epochs=20, epoch_fraction=0.5,
+                         loss=123.456, recon=100.0, kl=23.456, kl_steps=np.zeros(64), images_per_s=142.0,
+                         eta_s=12345.0, lr=1e-3, kl_weight=1.0, elapsed_s=10.0))
+    updates = [u.replace("\x1b[K", "") for u in out.getvalue().split("\r") if u]
+    assert len(updates) == 3 and all(len(u) < columns for u in updates), updates
+    assert "step 18740/18740" in updates[-1] or columns < 60
