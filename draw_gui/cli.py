@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,37 @@ AUTO_COMPILE_STEPS = 2000  # compiling (~40 s on 2 cores) pays back after a few 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one message, exit code 2."""
+
+
+class NoDisplay(Exception):
+    """The window cannot open here: printed as one message, exit code 1."""
+
+
+WINDOWLESS_PLATFORMS = ("offscreen", "minimal", "minimalegl", "vnc", "eglfs", "linuxfb")
+
+
+def display_problem(environ=None) -> str | None:
+    """Why no window can open on this machine (None when one can). Qt itself would abort with
+    exit code 134 and the advice to reinstall the application, which is wrong."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):
+        return None
+    if env.get("QT_QPA_PLATFORM", "").split(":")[0] in WINDOWLESS_PLATFORMS:
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set: an ssh session "
+            "or a server?). Without one the command line works: draw-gui train, sample, eval, models, "
+            "compare --table, and compare --save PNG renders the Compare tab to a file")
+
+
+def open_window(**kwargs) -> int:
+    """The window (draw_gui.app.run_app), or NoDisplay when there is no screen to show it on."""
+    problem = display_problem()
+    if problem:
+        raise NoDisplay(problem)
+    from draw_gui.app import run_app
+    return run_app(**kwargs)
 
 
 def _bool(text: str) -> bool:
@@ -230,19 +262,21 @@ def main(argv: list[str]) -> int:
     except SystemExit as e:
         return 0 if e.code is None else e.code if isinstance(e.code, int) else EXIT_USAGE
     if args.command is None:  # plain `draw-gui`: the window
-        from draw_gui.app import run_app
-        return run_app()
+        try:
+            return open_window()
+        except NoDisplay as e:
+            print(f"draw-gui: {e}", file=sys.stderr)
+            return 1
     from core.checkpoint import CheckpointError
     from core.data import DataUnavailable
     from core.model import ConfigError
     try:
         if args.command == "follow":
             from draw_gui.run_follower import check_run_folder
-            from draw_gui.app import run_app
             problem = check_run_folder(args.folder)
             if problem:
                 raise UsageError(problem)
-            return run_app(follow=args.folder)
+            return open_window(follow=args.folder)
         if args.command == "compare":
             from draw_gui.cli_compare import run_compare
             return run_compare(args)
@@ -256,6 +290,9 @@ def main(argv: list[str]) -> int:
     except (UsageError, ConfigError, DataUnavailable, CheckpointError) as e:
         print(f"draw-gui: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except NoDisplay as e:
+        print(f"draw-gui: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("draw-gui: interrupted", file=sys.stderr)
         return 130

@@ -64,8 +64,8 @@ def run_compare(args) -> int:
         return 0
     if args.save:
         return save_png(args, [folder for folder, _ in runs])
-    from draw_gui.app import run_app
-    return run_app(compare=[str(folder) for folder, _ in runs])
+    from draw_gui.cli import open_window
+    return open_window(compare=[str(folder) for folder, _ in runs])
 
 
 def format_table(stats) -> str:

@@ -209,9 +209,9 @@ def run_train(args, dist=None) -> int:
     device = resolve_device(train_cfg.device)
     settings = data_settings(ckpt, args.data_dir, args.folder, args.image_size)
     if args.display:  # the seed's `qlua main.lua --display`: the window, already training
-        from draw_gui.app import run_app
+        from draw_gui.cli import open_window
         from draw_gui.worker import RunSetup
-        return run_app(setup=RunSetup(model=model_cfg, train=train_cfg, dataset=dataset,
+        return open_window(setup=RunSetup(model=model_cfg, train=train_cfg, dataset=dataset,
                                       data_dir=settings["data_dir"], folder=settings["folder"],
                                       image_size=settings["image_size"],
                                       checkpoint=str(path) if ckpt is not None else None))

@@ -472,3 +472,21 @@ def test_the_progress_line_fits_the_terminal(monkeypatch, columns):
     updates = [u.replace("\x1b[K", "") for u in out.getvalue().split("\r") if u]
     assert len(updates) == 3 and all(len(u) < columns for u in updates), updates
     assert "step 18740/18740" in updates[-1] or columns < 60
+
+
+@pytest.mark.parametrize("argv", [[], ["follow", "."], ["compare", "mnist", "mnist-noattention"],
+                                  ["train", "--display", "--max-steps", "1"]])
+def test_without_a_display_the_window_says_so_in_one_line_and_exits_1(tmp_path, argv):
+    """Qt alone aborts (exit 134) advising to reinstall the application, which is wrong."""
+    import os
+    import subprocess
+    import sys
+    if argv[:1] == ["follow"]:
+        (tmp_path / "run.json").write_text('{"status": "running"}')
+        argv = ["follow", str(tmp_path)]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    run = subprocess.run([sys.executable, "-m", "draw_gui", *argv], env=env, capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "compare --save" in lines[0], run.stderr
