@@ -215,6 +215,47 @@ class _CsvTail:
         return [r for r in rows if r], reset
 
 
+MAX_COUNT = 2**53   # steps, epochs, sizes: past this a float no longer holds a whole number
+
+
+def _count(v) -> bool:
+    """A whole number >= 0 that an int and a float both hold exactly."""
+    return (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+            and 0 <= v < MAX_COUNT and float(v).is_integer())
+
+
+_INFO_COUNTS = ("step", "total_steps", "steps_per_epoch", "world_size", "batch_size", "pid")
+_INFO_NUMBERS = ("images_per_s", "training_s", "upkeep_s", "updated_unix", "elapsed_s")
+_INFO_TEXTS = ("format", "version", "status", "dataset", "data_source", "device", "host", "command",
+               "updated_at", "started_at", "finished_at")
+
+
+def clean_info(raw) -> dict:
+    """run.json's fields that have the type and range draw-gui writes; the rest are dropped.
+    The model and training settings are kept only if they validate (core.config)."""
+    from core.config import ConfigError, DrawConfig, TrainConfig
+    if not isinstance(raw, dict):
+        return {}
+    info = {}
+    for key in _INFO_COUNTS:
+        if _count(raw.get(key)):
+            info[key] = int(raw[key])
+    for key in _INFO_NUMBERS:
+        v = raw.get(key)
+        if not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v >= 0:
+            info[key] = v
+    for key in _INFO_TEXTS:
+        if isinstance(raw.get(key), str):
+            info[key] = raw[key][:1000]
+    for key, cls in (("model_config", DrawConfig), ("train_config", TrainConfig)):
+        try:
+            cls.from_dict(raw.get(key)).validate()
+            info[key] = raw[key]
+        except (ConfigError, TypeError, ValueError, AttributeError):
+            pass
+    return info
+
+
 class RunReader:
     """Follows a run folder written by `draw-gui train` (or the window): poll it as often as you
     like; each call reads only what changed. Safe while the run is writing (atomic files,
@@ -236,10 +277,11 @@ class RunReader:
         return any((self.path / n).exists() for n in RUN_FILES)
 
     def info(self) -> dict:
-        """run.json (settings, data set, status), or {} while there is none."""
+        """run.json (settings, data set, status), or {} while there is none. Untrusted: a field of
+        the wrong type or out of range is dropped, as if the file did not have it."""
         try:
-            return json.loads((self.path / INFO_NAME).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            return clean_info(json.loads((self.path / INFO_NAME).read_text()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return {}
 
     def new_metrics(self) -> MetricsRows:
@@ -252,6 +294,8 @@ class RunReader:
                 values = {name: float(r[i]) for name, i in index.items()}
             except (ValueError, IndexError):
                 continue  # a damaged line: skip it rather than stop following
+            if not all(_count(values.get(name)) for name in ("step", "epoch") if name in values):
+                continue  # a step of nan or 1e21 is damage too
             for name in METRICS_HEADER:
                 cols[name].append(values.get(name, math.nan))
         return MetricsRows(**{k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}, reset=reset)
@@ -263,11 +307,13 @@ class RunReader:
                 out = []
                 for row in csv.DictReader(fh):
                     try:
-                        out.append({k: float(v) for k, v in row.items()})
+                        e = {k: float(v) for k, v in row.items()}
                     except (TypeError, ValueError):
                         continue
+                    if _count(e.get("step")) and math.isfinite(e.get("nll_bound", math.nan)):
+                        out.append(e)
                 return out
-        except FileNotFoundError:
+        except (OSError, UnicodeDecodeError, csv.Error):
             return []
 
     def new_snapshot(self) -> tuple[int, GlimpseTrace] | None:

@@ -94,3 +94,24 @@ def test_load_trace_names_a_foreign_file(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.zeros(3))
     with pytest.raises(ValueError, match="not a glimpse snapshot"):
         load_trace(tmp_path / "x.npz")
+
+
+def test_everything_read_from_a_run_folder_is_checked_like_a_checkpoint(tmp_path):
+    """A follower reads folders that other programs, sync tools or damage wrote: rows with a step of
+    nan or 1e21 are skipped, and run.json fields of the wrong type are dropped, never raised."""
+    import json
+    from core.runfolder import RunReader
+    (tmp_path / "metrics.csv").write_text("step,epoch,loss,recon,kl,time_s\n1,1,200,190,10,0.5\n"
+                                          "nan,1,1,1,1,1\n1e21,1,1,1,1,1\n2.5,1,1,1,1,1\n3,1,150,140,10,1.5\n")
+    (tmp_path / "eval.csv").write_text("step,epoch,nll_bound,recon,kl\nmany,1,1,1,1\n3,1,140,130,10\n4,1,nan,1,1\n")
+    (tmp_path / "run.json").write_text(json.dumps({
+        "step": "many", "total_steps": 1e21, "world_size": -2, "status": ["running"], "device": "cpu",
+        "images_per_s": "fast", "model_config": {"glimpses": 10**7}, "train_config": {"batch_size": 32}}))
+    reader = RunReader(tmp_path)
+    rows = reader.new_metrics()
+    assert rows.step.tolist() == [1.0, 3.0]
+    assert [e["step"] for e in reader.evals()] == [3.0]
+    info = reader.info()
+    assert info == {"device": "cpu", "train_config": {"batch_size": 32}}
+    (tmp_path / "run.json").write_text("[1, 2")
+    assert reader.info() == {}
