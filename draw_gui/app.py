@@ -34,9 +34,11 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: lis
     app.setOrganizationName("draw-gui")
     app.setWindowIcon(app_icon())
     from draw_gui.window import MainWindow
-    window = MainWindow()
+    probe = bool(os.environ.get("DRAW_GUI_STARTUP_PROBE"))
+    # The window opens on the shipped model, unless it starts training (--display) or follows a run.
+    window = MainWindow(open_model=setup is None and follow is None and not probe)
     window.show()
-    if os.environ.get("DRAW_GUI_STARTUP_PROBE"):  # start-up timing (benchmarks/, bundle tests): show, report, quit
+    if probe:  # start-up timing (benchmarks/, bundle tests): show, report, quit
         app.processEvents()
         print("shown", flush=True)
         QTimer.singleShot(0, app.quit)

@@ -86,7 +86,6 @@ def _latent_gifs(args, model, out: Path, generator, columns: int) -> None:
 
 
 def run_eval(args) -> int:
-    import torch
     from core.data import Batches, load_dataset
     from core.evaluate import evaluate
     model, ckpt, device = load_model(checkpoint_arg(args.checkpoint), args.device)

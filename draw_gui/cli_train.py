@@ -1,8 +1,6 @@
 """`draw-gui train`: the seed script's training run, with a progress bar and a run folder."""
 from __future__ import annotations
 
-import math
-import os
 import shutil
 import sys
 import time

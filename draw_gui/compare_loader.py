@@ -47,6 +47,7 @@ class ModelResult:
     trace: object | None = None      # trace: GlimpseTrace of the fixed test examples
     seed: int = 0
     error: str = ""                  # why there is no result (a one-line message)
+    note: str = ""                   # trace: where its examples came from, when not the run's own data
 
 
 @dataclass
@@ -167,13 +168,26 @@ class CompareLoader(JobThread):
         if job.kind == "samples":      # (both run the model under torch.inference_mode)
             images = compare.prior_samples(model, job.seed, job.count)
             return ModelResult(job.run_id, "samples", step, images=images, seed=job.seed)
-        trace = compare.example_trace(model, self._example_images(ckpt))
-        return ModelResult(job.run_id, "trace", step, trace=trace)
+        images, note = self._example_images(ckpt)
+        trace = compare.example_trace(model, images)
+        return ModelResult(job.run_id, "trace", step, trace=trace, note=note)
 
-    def _example_images(self, ckpt: dict) -> np.ndarray:
+    def _example_images(self, ckpt: dict) -> tuple[np.ndarray, str]:
+        """The run's first test examples, and a note when they are not from its own data: an MNIST
+        run whose data set is not on this machine (a shipped model) gets the embedded sample's,
+        the same first MNIST test digits."""
         from core.checkpoint import data_settings
         key = repr((ckpt.get("dataset"), sorted(data_settings(ckpt).items())))
         if key not in self._examples:
-            from core.compare import example_images
-            self._examples[key] = example_images(ckpt)
+            from core.compare import EXAMPLES, example_images
+            from core.data import Batches, DataUnavailable, load_embedded_mnist
+            try:
+                self._examples[key] = example_images(ckpt), ""
+            except DataUnavailable:
+                if ckpt.get("dataset") not in ("mnist", "binarized-mnist"):
+                    raise
+                from draw_gui.resources import resource_path
+                data = load_embedded_mnist(resource_path("mnist_sample.npz"))
+                self._examples[key] = (Batches(data, 1).examples(EXAMPLES).numpy(),
+                                       " · test digits of the embedded MNIST sample")
         return self._examples[key]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QMenu,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QListView, QMenu,
                                QPushButton, QScrollArea, QSplitter, QToolButton, QTreeView, QVBoxLayout,
                                QWidget)
 
@@ -21,6 +21,7 @@ from core.compare import EXAMPLES, RunError, noise_note, resolve_run, summary
 from draw_gui.compare_loader import CompareLoader
 from draw_gui.compare_plot import ComparePlot
 from draw_gui.compare_widgets import PALETTE, RunColumn, RunRow
+from draw_gui.shipped_models import shipped_models
 from draw_gui.timeline import Timeline
 
 POLL_MS = 1500                  # runs still training are re-read this often
@@ -65,13 +66,20 @@ class CompareView(QWidget):
     def _build_ui(self) -> None:
         self.add_button = QToolButton()
         self.add_button.setText("Add run…")
-        self.add_button.setToolTip("Add run folders (written by `draw-gui train --out DIR` or the window), or "
-                                   "checkpoint files whose folders are used; several at once. Dropping folders "
-                                   "on this tab adds them too")
+        self.add_button.setToolTip("Add run folders (written by `draw-gui train --out DIR` or the window), "
+                                   "checkpoint files whose folders are used, or a model that ships with "
+                                   "draw-gui; several at once. Dropping folders on this tab adds them too")
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         menu = QMenu(self.add_button)
         menu.addAction("Run folders…", self.add_runs_dialog)
         menu.addAction("Checkpoint files…", lambda: self.add_runs_dialog(files=True))
+        self.shipped_menu = menu.addMenu("Shipped model")
+        self.shipped_menu.setToolTipsVisible(True)
+        for model in shipped_models():   # their run folders are ordinary run folders
+            a = self.shipped_menu.addAction(f"{model.name} — {model.title}",
+                                            lambda folder=str(model.folder): self.add_runs([folder]))
+            a.setToolTip(model.summary())
+        self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
         self.add_button.setMenu(menu)
         self.add_button.clicked.connect(self.add_runs_dialog)
         self.message = QLabel("")
@@ -154,9 +162,15 @@ class CompareView(QWidget):
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
+        # Its controls need ~770 pixels across: a narrower window scrolls them instead of pushing
+        # the window wider than the screen (1024 wide with the Run panel open).
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.splitter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(scroll)
         self.noise_label.hide()
 
     # ---- runs ------------------------------------------------------------------------------------
@@ -316,7 +330,7 @@ class CompareView(QWidget):
             if result.error:
                 self._set_trace(run, None, f"no snapshot.npz, and no glimpses from the checkpoint: {result.error}")
             else:
-                self._set_trace(run, result.trace, f"from checkpoint, step {result.step:,}")
+                self._set_trace(run, result.trace, f"from checkpoint, step {result.step:,}{result.note}")
             return
         if result.seed != self.seed and not result.error:
             return                                  # an older seed's samples: the new ones are coming

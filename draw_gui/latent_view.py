@@ -12,8 +12,8 @@ import random
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QSpinBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroupBox, QLabel, QScrollArea,
+                               QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from core.export import image_grid
 from draw_gui import saving
@@ -135,9 +135,15 @@ class LatentView(QWidget):
         layout.setRowStretch(1, 2)
         self.placeholder = QLabel(PLACEHOLDER, alignment=Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: grey;")
+        # Its four columns need ~810 pixels: a narrower window (1024 wide, the Run panel open)
+        # scrolls them instead of pushing the window wider than the screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
-        self.stack.addWidget(content)
+        self.stack.addWidget(scroll)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.stack)

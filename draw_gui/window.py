@@ -8,11 +8,13 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QThread, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QGridLayout, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from draw_gui import follow_mode, window_menus
 from draw_gui.cli_text import format_duration
@@ -21,24 +23,52 @@ from draw_gui.config_panel import ConfigPanel
 from draw_gui.glimpse_view import GlimpseView
 from draw_gui.latent_view import LatentView
 from draw_gui.loss_plot import LossPlot
+from draw_gui.model_card import ShownModel, about_html, attention_text, best_eval
+from draw_gui.model_chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.settings import Settings
-from draw_gui.worker import RunSetup, TrainingWorker
+from draw_gui.shipped_models import DEFAULT, shipped_model, shipped_models
+from draw_gui.worker import RunSetup, TrainingWorker, is_shipped_path
+
+_KEEP = object()  # _Load.save_path: leave the save target as it is
+
+
+@dataclass
+class _Load:
+    """A request to the worker, until its model is ready (or it failed)."""
+    token: int
+    kind: str                 # start, display, open, view, continue
+    shown: ShownModel         # what the window shows once it is ready
+    previous_state: str       # the state a failed load goes back to
+    save_path: object = None  # what Ctrl+S saves to once it is ready (_KEEP: unchanged)
+    quiet: bool = False       # the start-up model: a failure is a status-bar message, not a dialog
+
 
 class MainWindow(QMainWindow):
     start_requested = Signal(object)  # RunSetup, to the worker thread
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, open_model: bool = True):
+        """open_model: once shown, show the shipped model draw-gui opens on (shipped_models.DEFAULT)
+        unless something else was asked for first."""
         super().__init__()
         self.settings = settings or Settings()
         self.setWindowTitle("draw-gui")
-        self.state = "idle"           # idle, loading, running, paused, stopped, finished, failed
-        self.run_info = None
+        self.state = "idle"           # idle, loading, running, paused, stopped, finished, failed, following
+        self.run_info = None          # worker.RunInfo of the model shown (view_only: shown, not training)
+        self.shown: ShownModel | None = None      # which model that is (title, chooser, About this model)
         self.checkpoint_path: str | None = None   # where Ctrl+S saves without asking
-        self._opening: str | None = None          # a checkpoint being loaded
         self.follow = None                        # FollowMode while following a run folder
+        self._token = 0                           # the newest request to the worker
+        self._pending: _Load | None = None        # that request, until its model is ready
+        self._stale = False                       # the worker's last ready answered an older request
+        self._restore_state: str | None = None    # where a failed load leaves the window
+        self._open_model_on_show = open_model
+        self._autoplay = False                    # play the next snapshot's glimpses once (start-up)
+        self._startup_token = -1                  # the request of the model the window opened on
+        self._closed = False
         self._build_worker()
         self._build_widgets()
         window_menus.build_menus(self)    # also connects the Run panel's buttons
+        self._build_toolbar()
         self._restore_settings()
         self._update_controls()
 
@@ -56,6 +86,7 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._on_state)
         self.worker.failed.connect(self._on_failed)
         self.worker.saved.connect(self._on_saved)
+        self.worker.weights.connect(self._on_weights)
         self.thread.start()
 
     def _build_widgets(self):
@@ -66,9 +97,12 @@ class MainWindow(QMainWindow):
         self.pause_button = QPushButton(style.standardIcon(QStyle.SP_MediaPause), "Pause")
         self.step_button = QPushButton(style.standardIcon(QStyle.SP_MediaSkipForward), "Step")
         self.stop_button = QPushButton(style.standardIcon(QStyle.SP_MediaStop), "Stop")
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.step_button, self.stop_button):
-            buttons.addWidget(b)
+        self.continue_button = QPushButton(style.standardIcon(QStyle.SP_MediaSeekForward), "Continue training")
+        buttons = QGridLayout()
+        buttons.addWidget(self.start_button, 0, 0)
+        buttons.addWidget(self.continue_button, 0, 1, 1, 2)
+        for column, b in enumerate((self.pause_button, self.step_button, self.stop_button)):
+            buttons.addWidget(b, 1, column)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.config_panel)
@@ -91,7 +125,6 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.glimpse_view, "Glimpses")
         self.latent_view = LatentView(self.settings)
-        self.worker.weights.connect(self.latent_view.set_weights)
         self.tabs.addTab(self.latent_view, "Latent")
         self.compare_view = CompareView(self.settings)
         self.tabs.addTab(self.compare_view, "Compare")
@@ -125,6 +158,21 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(w)
         self.resize(1280, 820)
 
+    def _build_toolbar(self):
+        """Model: [chooser] (i): the model every tab shows, and its card."""
+        bar = self.model_toolbar = QToolBar("Model", self)
+        bar.setObjectName("model_toolbar")
+        bar.setMovable(False)
+        label = QLabel(" Model ")
+        label.setToolTip(CHOOSER_TIP)
+        self.model_chooser = ModelChooser()
+        self.model_chooser.refresh = self._fill_models
+        self.model_chooser.chosen.connect(self._on_model_chosen)
+        bar.addWidget(label)
+        bar.addWidget(self.model_chooser)
+        bar.addAction(self.about_model_action)
+        self.addToolBar(Qt.TopToolBarArea, bar)
+
     # ---- settings --------------------------------------------------------------------------------
     def _restore_settings(self):
         self.config_panel.set_values(self.settings.get("config", {}))
@@ -154,10 +202,41 @@ class MainWindow(QMainWindow):
             a = self.recent_menu.addAction(path)
             a.triggered.connect(lambda _=False, p=path: self.open_checkpoint(p))
         self.recent_menu.setEnabled(bool(self.settings.get("recent")))
+        if hasattr(self, "model_chooser"):
+            self._fill_models()
+
+    def _fill_models(self):
+        """The chooser's entries: shipped models, recent checkpoints, recent runs that have one."""
+        runs = [r for r in self.settings.get("recent_runs", []) if (Path(r) / "checkpoint.pt").is_file()]
+        self.model_chooser.fill(shipped_models(), self.settings.get("recent", []), runs)
+        self._sync_chooser()
+
+    def _sync_chooser(self):
+        shown = self.shown
+        if self.follow is not None:
+            shown = ShownModel(f"following {self.follow.path.name}")
+        self.model_chooser.show_model(shown)
 
     # ---- commands --------------------------------------------------------------------------------
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._open_model_on_show:
+            self._open_model_on_show = False
+            QTimer.singleShot(0, self, self._open_startup_model)  # after the first paint
+
+    def _open_startup_model(self):
+        """The shipped model the window opens on, unless the user (or the command line) asked
+        for something else first."""
+        if self._closed or self._token or self.follow is not None or self.state != "idle":
+            return
+        model = shipped_model(DEFAULT) or next(iter(shipped_models()), None)
+        if model is not None and self.open_shipped(model.name, quiet=True):
+            self._startup_token = self._token  # a build without models opens on an empty window
+
     def start(self):
         if not self.start_action.isEnabled():
+            return
+        if not self._keep_unsaved("starting a new model"):
             return
         model, train = self.config_panel.configs()
         v = self.config_panel.values()
@@ -170,17 +249,49 @@ class MainWindow(QMainWindow):
         self.loss_plot.clear()
         self.glimpse_view.set_trace(None)
         self.save_settings()
+        self._request(setup, "start", ShownModel("new model"), save_path=None)
         self._set_state("loading")
-        self.start_requested.emit(setup)
 
     def start_with(self, setup: RunSetup):
         """Start a run prepared elsewhere (the command line's --display), showing its settings."""
         self.config_panel.show_configs(setup.model, setup.train, setup.dataset,
                                        setup.folder or setup.data_dir or "", setup.image_size)
-        self.checkpoint_path = setup.checkpoint
+        path = setup.checkpoint
+        shown = ShownModel("new model")
+        if path and is_shipped_path(path):  # `train --display --restore mnist`: a copy trains here
+            shipped = shipped_model(Path(path).resolve().parent.name)
+            base = f"{shipped.name} (shipped)" if shipped else Path(path).name
+            shown = ShownModel(f"{base}, continued", None, shipped, continued_from=base)
+            path = None
+        elif path:
+            shown = ShownModel(Path(path).name, path)
+        self.checkpoint_path = path
         self.loss_plot.clear()
+        self._request(setup, "display", shown, save_path=path)
         self._set_state("loading")
-        self.start_requested.emit(setup)
+
+    def continue_training(self):
+        """Train the model shown further (RunSetup.continue_training): a model shown read-only
+        from its file, one that trained or was opened here from the worker's copy in memory."""
+        if not self.continue_action.isEnabled():
+            return
+        base, info = self.shown, self.run_info
+        _, train = self.config_panel.configs()
+        v = self.config_panel.values()
+        view = info.view_only
+        setup = RunSetup(model=info.model, train=train, checkpoint=base.path if view else None,
+                         data_dir=(v["data_dir"] or None) if v["dataset"] != "folder" else None,
+                         continue_training=True, from_current=not view)
+        if view:  # a copy trains: the file shown is never written (Ctrl+S asks where)
+            shown = ShownModel(f"{base.name}, continued", None, base.shipped, continued_from=base.name)
+            save_path = None
+        else:
+            shown, save_path = base, _KEEP
+        self.statusBar().showMessage(
+            f"continuing {base.name} from step {info.step:,}: {train.epochs} more epoch"
+            f"{'s' if train.epochs != 1 else ''} at batch size {train.batch_size:,} (the Run panel's)…")
+        self._request(setup, "continue", shown, save_path=save_path)
+        self._set_state("loading")
 
     def toggle_pause(self):
         focused = QApplication.focusWidget()
@@ -203,6 +314,8 @@ class MainWindow(QMainWindow):
                 self._set_state("stopped")
 
     def open_checkpoint(self, path: str | None = None):
+        """Open a checkpoint to train on: paused, Resume continues it, Ctrl+S saves over it. The
+        file of a shipped model is shown read-only instead (open_shipped)."""
         if self.state in ("running", "loading"):
             self.show_error("Open checkpoint", "Stop the current run before opening a checkpoint.")
             return
@@ -211,32 +324,136 @@ class MainWindow(QMainWindow):
                                                   "draw-gui checkpoints (*.pt);;All files (*)")
             if not path:
                 return
+        if is_shipped_path(path) and shipped_model(Path(path).resolve().parent.name) is not None:
+            self.open_shipped(Path(path).resolve().parent.name)
+            return
+        if not self._keep_unsaved("opening another model"):
+            return
         self.settings.set("checkpoint_dir", str(Path(path).parent))
-        self.settings.add_recent(path)
-        self._opening = path  # becomes the save target once it has loaded
-        self._fill_recent()
         model, train = self.config_panel.configs() if self.config_panel.is_valid() else (None, None)
         from core.config import DrawConfig, TrainConfig
         setup = RunSetup(model=model or DrawConfig(), train=train or TrainConfig(), checkpoint=path,
                          data_dir=self.config_panel.values()["data_dir"] or None, paused=True)
-        self.loss_plot.clear()
+        self._request(setup, "open", ShownModel(Path(path).name, path), save_path=path)
+        self._set_state("loading")
+
+    def open_shipped(self, name: str, quiet: bool = False) -> bool:
+        """Show a model that ships with draw-gui (shipped_models.py), read-only."""
+        model = shipped_model(name)
+        if model is None:
+            self.show_error("Open shipped model", f"There is no shipped model called {name!r}.")
+            return False
+        shown = ShownModel(f"{model.name} (shipped)", str(model.checkpoint), model, read_only=True)
+        return self.view_checkpoint(str(model.checkpoint), shown, quiet=quiet)
+
+    def view_checkpoint(self, path: str, shown: ShownModel | None = None, quiet: bool = False) -> bool:
+        """Show a checkpoint's model read-only in every tab (RunSetup.view_only): nothing trains
+        and nothing is written; Continue training trains a copy. False when nothing was asked for."""
+        if self.state in ("running", "loading"):
+            if not quiet:
+                self.show_error("Open model", "Stop the current run before opening another model.")
+            return False
+        if self.follow is not None:
+            self.stop_following(reopen=False)
+        if not self._keep_unsaved("opening another model"):
+            return False
+        shown = shown or ShownModel(Path(path).name, str(path), read_only=True)
+        from core.config import DrawConfig, TrainConfig
+        v = self.config_panel.values()
+        setup = RunSetup(model=DrawConfig(), train=TrainConfig(), checkpoint=str(path), view_only=True,
+                         data_dir=(v["data_dir"] or None) if v["dataset"] != "folder" else None)
+        if not quiet:
+            self.statusBar().showMessage(f"loading {shown.name}…")
+        self._request(setup, "view", shown, save_path=None, quiet=quiet)
+        return True
+
+    def _on_model_chosen(self, kind: str, value: str):
+        token = self._token
+        if kind == "shipped":
+            self.open_shipped(value)
+        elif kind == "file":
+            self.open_checkpoint(value)
+        elif kind == "run":
+            path = str(Path(value) / "checkpoint.pt")
+            self.view_checkpoint(path, ShownModel(f"run {Path(value).name}", path, read_only=True))
+        elif kind == "browse":
+            self.open_checkpoint()
+        if self._token == token:  # refused or cancelled: the chooser names the model shown again
+            self._sync_chooser()
+
+    def _request(self, setup: RunSetup, kind: str, shown: ShownModel, save_path=None, quiet: bool = False):
+        """Send `setup` to the worker; whatever was asked for before stays silent from now on."""
+        self._token += 1
+        setup.token = self._token
+        self.worker.newest = self._token
+        self._pending = _Load(self._token, kind, shown, self.state, save_path, quiet)
         if self.worker.running:  # paused: end that run's loop so the worker can load this one
             self.worker.stop()
-        self._set_state("loading")
         self.start_requested.emit(setup)
+        self._update_controls()
+
+    def _supersede(self):
+        """Nothing asked for so far may change the window any more (following a run)."""
+        self._token += 1
+        self.worker.newest = self._token
+        self._pending = None
+
+    def _keep_unsaved(self, doing: str) -> bool:
+        """True when the model may be replaced: nothing unsaved, or the user saved or discarded it."""
+        if self.run_info is None or not self.worker.dirty:
+            return True
+        box = QMessageBox(QMessageBox.Question, "Save progress?",
+                          f"The model has trained since it was last saved. Save a checkpoint before {doing}?",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        answer = self._exec(box)
+        if answer == QMessageBox.Cancel:
+            return False
+        if answer == QMessageBox.Save:
+            self.worker.pause()
+            path = self.checkpoint_path or self._ask_save_path()
+            if not path or not self.worker.save_and_wait(path):
+                return False  # not saved: keep the model (the error dialog says why)
+        return True
+
+    def about_model(self):
+        """Help → About this model: the model card of the model shown."""
+        if self.shown is None or self.run_info is None:
+            self.show_error("About this model", "No model is shown yet.")
+            return
+        box = QMessageBox(QMessageBox.Information, "About this model", about_html(self.shown, self.run_info),
+                          QMessageBox.Ok, self)
+        box.setTextFormat(Qt.RichText)
+        self._exec(box)
 
     def save_checkpoint(self, ask: bool = False):
         if self.run_info is None:
             self.show_error("Save checkpoint", "There is no model to save yet: press Start first.")
             return
+        if self.run_info.view_only:
+            self.show_error("Save checkpoint", f"{self.shown.name} is shown read-only and already saved in "
+                                               "its file. Continue training trains a copy you can save.")
+            return
         path = self.checkpoint_path
         if ask or not path:
-            default = path or str(Path(self.settings.get("checkpoint_dir", os.getcwd())) / "draw-checkpoint.pt")
-            path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", default, "draw-gui checkpoints (*.pt)")
+            path = self._ask_save_path(path)
             if not path:
                 return
         self.checkpoint_path = path
         self.worker.save(path)
+
+    def _ask_save_path(self, current: str | None = None) -> str | None:
+        """The save dialog; never a shipped model's file (those are package data)."""
+        folder = self.settings.get("checkpoint_dir") or os.getcwd()
+        if is_shipped_path(Path(folder) / "x.pt"):
+            folder = str(Path.home())
+        name = f"{self.shown.shipped.name}-continued.pt" if self.shown and self.shown.shipped else "draw-checkpoint.pt"
+        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", current or str(Path(folder) / name),
+                                              "draw-gui checkpoints (*.pt)")
+        if path and is_shipped_path(path):
+            self.show_error("Save checkpoint", f"{path} belongs to a model that ships with draw-gui, and shipped "
+                                               "models are never overwritten. Choose another file.")
+            return None
+        return path or None
 
     def compare_runs(self, paths=None):
         """The Compare tab, with `paths` (run folders or checkpoints) added, or a dialog asking."""
@@ -250,25 +467,60 @@ class MainWindow(QMainWindow):
         """Show a run folder another process writes, live, instead of training here (follow_mode.py)."""
         return follow_mode.follow(self, path)
 
-    def stop_following(self):
+    def stop_following(self, reopen: bool = True):
         follow_mode.stop(self)
+        if reopen and self.run_info is not None and self.run_info.view_only and self.shown and self.shown.path:
+            self.view_checkpoint(self.shown.path, self.shown, quiet=True)  # what was shown before
 
     # ---- worker signals --------------------------------------------------------------------------
     def _on_ready(self, info):
-        self.run_info = info
-        if getattr(self, "_opening", None):
-            self.checkpoint_path, self._opening = self._opening, None
-        self.config_panel.show_configs(info.model, info.train, info.dataset)
+        if info.token != self._token:  # an older request's model: a newer one is on its way
+            self._stale = True
+            return
+        self._stale = False
+        load, self._pending = self._pending, None
+        load = load or _Load(info.token, "start", ShownModel("new model"), self.state)
+        self.run_info, self.shown = info, load.shown
+        if load.save_path is not _KEEP:
+            self.checkpoint_path = load.save_path
+        if load.kind == "open":
+            self.settings.add_recent(load.shown.path)
+            self._fill_recent()
+        if load.kind in ("start", "open", "display"):
+            self.config_panel.show_configs(info.model, info.train, info.dataset)
         m = info.model
-        kind = (f"{m.attention} attention r{m.read_size} w{m.write_size}" if m.attention == "gaussian" else
-                f"spatial transformer{' + rotation' if m.spatial_rotation else ''} r{m.read_size} w{m.write_size}"
-                if m.attention == "spatial" else "no attention")
-        self.setWindowTitle(f"draw-gui — {info.dataset} · {kind} · T {m.glimpses}")
-        self.device_label.setText(f"{info.device} · {info.threads} thread{'s' if info.threads > 1 else ''}")
+        parts = [load.shown.name, info.dataset, attention_text(m), f"T {m.glimpses}"]
+        if info.view_only:
+            parts.append(f"step {info.step:,}")
+        self.setWindowTitle("draw-gui — " + " · ".join(parts))
         h = info.history
-        self.loss_plot.set_history(h["step"], h["loss"], h["recon"], h["kl"],
-                                   [e["step"] for e in info.evals], [e["nll_bound"] for e in info.evals])
-        self._show_step(info.step, info.total_steps, info.steps_per_epoch)
+        empty = []
+        self.loss_plot.set_history(h.get("step", empty), h.get("loss", empty), h.get("recon", empty),
+                                   h.get("kl", empty), [e["step"] for e in info.evals],
+                                   [e["nll_bound"] for e in info.evals])
+        self.glimpse_view.timeline.play_button.setChecked(False)
+        self._autoplay = load.token == self._startup_token  # watch the first model draw, once
+        self.epoch_bar.setVisible(not info.view_only)
+        if info.view_only:
+            best = best_eval(info.evals)
+            self.device_label.setText("shown read-only")
+            self.step_label.setText(f"step {info.step:,}" + (f" · {info.epoch:,} epochs" if info.epoch else ""))
+            self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
+            self._set_state("idle")  # nothing trains: Start and Continue training are offered
+            hint = ("trained, ships with draw-gui. Continue training trains it further, Start a new one"
+                    if load.shown.shipped is not None else "Continue training trains a copy of it")
+            self.statusBar().showMessage(f"{load.shown.name}: {hint}", 15000)
+        else:
+            self.device_label.setText(f"{info.device} · {info.threads} thread{'s' if info.threads > 1 else ''}")
+            self.rate_label.setText("")
+            self._show_step(info.step, info.total_steps, info.steps_per_epoch)
+        if load.kind == "continue" and info.trained_batch:
+            self.statusBar().showMessage(
+                f"continuing {load.shown.continued_from or load.shown.name} from step {info.step:,} at batch size "
+                f"{info.train.batch_size:,} (the Run panel's; it was trained at {info.trained_batch:,}), its "
+                f"learning rate schedule where it left off; {info.total_steps - info.step:,} steps to go", 15000)
+        self._sync_chooser()
+        self._update_controls()
         if info.sample_data:
             self.banner.setText("Training on the embedded MNIST sample (10,000 digits): the full MNIST was not "
                                 "found in the data folder and could not be downloaded. Choose a data folder "
@@ -276,6 +528,8 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(info.sample_data)
 
     def _on_metrics(self, update):
+        if self._stale:
+            return
         self.loss_plot.append(update.steps, update.loss, update.recon, update.kl)
         p = update.progress
         self._show_step(p.step, p.total_steps, None, p.epoch, p.epochs, p.epoch_fraction)
@@ -289,19 +543,49 @@ class MainWindow(QMainWindow):
         self.epoch_bar.setValue(int(1000 * (fraction or 0)))
 
     def _on_snapshot(self, trace):
+        if self._stale:
+            return
         self.glimpse_view.set_trace(trace)
+        if self._autoplay:  # the model the window opened on: watch it draw, once
+            self._autoplay = False
+            self.glimpse_view.set_t(1)
+            self.glimpse_view.timeline.play_button.setChecked(True)
+
+    def _on_weights(self, weights):
+        if not self._stale:
+            self.latent_view.set_weights(weights)
 
     def _on_evaluated(self, e):
+        if self._stale:
+            return
         self.loss_plot.add_evaluation(e["step"], e["nll_bound"])
         self.statusBar().showMessage(f"test NLL bound at step {e['step']:,}: {e['nll_bound']:.2f} nats", 10000)
 
     def _on_state(self, state):
+        if state == "failed" and self._restore_state is not None:
+            state, self._restore_state = self._restore_state, None
         self._set_state(state)
 
     def _on_failed(self, kind, message):
-        if kind in ("data", "checkpoint", "config") or self.state == "loading":
-            self.run_info = None  # the setup failed: there is no run to save
-            self._opening = None
+        load = self._pending if kind != "save" else None
+        if load is not None:  # the worker could not load what was asked for last
+            self._pending = None
+            if load.kind in ("start", "display"):
+                self.run_info = self.shown = None  # the setup failed: there is no run to save
+                self.setWindowTitle("draw-gui")
+                self.device_label.setText("no run")
+                self.step_label.setText("")
+                self.rate_label.setText("")
+            else:  # a failed load changes nothing: the model shown stays, and so does its state
+                self._restore_state = {"paused": "stopped", "loading": "idle"}.get(load.previous_state,
+                                                                                   load.previous_state)
+            self._sync_chooser()
+            self._update_controls()
+            if load.quiet:
+                self.statusBar().showMessage(f"{load.shown.name} could not be shown: {message}", 20000)
+                return
+        elif kind in ("data", "checkpoint", "config"):
+            self.run_info = None  # the run failed: there is no run to save
         if kind == "data":
             box = QMessageBox(QMessageBox.Warning, "No data", message, QMessageBox.Cancel, self)
             choose = box.addButton("Choose folder…", QMessageBox.AcceptRole)
@@ -317,14 +601,21 @@ class MainWindow(QMainWindow):
 
     def _on_saved(self, path):
         self.checkpoint_path = path
+        if self.shown is not None:
+            self.shown = replace(self.shown, path=path, read_only=False)
         self.settings.add_recent(path)
         self._fill_recent()
         self.statusBar().showMessage(f"saved {path}", 5000)
 
     # ---- state and dialogs -----------------------------------------------------------------------
     def _set_state(self, state):
+        if state == "following":
+            self._supersede()  # a model still loading must not cover the followed run
+            self.epoch_bar.show()
         self.state = state
         self._update_controls()
+        if hasattr(self, "model_chooser"):
+            self._sync_chooser()
 
     def _update_controls(self):
         live = self.state in ("loading", "running", "paused", "following")
@@ -344,8 +635,17 @@ class MainWindow(QMainWindow):
         self.stop_button.setEnabled(self.stop_action.isEnabled())
         self.config_panel.set_locked(live)
         self.open_action.setEnabled(not live or self.state == "paused")
-        self.save_action.setEnabled(self.run_info is not None)
-        self.save_as_action.setEnabled(self.run_info is not None)
+        if hasattr(self, "model_chooser"):
+            self.model_chooser.setEnabled(self.open_action.isEnabled())
+        self.shipped_menu.setEnabled(self.open_action.isEnabled())
+        trainable = self.run_info is not None and not self.run_info.view_only
+        self.save_action.setEnabled(trainable)
+        self.save_as_action.setEnabled(trainable)
+        viewing = self.run_info is not None and self.run_info.view_only and bool(self.shown and self.shown.path)
+        self.continue_action.setEnabled(valid and self.state in ("idle", "paused", "stopped", "finished", "failed")
+                                        and (viewing or trainable))
+        self.continue_button.setEnabled(self.continue_action.isEnabled())
+        self.about_model_action.setEnabled(self.run_info is not None and self.shown is not None)
 
     def show_error(self, title: str, message: str):
         box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
@@ -358,33 +658,23 @@ class MainWindow(QMainWindow):
 
     # ---- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event):
-        if self.run_info is not None and self.worker.dirty:
-            box = QMessageBox(QMessageBox.Question, "Save progress?",
-                              "The model has trained since it was last saved. Save a checkpoint before closing?",
-                              QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
-            answer = self._exec(box)
-            if answer == QMessageBox.Cancel:
-                event.ignore()
-                return
-            if answer == QMessageBox.Save:
-                self.worker.pause()
-                path = self.checkpoint_path or QFileDialog.getSaveFileName(
-                    self, "Save checkpoint", str(Path(self.settings.get("checkpoint_dir", os.getcwd()))
-                                                 / "draw-checkpoint.pt"), "draw-gui checkpoints (*.pt)")[0]
-                if not path or not self.worker.save_and_wait(path):
-                    event.ignore()  # not saved: keep the window (the error dialog says why)
-                    return
+        if not self._keep_unsaved("closing"):
+            event.ignore()  # cancelled, or not saved: keep the window (the error dialog says why)
+            return
         self.save_settings()
         self.shutdown()
         event.accept()
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop training and join the worker thread; True when it ended in time."""
+        self._closed = True
+        loading = self.state == "loading" or self._pending is not None
+        self._supersede()  # a model still loading stops before it runs the model, and stays quiet
         self.worker.stop()
         follow_mode.stop(self)
         self.latent_view.shutdown()
         self.compare_view.shutdown()
-        if self.state == "loading":  # a dataset still loading cannot be interrupted: wait for it
+        if loading:  # a dataset or model still loading cannot be interrupted: wait for it
             timeout_ms = max(timeout_ms, 30000)
         deadline = time.monotonic() + timeout_ms / 1000
         while self.worker.running and time.monotonic() < deadline:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle
 
 from draw_gui import __version__, follow_mode
+from draw_gui.shipped_models import shipped_models
 
 ABOUT = f"""<h3>draw-gui {__version__}</h3>
 <p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,
@@ -43,6 +44,13 @@ def build_menus(window) -> None:
     file = bar.addMenu("&File")
     window.open_action = action(file, "&Open checkpoint…", window.open_checkpoint, "Ctrl+O",
                                 "open a checkpoint (paused); Resume continues its run")
+    window.shipped_menu = file.addMenu("Open shipped &model")
+    window.shipped_menu.setToolTipsVisible(True)
+    for m in shipped_models():
+        a = action(window.shipped_menu, f"{m.name} — {m.title}", lambda _=False, n=m.name: window.open_shipped(n),
+                   tip=f"show the trained model {m.name}, read-only: {m.summary()}")
+        a.setToolTip(m.summary())
+    window.shipped_menu.setEnabled(bool(window.shipped_menu.actions()))
     window.recent_menu = file.addMenu("Open &recent")
     window.follow_action = action(file, "&Follow run folder…", lambda: window.follow_run(), "Ctrl+Shift+O",
                                   "show a run that `draw-gui train --out DIR` writes, live (here, synced or mounted)")
@@ -57,7 +65,10 @@ def build_menus(window) -> None:
     file.addSeparator()
     action(file, "&Quit", window.close, "Ctrl+Q")
     run = bar.addMenu("&Run")
-    window.start_action = action(run, "&Start", window.start, "Ctrl+Return", "start training")
+    window.start_action = action(run, "&Start", window.start, "Ctrl+Return",
+                                 "train a new model from scratch with the Run panel's settings")
+    window.continue_action = action(run, "&Continue training", window.continue_training, "Ctrl+Shift+Return",
+                                    "train the model shown further from its step, at the Run panel's batch size")
     window.pause_action = action(run, "&Pause / Resume", window.toggle_pause, "Space")
     window.step_action = action(run, "S&tep", window.step_once, ".", "one training step while paused")
     window.stop_action = action(run, "St&op", window.stop, "Ctrl+.", "stop training (the model is kept)")
@@ -65,12 +76,21 @@ def build_menus(window) -> None:
     action(view, "&Refresh glimpses", window.glimpse_view.refresh_requested.emit, "F5")
     view.addAction(window.config_dock.toggleViewAction())
     help_menu = bar.addMenu("&Help")
+    window.about_model_action = action(help_menu, "About this &model…", window.about_model, "F1",
+                                       "the model card of the model shown: its test figures and how it was trained")
+    window.about_model_action.setIcon(window.style().standardIcon(QStyle.SP_MessageBoxInformation))
     action(help_menu, "&About draw-gui", lambda: QMessageBox.about(window, "About draw-gui", ABOUT))
     window.start_button.clicked.connect(window.start)
+    window.continue_button.clicked.connect(window.continue_training)
     window.pause_button.clicked.connect(window.toggle_pause)
     window.step_button.clicked.connect(window.step_once)
     window.stop_button.clicked.connect(window.stop)
-    window.start_button.setToolTip("start training with these settings (Ctrl+Enter)")
+    window.start_button.setToolTip("train a new model from scratch with these settings (Ctrl+Enter)")
+    window.continue_button.setToolTip(
+        "train the model shown further, from its step, on the data set it was trained on (Ctrl+Shift+Enter): "
+        "for this panel's epochs more, at this panel's batch size and on its device (a shipped model was "
+        "trained at batch 1,024 on a GPU; a small batch keeps a CPU responsive), its learning rate "
+        "schedule where it left off. A shipped model's file is never written: saving asks for a new file")
     window.pause_button.setToolTip("pause or resume training (Space)")
     window.step_button.setToolTip("one training step while paused (.)")
     window.stop_button.setToolTip("stop training; the model stays for viewing and saving")

@@ -30,6 +30,16 @@ class RunSetup:
     checkpoint: str | None = None  # continue from this file
     examples: int = 8             # fixed test examples shown in the glimpse viewer
     paused: bool = False          # load and show, but wait for Resume (opening a checkpoint)
+    # Show `checkpoint`'s model, read-only: no trainer, no optimizer, no training set (a shipped
+    # model, a run another process owns). MNIST models are shown on the embedded sample's first
+    # test digits (the first MNIST test digits), so the window needs no data folder for them.
+    view_only: bool = False
+    # Train `checkpoint` (or, with from_current, the model the worker holds) further, for
+    # train.epochs more epochs at train.batch_size on train.device; the rest of its training
+    # settings, and its learning rate schedule where it left off, come from the checkpoint.
+    continue_training: bool = False
+    from_current: bool = False
+    token: int = 0                # the window's request number: newer requests silence older ones
 
 
 @dataclass
@@ -47,6 +57,10 @@ class RunInfo:
     history: dict                 # column -> np.ndarray (a continued run's past)
     evals: list
     sample_data: bool = False     # training on the embedded sample because the full set is missing
+    token: int = 0                # RunSetup.token of the request this answers
+    view_only: bool = False       # a model shown read-only: nothing trains
+    epoch: int = 0                # epochs the model was trained for (a checkpoint's "epoch")
+    trained_batch: int = 0        # continue_training: the batch size the checkpoint was trained at
 
 
 @dataclass
@@ -81,7 +95,10 @@ class TrainingWorker(QObject):
     def __init__(self):
         super().__init__()
         self._trainer = None
+        self._view = None            # (model, step) of a view_only setup: a model shown, not trained
         self._examples = None
+        self._token = 0              # RunSetup.token of what the worker holds
+        self.newest = 0              # the newest token the window asked for (set from the GUI thread)
         self._looping = False
         self._sent_rows = 0
         self._last_snapshot = 0.0
@@ -148,35 +165,67 @@ class TrainingWorker(QObject):
         fn()
 
     # ---- worker thread --------------------------------------------------------------------
+    def _current(self) -> bool:
+        """Whether what the worker holds answers the window's newest request (else it stays quiet)."""
+        return self._token >= self.newest
+
     @Slot(object)
     def start(self, setup: RunSetup):
-        self.state_changed.emit("loading")
+        if setup.token < self.newest:
+            return  # asked for and superseded before it began: skip the work
+        if not setup.view_only:
+            self.state_changed.emit("loading")
         try:
-            self._setup(setup)
+            committed = self._setup(setup)
         except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a crash
-            self._fail(e)
+            if setup.token >= self.newest:
+                # A failed load leaves what the window shows (and the worker holds) as it was; a
+                # failed Start has no model to fall back to (the window cleared its views).
+                keep = setup.checkpoint is not None or setup.from_current
+                self._token = setup.token
+                self._fail(e, keep=keep)
             return
+        if not committed or setup.token < self.newest:
+            return  # superseded while it loaded: a newer request follows
         if self._stop_requested:  # closed or stopped while the data loaded
             self.state_changed.emit("stopped")
             return
-        self._loop()
+        if not setup.view_only:
+            self._loop()
 
-    def _setup(self, setup: RunSetup):
-        self._trainer = None  # a failed setup must not leave the previous run looking current
+    def _setup(self, setup: RunSetup) -> bool:
+        """Build what `setup` asks for, then, unless a newer request came meanwhile, make it the
+        worker's model and tell the window (ready, then a snapshot). Raises on failure, leaving
+        the worker's model as it was. Returns whether it was committed."""
         self._stop_requested = False
         import torch
         from dataclasses import replace
-        from core.checkpoint import checkpoint_configs, data_settings, load_checkpoint
+        from core.checkpoint import CheckpointError, checkpoint_configs, data_settings, load_checkpoint
         from core.data import Batches, DataUnavailable, load_dataset, load_embedded_mnist
-        from core.loop import Trainer
         from core.train import default_threads, resolve_device
+        from draw_gui.resources import resource_path
 
-        ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
+        if setup.view_only:
+            return self._setup_view(setup)
+        if setup.from_current:
+            if self._trainer is None:
+                raise CheckpointError("there is no model here to continue; open a checkpoint first")
+            ckpt = self._trainer.checkpoint()   # in memory, optimizer state included
+            source_name = "the model shown"
+        else:
+            ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
+            source_name = setup.checkpoint
         model_cfg, train_cfg = setup.model, setup.train
+        saved_train = None
         if ckpt is not None:
-            model_cfg, saved_train = checkpoint_configs(ckpt, setup.checkpoint)
-            train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
-                                device=train_cfg.device)
+            model_cfg, saved_train = checkpoint_configs(ckpt, source_name)
+            # The window never compiles (a first step stalled for ~40 s would look like a hang).
+            if setup.continue_training:
+                train_cfg = replace(saved_train, batch_size=setup.train.batch_size, max_steps=0,
+                                    device=setup.train.device, compile=False)
+            else:
+                train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
+                                    device=train_cfg.device, compile=False)
             setup.dataset = ckpt.get("dataset", setup.dataset)
         where = data_settings(ckpt, setup.data_dir or None, setup.folder, setup.image_size)
         device = resolve_device(train_cfg.device)
@@ -188,25 +237,71 @@ class TrainingWorker(QObject):
         except DataUnavailable:
             if setup.dataset not in ("mnist", "binarized-mnist"):
                 raise
-            from draw_gui.resources import resource_path
             data, sample = load_embedded_mnist(resource_path("mnist_sample.npz")), True
         if ckpt is None:
             model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
         batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
-        self._trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
+        if setup.continue_training and ckpt is not None:
+            step, per_epoch = int(ckpt.get("step", 0)), batches.steps_per_epoch
+            train_cfg = replace(train_cfg, epochs=-(-step // per_epoch) + setup.train.epochs,
+                                lr=continued_lr(ckpt, saved_train, step, per_epoch))
+        from core.loop import Trainer
+        trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
             k: where[k] for k in ("data_dir", "folder", "image_size")})
         if setup.paused:
-            self._trainer.pause()
-        self._examples = batches.examples(setup.examples).to(device)
-        self._sent_rows = len(self._trainer.history)
-        cols = self._trainer.history.columns
+            trainer.pause()
+        examples = batches.examples(setup.examples).to(device)
+        if setup.token < self.newest:
+            return False
+        self._trainer, self._view, self._examples, self._token = trainer, None, examples, setup.token
+        self._sent_rows = len(trainer.history)
+        self.dirty = False
+        cols = trainer.history.columns
         self.ready.emit(RunInfo(
             model=model_cfg, train=train_cfg, dataset=data.name, source=data.source, device=str(device),
-            threads=torch.get_num_threads(), step=self._trainer.step, total_steps=self._trainer.total_steps,
-            steps_per_epoch=self._trainer.steps_per_epoch,
+            threads=torch.get_num_threads(), step=trainer.step, total_steps=trainer.total_steps,
+            steps_per_epoch=trainer.steps_per_epoch,
             history={k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
-            evals=list(self._trainer.history.evals), sample_data=sample))
+            evals=list(trainer.history.evals), sample_data=sample, token=setup.token,
+            epoch=trainer.epoch, trained_batch=saved_train.batch_size if saved_train is not None else 0))
         self._emit_snapshot(force=True)
+        return True
+
+    def _setup_view(self, setup: RunSetup) -> bool:
+        """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
+        import torch
+        from core.checkpoint import checkpoint_configs, data_settings, load_model
+        from core.data import Batches, load_dataset, load_embedded_mnist
+        from core.train import default_threads
+        from draw_gui.resources import resource_path
+
+        torch.set_num_threads(default_threads("cpu"))
+        model, ckpt, _ = load_model(setup.checkpoint, "cpu")  # a view runs on the CPU: no device start-up
+        model_cfg, train_cfg = checkpoint_configs(ckpt, setup.checkpoint)
+        dataset = ckpt.get("dataset", "mnist")
+        if dataset in ("mnist", "binarized-mnist"):
+            # Its test split is MNIST's first 2,000 test digits: the same first examples as the full
+            # set, without loading 70,000 images (or needing them) to show eight.
+            data = load_embedded_mnist(resource_path("mnist_sample.npz"))
+        else:
+            where = data_settings(ckpt, setup.data_dir or None, setup.folder, setup.image_size)
+            data = load_dataset(dataset, data_dir=where["data_dir"], folder=where["folder"], download=False,
+                                image_size=where["image_size"], grayscale=where["grayscale"])
+        examples = Batches(data, 1).examples(setup.examples)
+        if setup.token < self.newest:
+            return False
+        step = int(ckpt.get("step", 0))
+        self._trainer, self._view, self._examples, self._token = None, (model, step), examples, setup.token
+        self.dirty = False
+        history = {k: np.asarray(v.double().numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
+                   for k, v in (ckpt.get("history") or {}).items()}
+        self.ready.emit(RunInfo(
+            model=model_cfg, train=train_cfg, dataset=dataset, source=f"test examples: {data.source}",
+            device="cpu", threads=torch.get_num_threads(), step=step, total_steps=step, steps_per_epoch=0,
+            history=history, evals=[dict(e) for e in ckpt.get("evals") or []], token=setup.token,
+            view_only=True, epoch=int(ckpt.get("epoch", 0))))
+        self._emit_snapshot(force=True)
+        return True
 
     def _loop(self):
         from core.loop import NonFiniteLoss
@@ -214,20 +309,25 @@ class TrainingWorker(QObject):
         if trainer is None or self._looping:
             return
         self._looping = True
-        self.state_changed.emit("paused" if trainer.paused else "running")
+        if self._current():
+            self.state_changed.emit("paused" if trainer.paused else "running")
         try:
             outcome = trainer.run(on_progress=self._on_progress, on_epoch_end=self._on_epoch_end,
                                   report_interval_s=METRICS_INTERVAL_S)
         except NonFiniteLoss as e:
             self._looping = False
-            self.failed.emit("nan", f"{e}. Training is paused at the last good state; you can save it.")
-            self.state_changed.emit("paused")
+            if self._current():
+                self.failed.emit("nan", f"{e}. Training is paused at the last good state; you can save it.")
+                self.state_changed.emit("paused")
             return
         except Exception as e:  # noqa: BLE001
             self._looping = False
-            self._fail(e)
+            if self._current():
+                self._fail(e)
             return
         self._looping = False
+        if not self._current():
+            return  # stopped for a newer request: the window no longer shows this run
         if outcome == "finished":
             self._evaluate()
         self._emit_snapshot(force=True)
@@ -239,6 +339,9 @@ class TrainingWorker(QObject):
         n = len(self._trainer.history)
         rows = slice(self._sent_rows, n)
         self._sent_rows = n
+        if not self._current():  # the window asked for another model: this run ends here
+            self._trainer.stop()
+            return
         self.metrics.emit(MetricsUpdate(
             steps=np.asarray(cols["step"][rows], dtype=np.float64),
             loss=np.asarray(cols["loss"][rows]), recon=np.asarray(cols["recon"][rows]),
@@ -251,28 +354,38 @@ class TrainingWorker(QObject):
             self._evaluate()
 
     def _evaluate(self):
-        if self._trainer.evaluate() is not None:
+        if self._trainer.evaluate() is not None and self._current():
             self.evaluated.emit(dict(self._trainer.history.evals[-1]))
 
     def _emit_snapshot(self, force: bool = False):
-        if self._trainer is None:
+        if self._trainer is not None:
+            model, step, paused = self._trainer.model, self._trainer.step, self._trainer.paused
+        elif self._view is not None:
+            (model, step), paused = self._view, True
+        else:
+            return
+        if not self._current():
             return
         now = time.monotonic()
         if not force and now - self._last_snapshot < SNAPSHOT_MIN_GAP_S:
             return
         from core.live_run import snapshot_trace   # the same fixed noise as a run folder's snapshots
         self._last_snapshot = now
-        model = self._trainer.model
         self.snapshot.emit(snapshot_trace(model, self._examples))
-        if force or self._trainer.paused or now - self._last_weights >= WEIGHTS_INTERVAL_S:
+        if force or paused or now - self._last_weights >= WEIGHTS_INTERVAL_S:
             self._last_weights = now
             self.weights.emit(ModelWeights(
-                config=model.config, step=self._trainer.step, examples=self._examples.cpu().numpy(),
+                config=model.config, step=step, examples=self._examples.cpu().numpy(),
                 state={k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}))
 
     def _save(self, path: str):
         from core.checkpoint import save_checkpoint
         if self._trainer is None:
+            return
+        if is_shipped_path(path):
+            self.failed.emit("save", f"Could not save {path}: it belongs to a model that ships with draw-gui, "
+                                     "and those are never overwritten. Nothing was written; choose another file.")
+            self._saved_event.set()
             return
         try:
             save_checkpoint(path, self._trainer.checkpoint())
@@ -286,13 +399,41 @@ class TrainingWorker(QObject):
         self._saved_event.set()
         self.saved.emit(str(path))
 
-    def _fail(self, e: Exception):
+    def _fail(self, e: Exception, keep: bool = False):
+        """keep: a load failed, and the model held before stays (else a setup failure drops it)."""
         from core.checkpoint import CheckpointError
         from core.data import DataUnavailable
         from core.model import ConfigError
         kind = ("data" if isinstance(e, DataUnavailable) else "checkpoint" if isinstance(e, CheckpointError)
                 else "config" if isinstance(e, (ConfigError, ValueError)) else "error")
         message = str(e) if kind != "error" else f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=3)}"
-        self._trainer = None if kind in ("data", "checkpoint", "config") else self._trainer
+        if not keep and kind in ("data", "checkpoint", "config"):
+            self._trainer = self._view = None
         self.failed.emit(kind, message)
         self.state_changed.emit("failed")
+
+
+def is_shipped_path(path) -> bool:
+    """Whether `path` is inside the shipped models' folder (package data: never written)."""
+    from pathlib import Path
+    from draw_gui.shipped_models import models_folder
+    try:
+        return models_folder().resolve() in Path(path).expanduser().resolve().parents
+    except (OSError, RuntimeError):
+        return False
+
+
+def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> float:
+    """The base learning rate that continues `ckpt`'s schedule where it left off at a new batch
+    size: its last step's rate, lr · lr_decay^epoch, decaying by lr_decay per epoch from here.
+
+    The schedule counts epochs in steps, so at another batch size the same step is another epoch;
+    taken as it was, a model trained at batch 1024 and continued at 64 would jump back to the
+    rate of its third epoch (shipped mnist: 0.0018 instead of the 0.0002 it ended with)."""
+    epochs = (ckpt.get("history") or {}).get("epoch")
+    if epochs is not None and len(epochs):
+        last_epoch = int(epochs[-1])
+    else:
+        last_epoch = max(int(ckpt.get("epoch", 0)) - 1, 0)
+    decay = saved_train.lr_decay
+    return saved_train.lr * decay ** last_epoch / decay ** (step // steps_per_epoch)

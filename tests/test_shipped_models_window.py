@@ -1,0 +1,266 @@
+"""The window opens alive: on the trained model that ships with draw-gui, with no data folder and no
+network; the model chooser, Continue training, About this model and Compare work with shipped
+models, and a shipped model's file is never written. Driven as a user would, with the real worker."""
+from __future__ import annotations
+
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from core.data import Batches, load_embedded_mnist
+from draw_gui.resources import resource_path
+from draw_gui.settings import Settings
+from draw_gui.shipped_models import DEFAULT, shipped_model
+from draw_gui.window import MainWindow
+
+SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
+
+
+def checkpoint(name: str) -> dict:
+    return torch.load(shipped_model(name).checkpoint, weights_only=True)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch):
+    """A first-time user's window: fresh settings, no data folder configured, DRAW_GUI_DATA an
+    empty folder (no MNIST anywhere) and no network. Dialogs are recorded and answered `answer`."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("DRAW_GUI_DATA", str(empty))
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("network is unreachable")))
+    windows = []
+
+    def make(answer=QMessageBox.Discard, **values):
+        w = MainWindow(Settings(tmp_path / "settings.json"))
+        qtbot.addWidget(w)
+        w.dialogs, w.answer = [], answer
+        monkeypatch.setattr(w, "_exec", lambda box: (w.dialogs.append((box.windowTitle(), box.text())), w.answer)[1])
+        if values:
+            w.config_panel.set_values({**w.config_panel.values(), **values})
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.worker.dirty = False
+        w.close()
+
+
+def showing(qtbot, w, name: str, timeout: int = 20000):
+    """Wait until every view shows the shipped model `name`; returns its glimpse trace."""
+    def ready():
+        s, trace = w.shown, w.glimpse_view.trace()
+        return (s is not None and s.shipped is not None and s.shipped.name == name and not s.continued_from
+                and trace is not None and w.run_info.view_only and trace.glimpses == w.run_info.model.glimpses
+                and (trace.read is None) == (w.run_info.model.attention == "none"))
+    qtbot.waitUntil(ready, timeout=timeout)
+    return w.glimpse_view.trace()
+
+
+def choose(w, kind: str, value: str):
+    """Pick an entry of the toolbar's model chooser, as a user does."""
+    index = w.model_chooser.index_of(kind, value)
+    assert index >= 0, (kind, value, w.model_chooser.entries())
+    w.model_chooser.setCurrentIndex(index)
+    w.model_chooser.activated.emit(index)
+
+
+def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, make_window):
+    assert DEFAULT == "mnist"
+    ckpt = checkpoint("mnist")
+    w = make_window()
+    started = time.monotonic()
+    trace = showing(qtbot, w, "mnist")
+    took = time.monotonic() - started
+    assert took < 15, took  # generous: torch is already imported here; the app itself measures ~2 s
+    assert trace.glimpses == 64 and trace.batch == 8 and trace.images.shape == (8, 1, 28, 28)
+    assert trace.read is not None and trace.write is not None          # Gaussian attention: boxes drawn
+    assert not w.glimpse_view.image().isNull()
+    # the first 8 test digits of the embedded sample, as the window's snapshots use them
+    sample = Batches(load_embedded_mnist(resource_path("mnist_sample.npz")), 1).examples(8).numpy()
+    assert np.array_equal(trace.images, sample)
+    # a trained model draws the digit it read: its final canvas is close to it, the mean image is not
+    x, final = trace.images, trace.canvases[-1]
+    error = np.abs(final - x).mean()
+    baseline = np.abs(x.mean(axis=0, keepdims=True) - x).mean()
+    assert error < 0.4 * baseline, (error, baseline)
+    for i in range(8):
+        assert np.corrcoef(final[i].ravel(), x[i].ravel())[0, 1] > 0.8
+    # title, status bar, chooser and loss plot all name this model
+    assert "mnist (shipped)" in w.windowTitle() and f"step {ckpt['step']:,}" in w.windowTitle()
+    assert f"step {ckpt['step']:,}" in w.step_label.text()
+    assert f"{ckpt['evals'][-1]['nll_bound']:.2f}" in w.rate_label.text()
+    assert w.model_chooser.currentData() == ("shipped", "mnist")
+    assert w.loss_plot.point_count() == len(ckpt["history"]["step"])
+    assert len(w.loss_plot.eval_markers.getData()[0]) == len(ckpt["evals"])
+    # nothing trains: a new model and continuing this one are both offered; nothing to save
+    assert w.state == "idle" and w.start_button.isEnabled() and w.continue_button.isEnabled()
+    assert not w.pause_button.isEnabled() and not w.save_action.isEnabled()
+    assert not w.banner.isVisible() and w.dialogs == []
+
+
+def test_the_latent_tab_decodes_the_trained_model(qtbot, make_window):
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    view = w.latent_view
+    w.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.image() is not None and view.up_to_date(), timeout=30000)
+    assert view.trace().glimpses == 64 and f"{checkpoint('mnist')['step']:,}" in view.step_label.text()
+    view.seed_spin.setValue(1)
+    view.lock_seed.setChecked(True)
+    view.randomize()
+    qtbot.waitUntil(view.up_to_date, timeout=30000)
+    first = view.image().copy()
+    view.seed_spin.setValue(2)
+    view.randomize()
+    qtbot.waitUntil(view.up_to_date, timeout=30000)
+    second = view.image().copy()
+    assert first.shape == (1, 28, 28)
+    # two latents, two different drawings: the trained decoder, not one mean image
+    assert np.var(np.stack([first, second]), axis=0).mean() > 0.01
+    assert first.std() > 0.2 and second.std() > 0.2   # ink on black, not a grey blur
+
+
+def test_the_chooser_switches_every_view_to_another_shipped_model_and_back(qtbot, make_window):
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    assert [e for e in w.model_chooser.entries() if e[0] == "shipped"] == [("shipped", "mnist"),
+                                                                       ("shipped", "mnist-noattention")]
+    choose(w, "shipped", "mnist-noattention")
+    trace = showing(qtbot, w, "mnist-noattention")
+    ckpt = checkpoint("mnist-noattention")
+    assert trace.read is None and trace.write is None and trace.glimpses == 64   # no attention: no boxes
+    assert "mnist-noattention (shipped)" in w.windowTitle() and "no attention" in w.windowTitle()
+    assert f"step {ckpt['step']:,}" in w.windowTitle() and f"step {ckpt['step']:,}" in w.step_label.text()
+    assert w.loss_plot.point_count() == len(ckpt["history"]["step"])
+    assert f"{ckpt['evals'][-1]['nll_bound']:.2f}" in w.rate_label.text()
+    assert w.model_chooser.currentData() == ("shipped", "mnist-noattention")
+    qtbot.waitUntil(lambda: f"{ckpt['step']:,}" in w.latent_view.step_label.text(), timeout=10000)
+    # and back, from the File menu's entry this time
+    entry = next(a for a in w.shipped_menu.actions() if a.text().startswith("mnist —"))
+    entry.trigger()
+    trace = showing(qtbot, w, "mnist")
+    assert trace.read is not None and "gaussian attention" in w.windowTitle()
+    assert w.model_chooser.currentData() == ("shipped", "mnist") and w.dialogs == []
+
+
+def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_file(
+        qtbot, make_window, shared_data, tmp_path, monkeypatch):
+    shipped = shipped_model("mnist")
+    original = shipped.checkpoint.read_bytes()
+    step0 = int(checkpoint("mnist")["step"])
+    w = make_window(data_dir=str(shared_data), batch_size=8, epochs=1)
+    showing(qtbot, w, "mnist")
+    steps = []
+    w.worker.metrics.connect(lambda u: steps.append(int(u.progress.step)))
+    w.continue_button.click()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
+    assert steps[0] == step0 + 1   # from the model's step, not from 0
+    assert w.run_info.dataset == "binarized-mnist" and not w.run_info.view_only and not w.banner.isVisible()
+    assert w.run_info.train.batch_size == 8 and "batch size 8" in w.statusBar().currentMessage()
+    assert "mnist (shipped), continued" in w.windowTitle() and w.checkpoint_path is None
+    assert w.loss_plot.point_count() > len(checkpoint("mnist")["history"]["step"])
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    # Ctrl+S asks where, suggesting a new file; the shipped file itself is refused
+    asked = []
+    answers = iter([str(shipped.checkpoint), str(tmp_path / "mine.pt")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, default, *a: (
+        asked.append(default), next(answers))[1:] + ("",))
+    w.save_action.trigger()
+    assert w.dialogs[-1][0] == "Save checkpoint" and "never overwritten" in w.dialogs[-1][1]
+    assert asked[0].endswith("mnist-continued.pt") and str(shipped.folder) not in asked[0]
+    with qtbot.waitSignal(w.worker.saved, timeout=20000):
+        w.save_action.trigger()
+    from core.checkpoint import load_checkpoint
+    assert load_checkpoint(tmp_path / "mine.pt")["step"] > step0
+    # even asked directly, the worker never writes there
+    w.worker.save(str(shipped.checkpoint))
+    qtbot.waitUntil(lambda: w.dialogs[-1][0] == "Could not save", timeout=10000)
+    w.about_model_action.trigger()
+    assert "Continued from mnist (shipped)" in w.dialogs[-1][1]
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    assert shipped.checkpoint.read_bytes() == original
+    # Start is a new model, from step 0, with the Run panel's settings
+    w.config_panel.set_values({**w.config_panel.values(), **SMALL})
+    steps.clear()
+    w.start_button.click()
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=30000)
+    assert steps[0] == 1 and "new model" in w.windowTitle() and "T 4" in w.windowTitle()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    assert shipped.checkpoint.read_bytes() == original
+
+
+def test_about_this_model_shows_the_model_card(qtbot, make_window):
+    card = shipped_model("mnist").card
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.about_model_action.trigger()
+    title, text = w.dialogs[-1]
+    e, t = card["evaluation"], card["training"]
+    assert title == "About this model" and card["title"] in text
+    for figure in (f"{e['test_nll_bound']:.2f}", f"{e['nll_iw']:.2f}", f"{card['paper_nll']:.2f}",
+                   f"{t['steps']:,}", f"{t['images_seen']:,}", f"{t['epochs']:g}", t["hardware"], t["date"],
+                   "10,000 test images", "k = 100"):
+        assert figure in text, figure
+    assert "draw-gui train --dataset binarized-mnist" in text
+
+
+def test_a_failed_load_leaves_the_model_shown_unchanged(qtbot, make_window, tmp_path):
+    w = make_window()
+    trace = showing(qtbot, w, "mnist")
+    title, info, points = w.windowTitle(), w.run_info, w.loss_plot.point_count()
+    bad = tmp_path / "x.pt"
+    bad.write_text("a text file, not a checkpoint")
+    w.open_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: bool(w.dialogs), timeout=20000)
+    assert w.dialogs[-1][0] == "Unusable checkpoint" and "not a PyTorch archive" in w.dialogs[-1][1]
+    qtbot.waitUntil(lambda: w.state == "idle", timeout=5000)
+    assert w.glimpse_view.trace() is trace and w.windowTitle() == title and w.run_info is info
+    assert w.loss_plot.point_count() == points and w.shown.shipped.name == "mnist"
+    assert w.model_chooser.currentData() == ("shipped", "mnist") and str(bad) not in w.settings.get("recent", [])
+    assert w.continue_button.isEnabled() and w.start_button.isEnabled()
+    w.glimpse_view.refresh_requested.emit()   # the worker still holds the model shown
+    qtbot.waitUntil(lambda: w.glimpse_view.trace() is not trace, timeout=10000)
+    assert w.glimpse_view.trace().glimpses == 64
+
+
+def test_choosing_a_model_never_drops_unsaved_training_without_asking(qtbot, make_window, shared_data):
+    w = make_window(answer=QMessageBox.Cancel, data_dir=str(shared_data), **SMALL)
+    w.start_button.click()   # before the shipped model loaded: it is not loaded at all
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 3, timeout=30000)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    choose(w, "shipped", "mnist")
+    assert w.dialogs[-1][0] == "Save progress?"
+    qtbot.wait(300)
+    assert w.state == "paused" and w.shown.name == "new model" and "T 4" in w.windowTitle()
+    assert w.model_chooser.placeholderText() == "new model" and w.model_chooser.currentIndex() == -1
+    w.answer = QMessageBox.Discard
+    choose(w, "shipped", "mnist")
+    showing(qtbot, w, "mnist")
+    assert w.state == "idle" and w.start_button.isEnabled() and not w.pause_button.isEnabled()
+
+
+def test_compare_adds_a_shipped_model_without_a_data_folder(qtbot, make_window):
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.tabs.setCurrentWidget(w.compare_view)
+    entry = next(a for a in w.compare_view.shipped_menu.actions() if a.text().startswith("mnist-noattention —"))
+    entry.trigger()
+    assert len(w.compare_view.run_ids()) == 1 and w.compare_view.message.text() == ""
+    run_id = w.compare_view.run_ids()[0]
+    column = w.compare_view.column(run_id)
+    qtbot.waitUntil(lambda: column.trace() is not None, timeout=60000)
+    assert column.trace().glimpses == 64 and column.trace().images.shape == (8, 1, 28, 28)
+    assert "embedded MNIST sample" in column.source()
+    qtbot.waitUntil(lambda: not w.compare_view.busy(), timeout=60000)
+    assert w.compare_view.plot is not None
