@@ -1,6 +1,7 @@
 """Make a shipped model from a training checkpoint: a run folder OUT/NAME/ holding the weights-only
-checkpoint.pt, its model card card.json, and metrics.csv and eval.csv (the loss curve and the test
-bound, so the Compare tab and `draw-gui compare` treat it as any run).
+checkpoint.pt, its model card card.json, metrics.csv and eval.csv (the loss curve and the test
+bound, so the Compare tab and `draw-gui compare` treat it as any run), and snapshot.npz (its
+glimpses on the first test digits: what the window shows first).
 
     python scripts/ship_model.py RUN/checkpoint.pt --name mnist --out resources/models \
         --title "DRAW with attention" --command "draw-gui train ..." [--data-dir DIR] [--device cuda]
@@ -41,6 +42,24 @@ def hardware(device: str) -> str:
     except OSError:
         pass
     return f"{name}, {cores}"
+
+
+def write_first_screen(folder: Path, ckpt: dict) -> None:
+    """snapshot.npz: the glimpses of the 8 test digits the window shows a shipped model on (the
+    embedded sample's first, for MNIST models), so the window can show them before torch loads."""
+    from core.checkpoint import checkpoint_configs
+    from core.data import Batches, load_embedded_mnist
+    from core.live_run import snapshot_trace
+    from core.model import DRAW
+    from core.runfolder import save_trace
+    from draw_gui.resources import resource_path
+    if ckpt.get("dataset", "mnist") not in ("mnist", "binarized-mnist"):
+        return
+    cfg, _ = checkpoint_configs(ckpt, folder)
+    model = DRAW(cfg)
+    model.load_state_dict(ckpt["model"])
+    examples = Batches(load_embedded_mnist(resource_path("mnist_sample.npz")), 1).examples(8)
+    save_trace(folder / "snapshot.npz", snapshot_trace(model, examples), int(ckpt.get("step", 0)))
 
 
 def eval_command(path: Path, data_dir: str | None, device: str, extra: list[str]) -> list[str]:
@@ -102,6 +121,7 @@ def main(argv=None) -> int:
         history.columns[k] = [float(v) for v in shipped["history"][k].tolist()] if "history" in shipped else []
     history.evals = shipped["evals"]
     RunFolder(out).write_metrics(history)
+    write_first_screen(out, shipped)
 
     train = ckpt.get("train_config") or {}
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)

@@ -123,7 +123,7 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, shared
     wheel = _wheel(tmp_path / "wheel")
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ["icon.svg", "draw-gui.desktop", "mnist_sample.npz", "icons/draw-gui-256.png",
-              *[f"models/{n}/{f}" for n in NAMES for f in ("checkpoint.pt", "card.json", "metrics.csv")]]:
+              *[f"models/{n}/{f}" for n in NAMES for f in ("checkpoint.pt", "card.json", "metrics.csv", "snapshot.npz")]]:
         assert f"draw_gui/_resources/{f}" in names, f
     from draw_gui import __version__
     metadata = zipfile.ZipFile(wheel).read(f"draw_gui-{__version__}.dist-info/METADATA").decode()
@@ -146,3 +146,23 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, shared
                           "--data_dir", str(shared_data), "--no_download"],
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and json.loads(run.stdout)["images"] == 50, run.stderr
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_shipped_first_screen_is_the_models_own_glimpses(name):
+    """snapshot.npz lets the window show a shipped model's glimpses before torch has loaded: it must
+    be exactly what the model draws on those digits."""
+    import numpy as np
+    from core.checkpoint import load_model
+    from core.data import Batches, load_embedded_mnist
+    from core.live_run import snapshot_trace
+    from core.runfolder import load_trace
+    from draw_gui.resources import resource_path
+    model = shipped_model(name)
+    step, shipped = load_trace(model.folder / "snapshot.npz")
+    net, ckpt, _ = load_model(model.checkpoint)
+    examples = Batches(load_embedded_mnist(resource_path("mnist_sample.npz")), 1).examples(8)
+    fresh = snapshot_trace(net, examples)
+    assert step == ckpt["step"]
+    np.testing.assert_allclose(shipped.canvases, fresh.canvases, atol=1e-5)
+    np.testing.assert_array_equal(shipped.images, fresh.images)
