@@ -261,6 +261,23 @@ def test_compare_adds_a_shipped_model_without_a_data_folder(qtbot, make_window):
     column = w.compare_view.column(run_id)
     qtbot.waitUntil(lambda: column.trace() is not None, timeout=60000)
     assert column.trace().glimpses == 64 and column.trace().images.shape == (8, 1, 28, 28)
-    assert "embedded MNIST sample" in column.source()
+    assert "snapshot" in column.source()       # the glimpses it ships with: no data, no model run
     qtbot.waitUntil(lambda: not w.compare_view.busy(), timeout=60000)
     assert w.compare_view.plot is not None
+
+
+def test_compare_falls_back_to_the_embedded_sample_for_a_run_without_snapshot(qtbot, make_window, tmp_path):
+    """A run folder with a checkpoint but no snapshot.npz, whose MNIST is not on disk: its glimpses
+    are computed on the embedded sample's test digits, and the column says so."""
+    import shutil
+    from draw_gui.shipped_models import shipped_model
+    run = tmp_path / "copied-run"
+    shutil.copytree(shipped_model("mnist-noattention").folder, run)
+    (run / "snapshot.npz").unlink()
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.tabs.setCurrentWidget(w.compare_view)
+    w.compare_view.add_runs([str(run)])
+    column = w.compare_view.column(w.compare_view.run_ids()[0])
+    qtbot.waitUntil(lambda: column.trace() is not None, timeout=60000)
+    assert column.trace().glimpses == 64 and "embedded MNIST sample" in column.source()
