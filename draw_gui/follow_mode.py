@@ -9,6 +9,7 @@ training controls are disabled until Stop following.
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -32,11 +33,16 @@ def _ago(seconds: float) -> str:
 class FollowMode(QObject):
     def __init__(self, window, path: Path):
         super().__init__(window)
-        self.window, self.path = window, path
+        # A weak reference: this child of the window must never hold it. Were this object the
+        # last to hold the window, deleting it (deleteLater on stop) would free the window in the
+        # middle of its child's destructor, and the window would delete that child a second time.
+        self._window = weakref.ref(window)
+        self.path = path
         self.state_before = window.state          # given back on stop
         self.info: dict = {}
         self.step = 0
         self.problem: str | None = None
+        self.gone = False                        # the folder is not there (deleted, moved, unmounted)
         self.last_change: float | None = None   # wall-clock time of the run's last change
         self._newest_mtime = None
         self._saved_config = window.config_panel.values()  # restored on stop
@@ -46,6 +52,10 @@ class FollowMode(QObject):
         self.follower.updated.connect(self._on_update)
         self.clock = QTimer(self, interval=1000)   # "updated 4 s ago" ticks without new data
         self.clock.timeout.connect(self._show_status)
+
+    @property
+    def window(self):
+        return self._window()
 
     # ---- lifetime --------------------------------------------------------------------------
     def start(self):
@@ -83,6 +93,18 @@ class FollowMode(QObject):
     # ---- what the poller found ---------------------------------------------------------------
     def _on_update(self, u):
         w = self.window
+        if w is None:
+            return
+        if u.gone:   # the follower polls on, cheaply: a remounted or re-synced folder comes back
+            if not self.gone:
+                self.gone = True
+                w.statusBar().showMessage(u.problems[-1])   # until something else is said
+            self.problem = u.problems[-1]
+            self._show_status()
+            return
+        if self.gone:
+            self.gone = False
+            w.statusBar().showMessage(f"the run folder is back: {self.path}", 10000)
         if u.newest_mtime and u.newest_mtime != self._newest_mtime:
             # The first time the files' own times (the run may have ended long ago); later, when
             # the change was seen here, which a server clock that differs from ours cannot skew.
@@ -127,6 +149,8 @@ class FollowMode(QObject):
 
     # ---- title and status bar ----------------------------------------------------------------
     def status(self) -> str:
+        if self.gone:
+            return "the run folder is gone"
         return str(self.info.get("status") or ("running" if self.info else "no run.json"))
 
     def age_s(self) -> float | None:
@@ -138,6 +162,8 @@ class FollowMode(QObject):
 
     def _show_status(self):
         w, info = self.window, self.info
+        if w is None:
+            return
         name = self.path.name
         total = int(info.get("total_steps") or 0)
         spe = int(info.get("steps_per_epoch") or 0)
@@ -172,8 +198,13 @@ class FollowMode(QObject):
         w.rate_label.setText(text)
         shown = [f"glimpses at step {self.snapshot_step:,}" if self.snapshot_step is not None else "no snapshot.npz yet",
                  f"Latent tab at step {self.weights_step:,}" if self.weights_step is not None else "no checkpoint.pt yet"]
-        banner = (f"Following {self.path}" + (f", written on {host}" if host else "") + f": {', '.join(shown)}. "
-                  "File → Stop following to train here.")
+        if self.gone:
+            banner = (f"Following {self.path}: the run folder is gone (deleted, moved or unmounted). What it held "
+                      "last stays shown, and it is shown again if the folder comes back. "
+                      "File → Stop following to train here.")
+        else:
+            banner = (f"Following {self.path}" + (f", written on {host}" if host else "") + f": {', '.join(shown)}. "
+                      "File → Stop following to train here.")
         if w.banner.text() != banner:
             w.banner.setText(banner)
         w.rate_label.setToolTip("run.json status and the last change seen in the run folder"
@@ -221,7 +252,8 @@ def fill_recent(window) -> None:
     menu = window.follow_recent_menu
     menu.clear()
     runs = window.settings.get("recent_runs", [])
+    from draw_gui.window_menus import weakly   # (window_menus imports this module)
     for p in runs:
         a = menu.addAction(p)
-        a.triggered.connect(lambda _=False, p=p: follow(window, p))
+        a.triggered.connect(lambda _=False, p=p, go=weakly(window.follow_run): go(p))  # never holds the window
     menu.setEnabled(bool(runs))

@@ -99,7 +99,7 @@ class LatentDecoder(JobThread):
     # ---- decoder thread ----------------------------------------------------------------------
     def _take(self):
         with self._lock:
-            if self._pending_weights is not None:
+            if self._pending_weights is not None and not self._stopping:
                 weights, self._pending_weights = self._pending_weights, None
                 return weights
             return self._pop_next(KINDS)
@@ -112,7 +112,9 @@ class LatentDecoder(JobThread):
                 with torch.inference_mode():
                     if isinstance(job, DecodeRequest):
                         if self._model is not None:
-                            self.decoded.emit(self._decode(job))
+                            result = self._decode(job)
+                            if not self.stopping():
+                                self.decoded.emit(result)
                     else:
                         self._load(job)
             except Exception as e:  # noqa: BLE001 - a bad request must not end the thread
@@ -145,6 +147,8 @@ class LatentDecoder(JobThread):
                 latents = torch.from_numpy(np.asarray(request.latents, np.float32))
             parts = []
             for i in range(0, latents.shape[0], BATCH):
+                if self.stopping():      # shut down: the owner is joining this thread
+                    return result
                 parts.append(model.generate(z=latents[i:i + BATCH])[0].numpy())
                 self._serve_drags()
             result.images = np.concatenate(parts)

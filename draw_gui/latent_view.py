@@ -344,7 +344,7 @@ class LatentView(QWidget):
             self.sample.set_image(image_to_qimage(result.image), result.id)
             self._drawing_due = True
             if not self._drawing_cooldown.isActive():
-                QTimer.singleShot(0, self._refresh_drawing)   # queued after the sample's paint
+                QTimer.singleShot(0, self, self._refresh_drawing)   # after the sample's paint; never once closed
         elif result.kind == "grid":
             self._grid = result.images
             self.grid.set_image(to_qimage(np.asarray(image_grid(result.images, GRID_SIDE))), result.id)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import concurrent.futures
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal, Slot
 
 from core.runfolder import CHECKPOINT_NAME, INFO_NAME, RUN_FILES, SNAPSHOT_NAME, MetricsRows, RunReader
@@ -36,6 +38,11 @@ def check_run_folder(path) -> str | None:
                 f"given to `draw-gui train --out` (it holds run.json once training starts), or start a run "
                 f"there with `draw-gui train --out {p}`.")
     return None
+
+
+def _whole(v) -> bool:
+    """A step a run can have written: a whole number 0 <= v < 2**53 (a float holds it exactly)."""
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and 0 <= v < 2**53
 
 
 def _check_trace(trace) -> None:
@@ -65,19 +72,49 @@ class FollowUpdate:
     problems: list = field(default_factory=list)
     newest_mtime: float = 0.0           # the newest run file's modification time
     changed: bool = False
+    gone: bool = False                  # the folder is not there (deleted, moved, unmounted)
 
 
 class FollowPoller:
-    """Reads what changed in a run folder since the last call (one thread at a time)."""
+    """Reads what changed in a run folder since the last call (one thread at a time). Everything
+    in the folder is untrusted: a damaged file is named in `problems`, never raised."""
 
     def __init__(self, path):
-        self.reader = RunReader(path)
+        self.path = Path(path)
+        self.reader: RunReader | None = None   # made when the folder is there
+        self.gone = False                      # the folder was missing at the last poll
+        self._examples = None               # the snapshot's images: the latent tab's principal directions
+        self._forget()
+
+    def _forget(self) -> None:
+        """Read every file afresh at the next poll (a new folder, or one that came back)."""
         self._info_mtime = self._ckpt_key = None
         self._evals_key = object()          # eval.csv's (mtime, size) when last read: read at once
         self._evals: list | None = None
-        self._examples = None               # the snapshot's images: the latent tab's principal directions
+
+    def _gone(self) -> FollowUpdate:
+        self.gone = True
+        return FollowUpdate(metrics=MetricsRows.empty(), gone=True, problems=[
+            f"the run folder is gone: {self.path} was deleted, moved or unmounted; what it held last stays shown"])
 
     def poll(self) -> FollowUpdate:
+        if not self.path.is_dir():   # one stat a poll while it is gone: cheap, and it may come back
+            return self._gone()
+        came_back = self.reader is not None and self.gone
+        if self.reader is None or came_back:
+            self.reader = RunReader(self.path)   # positions in the old files mean nothing now
+            self._forget()
+        self.gone = False
+        update = self._poll()
+        if not self.path.is_dir():
+            # Deleted while it was read: the reads saw missing files. Keep what is shown (a
+            # missing metrics.csv reads as "start over") and read it all again if it comes back.
+            return self._gone()
+        if came_back:
+            update.metrics.reset = update.changed = True   # shown again from the start
+        return update
+
+    def _poll(self) -> FollowUpdate:
         problems = []
         try:
             metrics = self.reader.new_metrics()
@@ -104,7 +141,10 @@ class FollowPoller:
         try:
             snapshot = self.reader.new_snapshot()
             if snapshot is not None:
+                if not _whole(snapshot[0]):
+                    raise ValueError(f"its step is {snapshot[0]!r}, not a whole number")
                 _check_trace(snapshot[1])
+                snapshot = (int(snapshot[0]), snapshot[1])
                 update.snapshot, update.changed = snapshot, True
                 self._examples = snapshot[1].images
         except Exception as e:  # noqa: BLE001 - a damaged snapshot must never reach the viewer
@@ -135,12 +175,15 @@ class FollowPoller:
         return None if st is None else (st.st_mtime, st.st_size)
 
     def _weights(self):
-        from core.checkpoint import load_checkpoint
-        from core.config import DrawConfig
+        from core.checkpoint import checkpoint_configs, load_checkpoint
         from draw_gui.worker import ModelWeights
-        ckpt = load_checkpoint(self.reader.checkpoint_path)
-        return ModelWeights(config=DrawConfig.from_dict(ckpt["model_config"]), state=ckpt["model"],
-                            step=int(ckpt.get("step", 0)), examples=self._examples)
+        path = self.reader.checkpoint_path
+        ckpt = load_checkpoint(path)
+        # Settings within bounds and weights that fit them, or CheckpointError: the latent
+        # explorer builds a model from these (glimpses = 10**7 must never reach it).
+        config, _ = checkpoint_configs(ckpt, path)
+        return ModelWeights(config=config, state=ckpt["model"], step=int(ckpt.get("step", 0)),
+                            examples=self._examples)
 
 
 class RunFollower(QObject):
@@ -165,7 +208,6 @@ class RunFollower(QObject):
         self.watcher.fileChanged.connect(self.poll_now)
 
     def start(self):
-        self.watcher.addPath(str(self.path))
         self._watch_files()
         self.timer.start()
         self.poll_now()
@@ -191,6 +233,9 @@ class RunFollower(QObject):
     def _deliver(self, update):
         self._future = None
         if self._closed:
+            # The poll under way at close has ended: this may go now, but not from inside its
+            # own slot (a QObject destroyed while Qt delivers to it crashes the process).
+            QTimer.singleShot(0, partial(_closing.discard, self))
             return
         self._watch_files()
         self.updated.emit(update)
@@ -199,7 +244,12 @@ class RunFollower(QObject):
             self.poll_now()
 
     def _watch_files(self):
-        # Files replaced atomically drop out of the watcher: add them again.
+        # Files replaced atomically drop out of the watcher: add them again; and the folder
+        # itself once it is back after it was gone (the timer's polls notice that).
+        if not self.path.is_dir():
+            return
+        if str(self.path) not in self.watcher.directories():
+            self.watcher.addPath(str(self.path))
         watched = set(self.watcher.files())
         for name in WATCHED:
             f = self.path / name
@@ -211,13 +261,12 @@ class RunFollower(QObject):
         self.timer.stop()
         for p in self.watcher.files() + self.watcher.directories():
             self.watcher.removePath(p)
-        future = self._future
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if future is not None:
+        if self._future is not None:
             # A poll still loading a checkpoint (a slow network folder) emits when it ends: keep
-            # this object alive until then rather than wait for it here.
+            # this object alive until _deliver has it, on this thread, rather than wait for it
+            # here (dropped by the poll thread, a QObject would be destroyed on the wrong thread).
             _closing.add(self)
-            future.add_done_callback(lambda _: _closing.discard(self))
 
 
-_closing: set = set()
+_closing: set = set()   # RunFollowers closed while a poll was under way, until it is delivered

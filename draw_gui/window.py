@@ -21,12 +21,14 @@ from draw_gui.cli_text import format_duration
 from draw_gui.compare_view import CompareView
 from draw_gui.config_panel import ConfigPanel
 from draw_gui.glimpse_view import GlimpseView
+from draw_gui.job_thread import keep_until_finished
 from draw_gui.latent_view import LatentView
 from draw_gui.loss_plot import LossPlot
 from draw_gui.model_card import ShownModel, about_html, attention_text, best_eval
 from draw_gui.model_chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.settings import Settings
 from draw_gui.shipped_models import DEFAULT, shipped_model, shipped_models
+from draw_gui.window_menus import weakly
 from draw_gui.worker import RunSetup, TrainingWorker, is_shipped_path
 
 _KEEP = object()  # _Load.save_path: leave the save target as it is
@@ -74,10 +76,14 @@ class MainWindow(QMainWindow):
 
     # ---- construction --------------------------------------------------------------------------
     def _build_worker(self):
-        self.thread = QThread(self)
+        # Not a child of the window: a closed window is freed while a step or a data set still
+        # loading may keep the thread busy, and a running QThread destroyed with it aborts the
+        # process. job_thread holds the thread and its worker until the thread has finished.
+        self.thread = QThread()
         self.thread.setObjectName("draw-gui training")
         self.worker = TrainingWorker()
         self.worker.moveToThread(self.thread)
+        keep_until_finished(self.thread, self.worker, stop=self.worker.stop)
         self.start_requested.connect(self.worker.start)
         self.worker.ready.connect(self._on_ready)
         self.worker.metrics.connect(self._on_metrics)
@@ -91,7 +97,10 @@ class MainWindow(QMainWindow):
 
     def _build_widgets(self):
         self.config_panel = ConfigPanel()
-        self.config_panel.validity_changed.connect(lambda _: self._update_controls())
+        # Slots that name the window are bound methods or weakly(...): a lambda holding the window,
+        # connected to a widget's signal, is held by Qt for the widget's life and keeps a closed
+        # window (and its models) from ever being freed.
+        self.config_panel.validity_changed.connect(lambda _, update=weakly(self._update_controls): update())
         style = self.style()
         self.start_button = QPushButton(style.standardIcon(QStyle.SP_MediaPlay), "Start")
         self.pause_button = QPushButton(style.standardIcon(QStyle.SP_MediaPause), "Pause")
@@ -128,9 +137,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.latent_view, "Latent")
         self.compare_view = CompareView(self.settings)
         self.tabs.addTab(self.compare_view, "Compare")
-        # The loss plot below is the live run's; comparing runs needs the room (it has its own plot).
-        self.tabs.currentChanged.connect(lambda _: self.loss_plot.setVisible(
-            self.tabs.currentWidget() is not self.compare_view))
+        self.tabs.currentChanged.connect(self._on_tab)
         self.loss_plot = LossPlot()
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.addWidget(self.tabs)
@@ -158,6 +165,10 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(w)
         self.resize(1280, 820)
 
+    def _on_tab(self, _index):
+        # The loss plot below is the live run's; comparing runs needs the room (it has its own plot).
+        self.loss_plot.setVisible(self.tabs.currentWidget() is not self.compare_view)
+
     def _build_toolbar(self):
         """Model: [chooser] (i): the model every tab shows, and its card."""
         bar = self.model_toolbar = QToolBar("Model", self)
@@ -166,7 +177,7 @@ class MainWindow(QMainWindow):
         label = QLabel(" Model ")
         label.setToolTip(CHOOSER_TIP)
         self.model_chooser = ModelChooser()
-        self.model_chooser.refresh = self._fill_models
+        self.model_chooser.refresh = weakly(self._fill_models)
         self.model_chooser.chosen.connect(self._on_model_chosen)
         bar.addWidget(label)
         bar.addWidget(self.model_chooser)
@@ -187,7 +198,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
         self._fill_recent()
         if self.settings.problem:
-            QTimer.singleShot(0, lambda: self.show_error("Settings", self.settings.problem))
+            QTimer.singleShot(0, self, lambda: self.show_error("Settings", self.settings.problem))
 
     def save_settings(self):
         self.settings.set("config", self.config_panel.values())
@@ -200,7 +211,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         for path in self.settings.get("recent", []):
             a = self.recent_menu.addAction(path)
-            a.triggered.connect(lambda _=False, p=path: self.open_checkpoint(p))
+            a.triggered.connect(lambda _=False, p=path, open_=weakly(self.open_checkpoint): open_(p))
         self.recent_menu.setEnabled(bool(self.settings.get("recent")))
         if hasattr(self, "model_chooser"):
             self._fill_models()
@@ -552,7 +563,7 @@ class MainWindow(QMainWindow):
             self.glimpse_view.timeline.play_button.setChecked(True)
 
     def _on_weights(self, weights):
-        if not self._stale:
+        if not self._stale and not self._closed:  # closed: no decoder may start after shutdown
             self.latent_view.set_weights(weights)
 
     def _on_evaluated(self, e):
@@ -669,11 +680,15 @@ class MainWindow(QMainWindow):
         """Stop training and join the worker thread; True when it ended in time."""
         self._closed = True
         loading = self.state == "loading" or self._pending is not None
-        self._supersede()  # a model still loading stops before it runs the model, and stays quiet
-        self.worker.stop()
-        follow_mode.stop(self)
-        self.latent_view.shutdown()
-        self.compare_view.shutdown()
+        try:
+            self._supersede()  # a model still loading stops before it runs the model, and stays quiet
+            self.worker.stop()
+            follow_mode.stop(self)
+        finally:  # whatever failed above, every thread is asked to end and joined
+            try:
+                self.latent_view.shutdown()
+            finally:
+                self.compare_view.shutdown()
         if loading:  # a dataset or model still loading cannot be interrupted: wait for it
             timeout_ms = max(timeout_ms, 30000)
         deadline = time.monotonic() + timeout_ms / 1000

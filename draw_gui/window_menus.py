@@ -6,6 +6,8 @@ button can never do different things.
 """
 from __future__ import annotations
 
+import weakref
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
@@ -28,6 +30,18 @@ Unsupervised Feature Learning</i>, NIPS Workshop 2011.</p>
 <p>draw-gui is free software under the MIT licence.</p>"""
 
 
+def weakly(method):
+    """`method` (bound) as a callable that does not keep its object alive: for slots that name the
+    window. Qt holds a callable connected to a widget's signal for the widget's whole life, so a
+    lambda holding the window makes a cycle gc cannot see, and a closed window is never freed."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args, **kwargs):
+        m = ref()
+        return None if m is None else m(*args, **kwargs)
+    return call
+
+
 def build_menus(window) -> None:
     """The menus of `window` (a MainWindow), their shortcuts, and its Run panel buttons' slots."""
     def action(menu, text, slot, shortcut=None, tip=""):
@@ -47,20 +61,23 @@ def build_menus(window) -> None:
     window.shipped_menu = file.addMenu("Open shipped &model")
     window.shipped_menu.setToolTipsVisible(True)
     for m in shipped_models():
-        a = action(window.shipped_menu, f"{m.name} — {m.title}", lambda _=False, n=m.name: window.open_shipped(n),
+        a = action(window.shipped_menu, f"{m.name} — {m.title}",
+                   lambda _=False, n=m.name, show=weakly(window.open_shipped): show(n),
                    tip=f"show the trained model {m.name}, read-only: {m.summary()}")
         a.setToolTip(m.summary())
     window.shipped_menu.setEnabled(bool(window.shipped_menu.actions()))
     window.recent_menu = file.addMenu("Open &recent")
-    window.follow_action = action(file, "&Follow run folder…", lambda: window.follow_run(), "Ctrl+Shift+O",
+    window.follow_action = action(file, "&Follow run folder…",
+                                  lambda _=False, follow=weakly(window.follow_run): follow(), "Ctrl+Shift+O",
                                   "show a run that `draw-gui train --out DIR` writes, live (here, synced or mounted)")
     window.follow_recent_menu = file.addMenu("Follow re&cent run")
     window.stop_follow_action = action(file, "Stop follo&wing", window.stop_following, tip="back to training here")
     follow_mode.fill_recent(window)
-    action(file, "&Compare runs…", lambda: window.compare_runs(None), None,
+    action(file, "&Compare runs…", lambda _=False, compare=weakly(window.compare_runs): compare(None), None,
            "open run folders side by side in the Compare tab: losses, glimpses, samples")
     window.save_action = action(file, "&Save checkpoint", window.save_checkpoint, "Ctrl+S")
-    window.save_as_action = action(file, "Save checkpoint &as…", lambda: window.save_checkpoint(ask=True),
+    window.save_as_action = action(file, "Save checkpoint &as…",
+                                   lambda _=False, save=weakly(window.save_checkpoint): save(ask=True),
                                    "Ctrl+Shift+S")
     file.addSeparator()
     action(file, "&Quit", window.close, "Ctrl+Q")
@@ -79,7 +96,8 @@ def build_menus(window) -> None:
     window.about_model_action = action(help_menu, "About this &model…", window.about_model, "F1",
                                        "the model card of the model shown: its test figures and how it was trained")
     window.about_model_action.setIcon(window.style().standardIcon(QStyle.SP_MessageBoxInformation))
-    action(help_menu, "&About draw-gui", lambda: QMessageBox.about(window, "About draw-gui", ABOUT))
+    action(help_menu, "&About draw-gui",
+           lambda _=False, ref=weakref.ref(window): QMessageBox.about(ref(), "About draw-gui", ABOUT))
     window.start_button.clicked.connect(window.start)
     window.continue_button.clicked.connect(window.continue_training)
     window.pause_button.clicked.connect(window.toggle_pause)

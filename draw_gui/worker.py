@@ -183,7 +183,7 @@ class TrainingWorker(QObject):
                 # failed Start has no model to fall back to (the window cleared its views).
                 keep = setup.checkpoint is not None or setup.from_current
                 self._token = setup.token
-                self._fail(e, keep=keep)
+                self._fail(e, keep=keep, checkpoint=None if setup.from_current else setup.checkpoint)
             return
         if not committed or setup.token < self.newest:
             return  # superseded while it loaded: a newer request follows
@@ -246,8 +246,21 @@ class TrainingWorker(QObject):
             train_cfg = replace(train_cfg, epochs=-(-step // per_epoch) + setup.train.epochs,
                                 lr=continued_lr(ckpt, saved_train, step, per_epoch))
         from core.loop import Trainer
-        trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
-            k: where[k] for k in ("data_dir", "folder", "image_size")})
+        try:
+            trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
+                k: where[k] for k in ("data_dir", "folder", "image_size")})
+            problem = optimizer_problem(trainer.optimizer) if ckpt is not None and not setup.from_current else None
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+            if ckpt is None or setup.from_current:
+                raise
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise CheckpointError(f"{source_name} is not a usable checkpoint: its weights or optimizer state do not "
+                                  f"fit its own settings ({first[:120]}); the file is damaged") from None
+        if problem:
+            # Refused in one line, as `train --restore` refuses a state torch cannot load: fused
+            # Adam given moments of the wrong shape would crash the process at the first step.
+            raise CheckpointError(f"{source_name} is not a usable checkpoint: its optimizer state {problem}; "
+                                  "the file is damaged")
         if setup.paused:
             trainer.pause()
         examples = batches.examples(setup.examples).to(device)
@@ -399,11 +412,17 @@ class TrainingWorker(QObject):
         self._saved_event.set()
         self.saved.emit(str(path))
 
-    def _fail(self, e: Exception, keep: bool = False):
-        """keep: a load failed, and the model held before stays (else a setup failure drops it)."""
+    def _fail(self, e: Exception, keep: bool = False, checkpoint: str | None = None):
+        """keep: a load failed, and the model held before stays (else a setup failure drops it).
+        checkpoint: the file the failed setup read: settings it holds that cannot be used (a
+        ConfigError or other ValueError) are that file's fault, said in one line like CheckpointError."""
         from core.checkpoint import CheckpointError
         from core.data import DataUnavailable
         from core.model import ConfigError
+        if checkpoint and isinstance(e, (ConfigError, ValueError)) and not isinstance(e, CheckpointError):
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            e = CheckpointError(first if first.startswith(str(checkpoint))
+                                else f"{checkpoint} is not a usable checkpoint: {first}")
         kind = ("data" if isinstance(e, DataUnavailable) else "checkpoint" if isinstance(e, CheckpointError)
                 else "config" if isinstance(e, (ConfigError, ValueError)) else "error")
         message = str(e) if kind != "error" else f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=3)}"
@@ -421,6 +440,45 @@ def is_shipped_path(path) -> bool:
         return models_folder().resolve() in Path(path).expanduser().resolve().parents
     except (OSError, RuntimeError):
         return False
+
+
+def optimizer_problem(optimizer) -> str | None:
+    """What is wrong with an optimizer state loaded from a file (None when it fits): torch's
+    load_state_dict checks the number of parameters, not the shapes or types of the moments, and
+    fused Adam given moments of the wrong shape crashes the process at the first step."""
+    import math
+    import torch
+    defaults = optimizer.defaults
+    for i, group in enumerate(optimizer.param_groups):
+        for key, default in defaults.items():
+            if key == "params":
+                continue
+            if key not in group:
+                return f"has no '{key}' in parameter group {i}"
+            v = group[key]
+            if isinstance(default, bool) or default is None:
+                ok = v is None or isinstance(v, bool)
+            elif isinstance(default, (int, float)):
+                ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+            elif isinstance(default, (tuple, list)):
+                ok = (isinstance(v, (tuple, list)) and len(v) == len(default)
+                      and all(not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) for x in v))
+            else:
+                ok = type(v) is type(default)
+            if not ok:
+                return f"has {key} = {str(v)[:40]!r} in parameter group {i}"
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if not isinstance(state, dict):
+                return "is not a table of tensors for each weight"
+            for name, v in state.items():
+                if v is None and name == "momentum_buffer":
+                    continue
+                if not isinstance(v, torch.Tensor) or not (v.is_floating_point() or v.dim() == 0):
+                    return f"has a '{name}' that is not a tensor of numbers"
+                if v.dim() != 0 and v.shape != p.shape:
+                    return f"has a '{name}' of shape {list(v.shape)} for a weight of shape {list(p.shape)}"
+    return None
 
 
 def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> float:
