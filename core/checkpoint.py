@@ -53,8 +53,8 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         raise CheckpointError(f"{path} is truncated or corrupt ({e}); use an earlier checkpoint") from None
     except pickle.UnpicklingError as e:
         unsafe = [ln.strip() for ln in str(e).splitlines() if "Unsupported global" in ln]
-        if not unsafe:  # not a refused object: the archive itself is broken
-            raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[0][:120] if str(e) else 'unpickling failed'}); "
+        if not unsafe:  # not a refused object: the archive itself is broken (torch's text says nothing more)
+            raise CheckpointError(f"{path} is truncated or corrupt (not a complete PyTorch archive); "
                                   "use an earlier checkpoint") from None
         raise CheckpointError(f"{path} is not a draw-gui checkpoint: it holds Python objects that are not loaded "
                               f"for safety ({unsafe[0][:120]})") from None

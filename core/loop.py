@@ -317,6 +317,9 @@ class Trainer:
         self.step = int(ckpt.get("step", 0))
         if "optimizer" in ckpt and ckpt.get("train_config", {}).get("optimizer") == self.config.optimizer:
             self.optimizer.load_state_dict(ckpt["optimizer"])
+            problem = optimizer_problem(self.optimizer)
+            if problem:  # torch checks the count of weights only; fused Adam would crash on this
+                raise ValueError(f"its optimizer state {problem}")
         elif self.step > 0:
             self.warmup_from = self.step
         self.elapsed_s = float(ckpt.get("elapsed_s", 0.0))
@@ -331,3 +334,40 @@ class Trainer:
             self.noise.set_state(ckpt["noise_rng"].cpu())
         else:  # another kind of device keeps its generator state differently: reseed, deterministically
             self.noise.manual_seed(self.config.seed + 1_000_003 * self.step)
+
+
+def optimizer_problem(optimizer) -> str | None:
+    """What is wrong with an optimizer state loaded from a file (None when it fits): torch's
+    load_state_dict checks the number of parameters, not the shapes or types of the moments, and
+    fused Adam given moments of the wrong shape crashes the process at the first step."""
+    defaults = optimizer.defaults
+    for i, group in enumerate(optimizer.param_groups):
+        for key, default in defaults.items():
+            if key == "params":
+                continue
+            if key not in group:
+                return f"has no '{key}' in parameter group {i}"
+            v = group[key]
+            if isinstance(default, bool) or default is None:
+                ok = v is None or isinstance(v, bool)
+            elif isinstance(default, (int, float)):
+                ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+            elif isinstance(default, (tuple, list)):
+                ok = (isinstance(v, (tuple, list)) and len(v) == len(default)
+                      and all(not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) for x in v))
+            else:
+                ok = type(v) is type(default)
+            if not ok:
+                return f"has {key} = {str(v)[:40]!r} in parameter group {i}"
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if not isinstance(state, dict):
+                return "is not a table of tensors for each weight"
+            for name, v in state.items():
+                if v is None and name == "momentum_buffer":
+                    continue
+                if not isinstance(v, torch.Tensor) or not (v.is_floating_point() or v.dim() == 0):
+                    return f"has a '{name}' that is not a tensor of numbers"
+                if v.dim() != 0 and v.shape != p.shape:
+                    return f"has a '{name}' of shape {list(v.shape)} for a weight of shape {list(p.shape)}"
+    return None

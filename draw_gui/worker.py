@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -249,18 +249,12 @@ class TrainingWorker(QObject):
         try:
             trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
                 k: where[k] for k in ("data_dir", "folder", "image_size")})
-            problem = optimizer_problem(trainer.optimizer) if ckpt is not None and not setup.from_current else None
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
             if ckpt is None or setup.from_current:
                 raise
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise CheckpointError(f"{source_name} is not a usable checkpoint: its weights or optimizer state do not "
                                   f"fit its own settings ({first[:120]}); the file is damaged") from None
-        if problem:
-            # Refused in one line, as `train --restore` refuses a state torch cannot load: fused
-            # Adam given moments of the wrong shape would crash the process at the first step.
-            raise CheckpointError(f"{source_name} is not a usable checkpoint: its optimizer state {problem}; "
-                                  "the file is damaged")
         if setup.paused:
             trainer.pause()
         examples = batches.examples(setup.examples).to(device)
@@ -440,45 +434,6 @@ def is_shipped_path(path) -> bool:
         return models_folder().resolve() in Path(path).expanduser().resolve().parents
     except (OSError, RuntimeError):
         return False
-
-
-def optimizer_problem(optimizer) -> str | None:
-    """What is wrong with an optimizer state loaded from a file (None when it fits): torch's
-    load_state_dict checks the number of parameters, not the shapes or types of the moments, and
-    fused Adam given moments of the wrong shape crashes the process at the first step."""
-    import math
-    import torch
-    defaults = optimizer.defaults
-    for i, group in enumerate(optimizer.param_groups):
-        for key, default in defaults.items():
-            if key == "params":
-                continue
-            if key not in group:
-                return f"has no '{key}' in parameter group {i}"
-            v = group[key]
-            if isinstance(default, bool) or default is None:
-                ok = v is None or isinstance(v, bool)
-            elif isinstance(default, (int, float)):
-                ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-            elif isinstance(default, (tuple, list)):
-                ok = (isinstance(v, (tuple, list)) and len(v) == len(default)
-                      and all(not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) for x in v))
-            else:
-                ok = type(v) is type(default)
-            if not ok:
-                return f"has {key} = {str(v)[:40]!r} in parameter group {i}"
-        for p in group["params"]:
-            state = optimizer.state.get(p, {})
-            if not isinstance(state, dict):
-                return "is not a table of tensors for each weight"
-            for name, v in state.items():
-                if v is None and name == "momentum_buffer":
-                    continue
-                if not isinstance(v, torch.Tensor) or not (v.is_floating_point() or v.dim() == 0):
-                    return f"has a '{name}' that is not a tensor of numbers"
-                if v.dim() != 0 and v.shape != p.shape:
-                    return f"has a '{name}' of shape {list(v.shape)} for a weight of shape {list(p.shape)}"
-    return None
 
 
 def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> float:

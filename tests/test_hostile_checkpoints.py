@@ -138,3 +138,18 @@ def test_a_data_set_too_large_for_memory_is_refused_before_it_is_resized(monkeyp
     monkeypatch.setattr(core.config, "available_memory", lambda: 100 * 2**20)   # a 100 MB machine
     with pytest.raises(DataUnavailable, match="needs 2.6 GB of memory for its 70,000 images .* smaller --image-size"):
         load_dataset("mnist", data_dir=shared_data, download=False, image_size=200)
+
+
+def test_restoring_optimizer_moments_of_the_wrong_shape_is_refused_not_crashed(good, tmp_path, capsys, shared_data):
+    """torch's load_state_dict checks only the count of weights; fused Adam given moments of the
+    wrong shape crashed the process (SIGSEGV) at the first step."""
+    ckpt = load_checkpoint(good)
+    ckpt["optimizer"]["state"] = {k: {n: (torch.zeros(7) if v.dim() else v) for n, v in s.items()}
+                                  for k, s in ckpt["optimizer"]["state"].items()}
+    path = tmp_path / "run" / "checkpoint.pt"
+    path.parent.mkdir()
+    torch.save(ckpt, path)
+    code = cli(["train", "--restore", str(path), "--out", str(tmp_path / "out"), "--max_steps", "4", "--no_eval",
+                "--device", "cpu", "--data_dir", str(shared_data)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "optimizer state" in err and "shape" in err, err

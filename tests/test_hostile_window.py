@@ -144,7 +144,7 @@ def test_continuing_a_model_whose_optimizer_state_is_damaged_is_refused_in_one_l
     title, trace, info, shown = _show(qtbot, w, path)
     w.config_panel.set_values({**w.config_panel.values(), "epochs": 1, "batch_size": 16})
     w.continue_button.click()
-    qtbot.waitUntil(lambda: len(w.dialogs) > 0 and w._pending is None, timeout=10000)
+    qtbot.waitUntil(lambda: len(w.dialogs) > 0 and w._pending is None, timeout=30000)
     assert w.dialogs == [("Unusable checkpoint", w.dialogs[0][1])] and "optimizer state" in w.dialogs[0][1]
     assert str(path) in w.dialogs[0][1] and len(w.dialogs[0][1].splitlines()) == 1
     assert w.windowTitle() == title and w.glimpse_view.trace() is trace and w.run_info is info
