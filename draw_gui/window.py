@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         self._restore_state: str | None = None    # where a failed load leaves the window
         self._open_model_on_show = open_model
         self._autoplay = False                    # play the next snapshot's glimpses once (start-up)
+        self._previewing = False                  # the start-up model's shipped glimpses play meanwhile
+        self.snapshot_pending = False             # the model shown has not sent its glimpses yet
         self._startup_token = -1                  # the request of the model the window opened on
         self._closed = False
         self._build_worker()
@@ -241,8 +243,23 @@ class MainWindow(QMainWindow):
         if self._closed or self._token or self.follow is not None or self.state != "idle":
             return
         model = shipped_model(DEFAULT) or next(iter(shipped_models()), None)
+        if model is not None:
+            self._show_preview(model)
         if model is not None and self.open_shipped(model.name, quiet=True):
             self._startup_token = self._token  # a build without models opens on an empty window
+
+    def _show_preview(self, model):
+        """The shipped model's own glimpses (its snapshot.npz, read with numpy alone) play at once,
+        while torch and the model load in the worker (~2 s); the worker's snapshot is the same."""
+        from core.runfolder import load_trace
+        try:
+            _, trace = load_trace(model.folder / "snapshot.npz")
+            self.glimpse_view.set_trace(trace)
+        except Exception:  # noqa: BLE001 - no preview: the glimpses come with the model as before
+            return
+        self.glimpse_view.set_t(1)
+        self.glimpse_view.timeline.play_button.setChecked(True)
+        self._previewing = True
 
     def start(self):
         if not self.start_action.isEnabled():
@@ -509,8 +526,12 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_history(h.get("step", empty), h.get("loss", empty), h.get("recon", empty),
                                    h.get("kl", empty), [e["step"] for e in info.evals],
                                    [e["nll_bound"] for e in info.evals])
-        self.glimpse_view.timeline.play_button.setChecked(False)
-        self._autoplay = load.token == self._startup_token  # watch the first model draw, once
+        startup = load.token == self._startup_token
+        if not (startup and self._previewing):  # the start-up preview plays on: the same glimpses follow
+            self.glimpse_view.timeline.play_button.setChecked(False)
+        self._autoplay = startup and not self._previewing  # watch the first model draw, once
+        self._previewing = False
+        self.snapshot_pending = True
         self.epoch_bar.setVisible(not info.view_only)
         if info.view_only:
             best = best_eval(info.evals)
@@ -556,6 +577,7 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, trace):
         if self._stale:
             return
+        self.snapshot_pending = False
         self.glimpse_view.set_trace(trace)
         if self._autoplay:  # the model the window opened on: watch it draw, once
             self._autoplay = False

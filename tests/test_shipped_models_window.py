@@ -57,7 +57,8 @@ def showing(qtbot, w, name: str, timeout: int = 20000):
     def ready():
         s, trace = w.shown, w.glimpse_view.trace()
         return (s is not None and s.shipped is not None and s.shipped.name == name and not s.continued_from
-                and trace is not None and w.run_info.view_only and trace.glimpses == w.run_info.model.glimpses
+                and trace is not None and not w.snapshot_pending and w.run_info.view_only
+                and trace.glimpses == w.run_info.model.glimpses
                 and (trace.read is None) == (w.run_info.model.attention == "none"))
     qtbot.waitUntil(ready, timeout=timeout)
     return w.glimpse_view.trace()
@@ -281,3 +282,39 @@ def test_compare_falls_back_to_the_embedded_sample_for_a_run_without_snapshot(qt
     column = w.compare_view.column(w.compare_view.run_ids()[0])
     qtbot.waitUntil(lambda: column.trace() is not None, timeout=60000)
     assert column.trace().glimpses == 64 and "embedded MNIST sample" in column.source()
+
+
+def test_the_first_glimpses_show_as_soon_as_the_window_is_up(tmp_path):
+    """A new user sees the shipped model draw as soon as the window is up: its shipped glimpses
+    (snapshot.npz) play while torch (~1.5 s) and the model load behind them."""
+    import os
+    import subprocess
+    import sys
+    code = """
+import os, sys, time
+from PySide6.QtCore import QEventLoop
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from draw_gui.window import MainWindow
+w = MainWindow()
+w.show()
+shown = time.perf_counter()
+while w.glimpse_view.trace() is None and time.perf_counter() - shown < 30:
+    app.processEvents(QEventLoop.AllEvents, 5)
+trace = w.glimpse_view.trace()
+print('torch' in sys.modules, round(time.perf_counter() - shown, 2), trace.glimpses, trace.images.shape[0],
+      w.glimpse_view.timeline.play_button.isChecked())
+while 'step 2,320' not in w.windowTitle() and time.perf_counter() - shown < 60:
+    app.processEvents(QEventLoop.AllEvents, 20)
+print(w.windowTitle())
+w.shutdown()
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DRAW_GUI_CONFIG_DIR": str(tmp_path / "config"),
+           "DRAW_GUI_DATA": str(tmp_path / "no-data")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    first, title = run.stdout.strip().splitlines()[-2:]
+    _, seconds, glimpses, images, playing = first.split()
+    assert (glimpses, images, playing) == ("64", "8", "True"), run.stdout + run.stderr
+    assert float(seconds) < 1.0     # torch alone takes longer than that to import here
+    assert "mnist (shipped)" in title and "step 2,320" in title     # then the model itself took over
