@@ -29,9 +29,19 @@ def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "version": VERSION, **payload}
-    with atomic_path(path, fsync=True) as tmp:
-        with open(tmp, "wb") as f:
-            torch.save(data, f)
+    try:
+        with atomic_path(path, fsync=True) as tmp:
+            with open(tmp, "wb") as f:
+                torch.save(data, f)
+    except OSError as e:
+        if e.filename is None:  # torch.save writing into a file object: say which file failed
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
+        raise
+    except RuntimeError as e:  # torch wraps a failed write ("... file write failed")
+        if "write" not in str(e):
+            raise
+        raise OSError(errno.ENOSPC if "space" in str(e).lower() else errno.EIO,
+                      "the file could not be written (is the disk full?)", str(path)) from None
     return path
 
 

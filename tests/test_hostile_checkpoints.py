@@ -153,3 +153,18 @@ def test_restoring_optimizer_moments_of_the_wrong_shape_is_refused_not_crashed(g
                 "--device", "cpu", "--data_dir", str(shared_data)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "optimizer state" in err and "shape" in err, err
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(good, tmp_path, monkeypatch, capsys):
+    """It once said 'could not write or read a file' without saying which."""
+    import errno
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(torch, "save", full)
+    out = tmp_path / "out"
+    assert cli(["sample", str(good), "--out", str(out), "--num", "4"]) == 0      # sampling writes no checkpoint
+    with pytest.raises(OSError) as e:
+        save_checkpoint(tmp_path / "x" / "checkpoint.pt", load_checkpoint(good))
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "x" / "checkpoint.pt")
+    assert not (tmp_path / "x" / "checkpoint.pt").exists() and list((tmp_path / "x").iterdir()) == []
