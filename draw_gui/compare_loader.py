@@ -35,6 +35,7 @@ class RunUpdate:
     snapshot: tuple | None = None    # (step, GlimpseTrace) when snapshot.npz changed
     checkpoint_mtime: int = 0        # ns; 0 while there is no checkpoint
     error: str = ""                  # why the checkpoint cannot be read, if it cannot
+    gone: bool = False               # the run folder no longer exists (deleted, unmounted)
 
 
 @dataclass
@@ -124,6 +125,9 @@ class CompareLoader(JobThread):
     def _poll(self, job: _Request) -> RunUpdate:
         from core.compare import model_settings
         from core.runfolder import RunReader
+        if not job.folder.is_dir():   # deleted or unmounted: said in the run's row, polled again later
+            self._readers.pop(job.run_id, None)
+            return RunUpdate(job.run_id, None, [], {}, {}, gone=True)
         reader = self._readers.get(job.run_id)
         if reader is None:
             reader = self._readers[job.run_id] = RunReader(job.folder)

@@ -270,6 +270,10 @@ class CompareView(QWidget):
         run = self.runs.get(update.run_id)
         if run is None:
             return                                  # removed since
+        if update.gone:                             # what it showed stays; its row says why it stopped
+            run.polled = True
+            self._update_row(run, "the run folder is gone")
+            return
         self.plot.append(run.id, update.rows)
         self.plot.set_evals(run.id, update.evals)
         if update.settings and update.settings != run.settings:

@@ -226,3 +226,20 @@ def test_summary_names_the_attention_kind_and_rotation():
     assert summary({**base, "attention": "spatial", "spatial_rotation": False}).startswith("spatial r2 w5")
     assert summary({**base, "attention": "spatial", "spatial_rotation": True}).startswith("spatial+rotation r2 w5")
     assert summary({}) == ""
+
+
+def test_a_compared_run_whose_folder_is_deleted_says_so_and_keeps_its_curve(qtbot, tmp_path, shared_data, capfd):
+    """It printed a traceback to the terminal at every poll (every 1.5 s)."""
+    import shutil
+    folder = _make_run(tmp_path / "doomed", NONE, 10, 0.0, shared_data, snapshot=False)
+    v = CompareView()
+    qtbot.addWidget(v)
+    v.poll_timer.setInterval(50)
+    run_id = v.add_run(folder)
+    qtbot.waitUntil(lambda: v.plot.point_count(run_id) == 10, timeout=30000)
+    shutil.rmtree(folder)
+    qtbot.waitUntil(lambda: "the run folder is gone" in v.runs[run_id].row.summary.text(), timeout=10000)
+    assert v.plot.point_count(run_id) == 10
+    v.shutdown()
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "draw-gui compare:" not in out
