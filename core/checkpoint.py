@@ -6,7 +6,6 @@ weights_only=True reads it without unpickling arbitrary code.
 from __future__ import annotations
 
 import errno
-import math
 import os
 import pickle
 import zipfile
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from core.config import is_count, is_number
 from core.files import atomic_path
 
 FORMAT = "draw-gui-checkpoint"
@@ -101,14 +101,6 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return data
 
 
-def _number(v) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-
-
-def _whole(v) -> bool:
-    return not isinstance(v, bool) and isinstance(v, int) and 0 <= v < 2**53
-
-
 def _field_problem(data: dict) -> str | None:
     """What is wrong with the fields of a loaded checkpoint dict (None when each has the type and
     range draw-gui writes). Every field is untrusted: checked before anything is built from it."""
@@ -120,9 +112,9 @@ def _field_problem(data: dict) -> str | None:
                                                 for k, v in weights.items()):
         return "its weights are not a table of tensors"
     for key in ("step", "epoch"):
-        if key in data and not _whole(data[key]):
+        if key in data and not is_count(data[key]):
             return f"{key} is {data[key]!r}, not a whole number >= 0"
-    if "elapsed_s" in data and not (_number(data["elapsed_s"]) and data["elapsed_s"] >= 0):
+    if "elapsed_s" in data and not (is_number(data["elapsed_s"]) and data["elapsed_s"] >= 0):
         return f"elapsed_s is {data['elapsed_s']!r}, not a time in seconds"
     for key in ("train_config", "data_settings"):
         if data.get(key) is not None and not isinstance(data[key], dict):
@@ -131,7 +123,7 @@ def _field_problem(data: dict) -> str | None:
     for key in ("data_dir", "folder"):
         if settings.get(key) is not None and not isinstance(settings[key], str):
             return f"its data folder setting '{key}' is {settings[key]!r}, not a path"
-    if settings.get("image_size") is not None and not _whole(settings["image_size"]):
+    if settings.get("image_size") is not None and not is_count(settings["image_size"]):
         return f"its image size setting is {settings['image_size']!r}"
     if not isinstance(data.get("dataset", ""), str):
         return f"its dataset is {data['dataset']!r}, not a name"
@@ -144,8 +136,8 @@ def _field_problem(data: dict) -> str | None:
             return "its loss history has columns of different lengths"
     evals = data.get("evals", [])
     if not isinstance(evals, list) or not all(
-            isinstance(e, dict) and _whole(e.get("step")) and _whole(e.get("epoch"))
-            and all(_number(e.get(k)) for k in ("nll_bound", "recon", "kl")) for e in evals):
+            isinstance(e, dict) and is_count(e.get("step")) and is_count(e.get("epoch"))
+            and all(is_number(e.get(k)) for k in ("nll_bound", "recon", "kl")) for e in evals):
         return "its test evaluations are not a list of step, epoch and bound numbers"
     if "optimizer" in data and not isinstance(data["optimizer"], dict):
         return "its optimizer state is not a table"
@@ -179,7 +171,8 @@ def checkpoint_configs(ckpt: dict, path):
                               "the file is damaged or from another program") from None
     # The weights must be those of that model (names and shapes), before any data is loaded for it.
     from core.model import DRAW
-    expected = {k: tuple(v.shape) for k, v in DRAW(model_cfg).state_dict().items()}
+    with torch.device("meta"):   # shapes only: no memory, no initialisation work
+        expected = {k: tuple(v.shape) for k, v in DRAW(model_cfg).state_dict().items()}
     found = {k: tuple(v.shape) for k, v in ckpt["model"].items()}
     if found != expected:
         missing = sorted(set(expected) - set(found))

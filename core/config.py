@@ -21,6 +21,20 @@ MAX_BATCH = 65536
 MAX_EPOCHS = 1_000_000
 
 
+MAX_COUNT = 2**53   # steps, epochs, sizes read from files: past this a float no longer holds a whole number
+
+
+def is_number(v) -> bool:
+    """A finite int or float (not a bool): what a number read from an untrusted file must be."""
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def is_count(v, floats: bool = False) -> bool:
+    """A whole number in [0, MAX_COUNT): an int, or with floats=True also a whole float (a CSV's)."""
+    return (is_number(v) and 0 <= v < MAX_COUNT
+            and (isinstance(v, int) or (floats and float(v).is_integer())))
+
+
 def _whole(value, name: str, low: int, high: int, label: str | None = None) -> int:
     """value as an int in [low, high], or a ConfigError naming the field (floats like 8.5, bools,
     strings and huge numbers are refused, not truncated)."""
@@ -201,7 +215,7 @@ class TrainConfig:
             setattr(self, name, _whole(getattr(self, name), name, low, high, name.replace("_", " ")))
         for name in ("lr", "lr_decay", "momentum", "grad_clip", "grad_clamp"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not is_number(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}", name)
         if not isinstance(self.compile, bool):
             raise ConfigError(f"compile must be true or false, got {self.compile!r}", "compile")

@@ -215,13 +215,10 @@ class _CsvTail:
         return [r for r in rows if r], reset
 
 
-MAX_COUNT = 2**53   # steps, epochs, sizes: past this a float no longer holds a whole number
-
-
 def _count(v) -> bool:
-    """A whole number >= 0 that an int and a float both hold exactly."""
-    return (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-            and 0 <= v < MAX_COUNT and float(v).is_integer())
+    """A step, epoch or size read from a run's files (CSV numbers are floats)."""
+    from core.config import is_count
+    return is_count(v, floats=True)
 
 
 _INFO_COUNTS = ("step", "total_steps", "steps_per_epoch", "world_size", "batch_size", "pid")
@@ -233,7 +230,7 @@ _INFO_TEXTS = ("format", "version", "status", "dataset", "data_source", "device"
 def clean_info(raw) -> dict:
     """run.json's fields that have the type and range draw-gui writes; the rest are dropped.
     The model and training settings are kept only if they validate (core.config)."""
-    from core.config import ConfigError, DrawConfig, TrainConfig
+    from core.config import ConfigError, DrawConfig, TrainConfig, is_number
     if not isinstance(raw, dict):
         return {}
     info = {}
@@ -241,9 +238,8 @@ def clean_info(raw) -> dict:
         if _count(raw.get(key)):
             info[key] = int(raw[key])
     for key in _INFO_NUMBERS:
-        v = raw.get(key)
-        if not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v >= 0:
-            info[key] = v
+        if is_number(raw.get(key)) and raw[key] >= 0:
+            info[key] = raw[key]
     for key in _INFO_TEXTS:
         if isinstance(raw.get(key), str):
             info[key] = raw[key][:1000]

@@ -19,9 +19,9 @@ def run_sample(args) -> int:
     from core.export import save_drawing_gif, save_grid_png
     n = args.num if args.num is not None else 64
     per_row = args.img_per_row or 8
-    from draw_gui.shipped_models import models_folder
+    from draw_gui.shipped_models import is_shipped
     path = checkpoint_arg(args.checkpoint)
-    shipped = models_folder().resolve() in path.resolve().parents
+    shipped = is_shipped(path)
     if args.out:
         out = Path(args.out)
     else:  # never into the installed package: a shipped model's samples go to the current folder

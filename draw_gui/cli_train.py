@@ -162,13 +162,13 @@ def run_train(args, dist=None) -> int:
     out_dir = Path(args.out) if args.out else None
     if args.restore is not None:
         from draw_gui.cli import checkpoint_arg
-        from draw_gui.shipped_models import models_folder
+        from draw_gui.shipped_models import is_shipped
         path = checkpoint_arg(args.restore, "--restore") if args.restore else \
             (out_dir / "checkpoint.pt" if out_dir else None)
         if path is None:
             raise UsageError("--restore needs a checkpoint path, or --out DIR holding checkpoint.pt")
         ckpt = load_checkpoint(path)
-        shipped = models_folder().resolve() in path.resolve().parents
+        shipped = is_shipped(path)
         if not shipped:  # a shipped model continues in a new run folder, never inside the package
             out_dir = out_dir or path.parent
         saved = ckpt["model_config"]

@@ -184,14 +184,13 @@ class CompareLoader(JobThread):
         key = repr((ckpt.get("dataset"), sorted(data_settings(ckpt).items())))
         if key not in self._examples:
             from core.compare import EXAMPLES, example_images
-            from core.data import Batches, DataUnavailable, load_embedded_mnist
+            from core.data import Batches, DataUnavailable
+            from draw_gui.resources import MNIST_SETS, embedded_mnist
             try:
                 self._examples[key] = example_images(ckpt), ""
             except DataUnavailable:
-                if ckpt.get("dataset") not in ("mnist", "binarized-mnist"):
+                if ckpt.get("dataset") not in MNIST_SETS:
                     raise
-                from draw_gui.resources import resource_path
-                data = load_embedded_mnist(resource_path("mnist_sample.npz"))
-                self._examples[key] = (Batches(data, 1).examples(EXAMPLES).numpy(),
+                self._examples[key] = (Batches(embedded_mnist(), 1).examples(EXAMPLES).numpy(),
                                        " · test digits of the embedded MNIST sample")
         return self._examples[key]

@@ -10,6 +10,8 @@ import html
 import math
 from dataclasses import dataclass
 
+from draw_gui.cli_text import format_duration
+
 
 @dataclass(frozen=True)
 class ShownModel:
@@ -38,11 +40,9 @@ def _e(text) -> str:
     return html.escape(str(text), quote=False)
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
+def _model_line(m) -> str:
+    """'gaussian attention r2 w5 · T 64 · LSTM 256 · z 100' (m: DrawConfig)."""
+    return f"{attention_text(m)} · T {m.glimpses} · LSTM {m.enc_size} · z {m.z_size}"
 
 
 def _rows(rows) -> str:
@@ -82,15 +82,14 @@ def _card_html(shown: ShownModel, info) -> str:
         ("steps", f"{t['steps']:,}" if "steps" in t else None),
         ("images seen", f"{t['images_seen']:,}" if "images_seen" in t else None),
         ("batch size", f"{t['batch_size']:,}" if "batch_size" in t else None),
-        ("wall time", _duration(t["wall_time_s"]) if "wall_time_s" in t else None),
+        ("wall time", format_duration(t["wall_time_s"]) if "wall_time_s" in t else None),
         ("hardware", _e(t.get("hardware", ""))),
         ("torch", _e(t.get("torch", ""))),
         ("date", _e(t.get("date", ""))),
     ]
     m = info.model if info is not None else None
     model = [("dataset", _e(card.get("dataset", ""))),
-             ("model", _e(f"{attention_text(m)} · T {m.glimpses} · LSTM {m.enc_size} · z {m.z_size}")
-              if m is not None else "")]
+             ("model", _e(_model_line(m)) if m is not None else "")]
     parts = [f"<h3>{_e(shown.shipped.title)}</h3>",
              f"<p>Ships with draw-gui as <b>{_e(shown.shipped.name)}</b> (read-only; "
              "Continue training trains a copy).</p>",
@@ -119,7 +118,7 @@ def _checkpoint_html(shown: ShownModel, info) -> str:
     seconds = info.history.get("time") if info.history else None
     rows = [
         ("dataset", _e(info.dataset)),
-        ("model", _e(f"{attention_text(m)} · T {m.glimpses} · LSTM {m.enc_size} · z {m.z_size}")),
+        ("model", _e(_model_line(m))),
         ("step", f"{info.step:,}"),
         ("epochs", f"{info.epoch:,}" if info.epoch else None),
         ("best test NLL bound", f"<b>{best['nll_bound']:.2f} nats</b> at step {int(best['step']):,}" if best
@@ -127,7 +126,7 @@ def _checkpoint_html(shown: ShownModel, info) -> str:
         ("training", _e(f"{tr.optimizer}, learning rate {tr.lr:g}"
                                  + (f" × {tr.lr_decay:g} per epoch" if tr.lr_decay != 1 else "")
                                  + f", batch size {tr.batch_size:,}")),
-        ("training time", _duration(float(seconds[-1])) if seconds is not None and len(seconds) else None),
+        ("training time", format_duration(float(seconds[-1])) if seconds is not None and len(seconds) else None),
         ("loss history", f"{len(steps):,} steps recorded" if steps is not None and len(steps) else None),
     ]
     parts.append(_rows(rows))

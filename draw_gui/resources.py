@@ -23,3 +23,14 @@ def resource_folder() -> Path:
 
 def resource_path(name: str) -> Path:
     return resource_folder() / name
+
+
+# Data sets whose test split begins with the embedded sample's test digits (the first MNIST ones)
+MNIST_SETS = ("mnist", "binarized-mnist")
+
+
+def embedded_mnist():
+    """The embedded MNIST sample as core.data.ImageData (imports torch): what the window trains on
+    offline, and where MNIST models' first test digits come from when MNIST is not on disk."""
+    from core.data import load_embedded_mnist
+    return load_embedded_mnist(resource_path("mnist_sample.npz"))

@@ -86,5 +86,18 @@ def run_or_model(text: str) -> Path:
     return model.folder if model is not None else path
 
 
+def is_shipped(path) -> bool:
+    """Whether `path` is inside the shipped models' folder (package data: never written)."""
+    try:
+        return models_folder().resolve() in Path(path).expanduser().resolve().parents
+    except (OSError, RuntimeError):
+        return False
+
+
+def model_of(path) -> ShippedModel | None:
+    """The shipped model whose folder holds `path` (its checkpoint.pt), else None."""
+    return shipped_model(Path(path).expanduser().resolve().parent.name) if is_shipped(path) else None
+
+
 def names() -> str:
     return ", ".join(m.name for m in shipped_models()) or "none"

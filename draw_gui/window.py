@@ -27,9 +27,9 @@ from draw_gui.loss_plot import LossPlot
 from draw_gui.model_card import ShownModel, about_html, attention_text, best_eval
 from draw_gui.model_chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.settings import Settings
-from draw_gui.shipped_models import DEFAULT, shipped_model, shipped_models
+from draw_gui.shipped_models import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
 from draw_gui.window_menus import weakly
-from draw_gui.worker import RunSetup, TrainingWorker, is_shipped_path
+from draw_gui.worker import RunSetup, TrainingWorker
 
 _KEEP = object()  # _Load.save_path: leave the save target as it is
 
@@ -243,10 +243,18 @@ class MainWindow(QMainWindow):
         if self._closed or self._token or self.follow is not None or self.state != "idle":
             return
         model = shipped_model(DEFAULT) or next(iter(shipped_models()), None)
-        if model is not None:
-            self._show_preview(model)
-        if model is not None and self.open_shipped(model.name, quiet=True):
-            self._startup_token = self._token  # a build without models opens on an empty window
+        if model is None:
+            return  # a build without models opens on an empty window
+        self._show_preview(model)
+        # The model loads once the preview is on screen: the worker's torch import would otherwise
+        # compete with painting it for the interpreter.
+        QTimer.singleShot(0, self, lambda: self._load_startup_model(model.name))
+
+    def _load_startup_model(self, name: str):
+        if self._closed or self._token or self.follow is not None or self.state != "idle":
+            return  # the user asked for something else meanwhile
+        if self.open_shipped(name, quiet=True):
+            self._startup_token = self._token
 
     def _show_preview(self, model):
         """The shipped model's own glimpses (its snapshot.npz, read with numpy alone) play at once,
@@ -286,8 +294,8 @@ class MainWindow(QMainWindow):
                                        setup.folder or setup.data_dir or "", setup.image_size)
         path = setup.checkpoint
         shown = ShownModel("new model")
-        if path and is_shipped_path(path):  # `train --display --restore mnist`: a copy trains here
-            shipped = shipped_model(Path(path).resolve().parent.name)
+        if path and is_shipped(path):  # `train --display --restore mnist`: a copy trains here
+            shipped = model_of(path)
             base = f"{shipped.name} (shipped)" if shipped else Path(path).name
             shown = ShownModel(f"{base}, continued", None, shipped, continued_from=base)
             path = None
@@ -352,8 +360,8 @@ class MainWindow(QMainWindow):
                                                   "draw-gui checkpoints (*.pt);;All files (*)")
             if not path:
                 return
-        if is_shipped_path(path) and shipped_model(Path(path).resolve().parent.name) is not None:
-            self.open_shipped(Path(path).resolve().parent.name)
+        if model_of(path) is not None:
+            self.open_shipped(model_of(path).name)
             return
         if not self._keep_unsaved("opening another model"):
             return
@@ -472,12 +480,12 @@ class MainWindow(QMainWindow):
     def _ask_save_path(self, current: str | None = None) -> str | None:
         """The save dialog; never a shipped model's file (those are package data)."""
         folder = self.settings.get("checkpoint_dir") or os.getcwd()
-        if is_shipped_path(Path(folder) / "x.pt"):
+        if is_shipped(Path(folder) / "x.pt"):
             folder = str(Path.home())
         name = f"{self.shown.shipped.name}-continued.pt" if self.shown and self.shown.shipped else "draw-checkpoint.pt"
         path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", current or str(Path(folder) / name),
                                               "draw-gui checkpoints (*.pt)")
-        if path and is_shipped_path(path):
+        if path and is_shipped(path):
             self.show_error("Save checkpoint", f"{path} belongs to a model that ships with draw-gui, and shipped "
                                                "models are never overwritten. Choose another file.")
             return None

@@ -201,9 +201,9 @@ class TrainingWorker(QObject):
         import torch
         from dataclasses import replace
         from core.checkpoint import CheckpointError, checkpoint_configs, data_settings, load_checkpoint
-        from core.data import Batches, DataUnavailable, load_dataset, load_embedded_mnist
+        from core.data import Batches, DataUnavailable, load_dataset
         from core.train import default_threads, resolve_device
-        from draw_gui.resources import resource_path
+        from draw_gui.resources import MNIST_SETS, embedded_mnist
 
         if setup.view_only:
             return self._setup_view(setup)
@@ -235,17 +235,17 @@ class TrainingWorker(QObject):
             data = load_dataset(setup.dataset, data_dir=where["data_dir"], folder=where["folder"],
                                 image_size=where["image_size"], grayscale=where["grayscale"])
         except DataUnavailable:
-            if setup.dataset not in ("mnist", "binarized-mnist"):
+            if setup.dataset not in MNIST_SETS:
                 raise
-            data, sample = load_embedded_mnist(resource_path("mnist_sample.npz")), True
+            data, sample = embedded_mnist(), True
         if ckpt is None:
             model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
         batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
+        from core.loop import Trainer, continued_lr
         if setup.continue_training and ckpt is not None:
             step, per_epoch = int(ckpt.get("step", 0)), batches.steps_per_epoch
             train_cfg = replace(train_cfg, epochs=-(-step // per_epoch) + setup.train.epochs,
                                 lr=continued_lr(ckpt, saved_train, step, per_epoch))
-        from core.loop import Trainer
         try:
             trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
                 k: where[k] for k in ("data_dir", "folder", "image_size")})
@@ -278,18 +278,18 @@ class TrainingWorker(QObject):
         """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
         import torch
         from core.checkpoint import checkpoint_configs, data_settings, load_model
-        from core.data import Batches, load_dataset, load_embedded_mnist
+        from core.data import Batches, load_dataset
         from core.train import default_threads
-        from draw_gui.resources import resource_path
+        from draw_gui.resources import MNIST_SETS, embedded_mnist
 
         torch.set_num_threads(default_threads("cpu"))
         model, ckpt, _ = load_model(setup.checkpoint, "cpu")  # a view runs on the CPU: no device start-up
         model_cfg, train_cfg = checkpoint_configs(ckpt, setup.checkpoint)
         dataset = ckpt.get("dataset", "mnist")
-        if dataset in ("mnist", "binarized-mnist"):
+        if dataset in MNIST_SETS:
             # Its test split is MNIST's first 2,000 test digits: the same first examples as the full
             # set, without loading 70,000 images (or needing them) to show eight.
-            data = load_embedded_mnist(resource_path("mnist_sample.npz"))
+            data = embedded_mnist()
         else:
             where = data_settings(ckpt, setup.data_dir or None, setup.folder, setup.image_size)
             data = load_dataset(dataset, data_dir=where["data_dir"], folder=where["folder"], download=False,
@@ -387,9 +387,10 @@ class TrainingWorker(QObject):
 
     def _save(self, path: str):
         from core.checkpoint import save_checkpoint
+        from draw_gui.shipped_models import is_shipped
         if self._trainer is None:
             return
-        if is_shipped_path(path):
+        if is_shipped(path):
             self.failed.emit("save", f"Could not save {path}: it belongs to a model that ships with draw-gui, "
                                      "and those are never overwritten. Nothing was written; choose another file.")
             self._saved_event.set()
@@ -424,29 +425,3 @@ class TrainingWorker(QObject):
             self._trainer = self._view = None
         self.failed.emit(kind, message)
         self.state_changed.emit("failed")
-
-
-def is_shipped_path(path) -> bool:
-    """Whether `path` is inside the shipped models' folder (package data: never written)."""
-    from pathlib import Path
-    from draw_gui.shipped_models import models_folder
-    try:
-        return models_folder().resolve() in Path(path).expanduser().resolve().parents
-    except (OSError, RuntimeError):
-        return False
-
-
-def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> float:
-    """The base learning rate that continues `ckpt`'s schedule where it left off at a new batch
-    size: its last step's rate, lr · lr_decay^epoch, decaying by lr_decay per epoch from here.
-
-    The schedule counts epochs in steps, so at another batch size the same step is another epoch;
-    taken as it was, a model trained at batch 1024 and continued at 64 would jump back to the
-    rate of its third epoch (shipped mnist: 0.0018 instead of the 0.0002 it ended with)."""
-    epochs = (ckpt.get("history") or {}).get("epoch")
-    if epochs is not None and len(epochs):
-        last_epoch = int(epochs[-1])
-    else:
-        last_epoch = max(int(ckpt.get("epoch", 0)) - 1, 0)
-    decay = saved_train.lr_decay
-    return saved_train.lr * decay ** last_epoch / decay ** (step // steps_per_epoch)

@@ -48,17 +48,17 @@ def write_first_screen(folder: Path, ckpt: dict) -> None:
     """snapshot.npz: the glimpses of the 8 test digits the window shows a shipped model on (the
     embedded sample's first, for MNIST models), so the window can show them before torch loads."""
     from core.checkpoint import checkpoint_configs
-    from core.data import Batches, load_embedded_mnist
+    from core.data import Batches
     from core.live_run import snapshot_trace
     from core.model import DRAW
     from core.runfolder import save_trace
-    from draw_gui.resources import resource_path
-    if ckpt.get("dataset", "mnist") not in ("mnist", "binarized-mnist"):
+    from draw_gui.resources import MNIST_SETS, embedded_mnist
+    if ckpt.get("dataset", "mnist") not in MNIST_SETS:
         return
     cfg, _ = checkpoint_configs(ckpt, folder)
     model = DRAW(cfg)
     model.load_state_dict(ckpt["model"])
-    examples = Batches(load_embedded_mnist(resource_path("mnist_sample.npz")), 1).examples(8)
+    examples = Batches(embedded_mnist(), 1).examples(8)
     save_trace(folder / "snapshot.npz", snapshot_trace(model, examples), int(ckpt.get("step", 0)))
 
 

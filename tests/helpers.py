@@ -1,4 +1,5 @@
-"""Small helpers several test files share: a widget on the (offscreen) screen, an image folder."""
+"""Small helpers several test files share: a widget on the (offscreen) screen, a window's dialogs
+recorded instead of shown, an image folder."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,14 @@ def shown(qtbot, widget, width: int, height: int):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+def record_dialogs(monkeypatch, window, dialogs: list, answer=None) -> None:
+    """The window's modal dialogs (MainWindow._exec) would block a test: each is recorded in
+    `dialogs` as (title, text) and answered answer() (default: Discard / OK) instead."""
+    from PySide6.QtWidgets import QMessageBox
+    reply = answer or (lambda: QMessageBox.Discard)
+    monkeypatch.setattr(window, "_exec", lambda box: (dialogs.append((box.windowTitle(), box.text())), reply())[1])
 
 
 def square_folder(root: Path, n: int = 40, size: int = 32, square: int = 10, margin: int = 2) -> Path:

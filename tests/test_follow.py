@@ -8,7 +8,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-from PySide6.QtWidgets import QMessageBox
 
 from core.config import DrawConfig, TrainConfig
 from core.data import Batches, ImageData
@@ -20,6 +19,7 @@ from draw_gui import run_follower
 from draw_gui.cli import main
 from draw_gui.settings import Settings
 from draw_gui.window import MainWindow
+from tests.helpers import record_dialogs
 
 TINY = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--batch_size", "16"]
 
@@ -105,8 +105,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w = MainWindow(Settings(tmp_path / "settings.json"))
     qtbot.addWidget(w)
     w.dialogs = []
-    monkeypatch.setattr(w, "_exec", lambda box: (w.dialogs.append((box.windowTitle(), box.text())),
-                                                 QMessageBox.Discard)[1])
+    record_dialogs(monkeypatch, w, w.dialogs)
     w.show()
     yield w
     w.close()

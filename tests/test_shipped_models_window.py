@@ -16,6 +16,7 @@ from draw_gui.resources import resource_path
 from draw_gui.settings import Settings
 from draw_gui.shipped_models import DEFAULT, shipped_model
 from draw_gui.window import MainWindow
+from tests.helpers import record_dialogs
 
 SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
 
@@ -39,7 +40,7 @@ def make_window(qtbot, tmp_path, monkeypatch):
         w = MainWindow(Settings(tmp_path / "settings.json"))
         qtbot.addWidget(w)
         w.dialogs, w.answer = [], answer
-        monkeypatch.setattr(w, "_exec", lambda box: (w.dialogs.append((box.windowTitle(), box.text())), w.answer)[1])
+        record_dialogs(monkeypatch, w, w.dialogs, lambda: w.answer)
         if values:
             w.config_panel.set_values({**w.config_panel.values(), **values})
         w.show()

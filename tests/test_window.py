@@ -3,10 +3,10 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from draw_gui.settings import Settings
 from draw_gui.window import MainWindow
+from tests.helpers import record_dialogs
 
 SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
 
@@ -19,9 +19,7 @@ def make_window(qtbot, tmp_path, shared_data, monkeypatch):
     def make(configure=True, **values):
         w = MainWindow(Settings(tmp_path / "settings.json"))
         qtbot.addWidget(w)
-        # modal dialogs would block the test: record them and answer "Discard"/"OK"
-        monkeypatch.setattr(w, "_exec", lambda box: (dialogs.append((box.windowTitle(), box.text())),
-                                                     QMessageBox.Discard)[1])
+        record_dialogs(monkeypatch, w, dialogs)
         w.dialogs = dialogs
         if configure:
             w.config_panel.set_values({"data_dir": str(shared_data), **SMALL, **values})
