@@ -31,7 +31,7 @@ def main() -> None:
     from core.live_run import LiveRun
     from core.loop import Trainer
     from core.runfolder import RunFolder
-    from draw_gui.cli_live import CHECKPOINT_MINUTES, FOLLOW_INTERVAL_S, SNAPSHOT_INTERVAL_S
+    from draw_gui.cli.live import CHECKPOINT_MINUTES, FOLLOW_INTERVAL_S, SNAPSHOT_INTERVAL_S
 
     data = load_dataset("mnist", data_dir=a.data_dir, download=False)
     train = TrainConfig(max_steps=a.steps, device="cpu")

@@ -110,8 +110,8 @@ def main():
 
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    from draw_gui.window import MainWindow
-    from draw_gui.worker import RunSetup
+    from draw_gui.window.main_window import MainWindow
+    from draw_gui.workers.training import RunSetup
     w = MainWindow()
     w.config_panel.set_values({"data_dir": args.data_dir})    # the paper's configuration is the default
     model, train = w.config_panel.configs()

@@ -56,7 +56,7 @@ def main():
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    from draw_gui.window import MainWindow
+    from draw_gui.window.main_window import MainWindow
     w = MainWindow()
     w.config_panel.set_values({"data_dir": args.data_dir})  # the paper's configuration is the default
     w.show()

@@ -16,7 +16,7 @@ import numpy as np
 
 from core.runfolder import CHECKPOINT_NAME, RunReader
 
-EXAMPLES = 8             # the fixed test examples a snapshot shows (draw_gui.worker RunSetup.examples)
+EXAMPLES = 8             # the fixed test examples a snapshot shows (draw_gui.workers.training RunSetup.examples)
 FINAL_WINDOW = 100       # "final loss" is the mean over this many last steps: one batch is noisy
 
 

@@ -3,7 +3,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from draw_gui.cli import main as cli_main
+    from draw_gui.cli.main import main as cli_main
     return cli_main(sys.argv[1:] if argv is None else argv)
 
 

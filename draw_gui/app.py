@@ -33,7 +33,7 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: lis
     app.setApplicationName("draw-gui")
     app.setOrganizationName("draw-gui")
     app.setWindowIcon(app_icon())
-    from draw_gui.window import MainWindow
+    from draw_gui.window.main_window import MainWindow
     probe = bool(os.environ.get("DRAW_GUI_STARTUP_PROBE"))
     # The window opens on the shipped model, unless it starts training (--display) or follows a run.
     window = MainWindow(open_model=setup is None and follow is None and not probe)

@@ -27,7 +27,7 @@ def main():
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    from draw_gui.window import MainWindow
+    from draw_gui.window.main_window import MainWindow
     w = MainWindow()
     w.resize(*(int(v) for v in args.size.split("x")))
     w.show()

@@ -23,7 +23,7 @@ def main():
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    from draw_gui.window import MainWindow
+    from draw_gui.window.main_window import MainWindow
     w = MainWindow()
     w.resize(1360, 860)
     w.config_panel.set_values({"data_dir": args.data_dir})

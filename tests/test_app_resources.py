@@ -8,9 +8,9 @@ from PySide6.QtGui import QImage
 
 from draw_gui.app import app_icon
 from draw_gui.resources import resource_path
-from draw_gui.settings import Settings
-from draw_gui.window import MainWindow
-from draw_gui.window_menus import ABOUT
+from draw_gui.window.settings import Settings
+from draw_gui.window.main_window import MainWindow
+from draw_gui.window.menus import ABOUT
 
 SIZES = (16, 32, 48, 64, 128, 256)
 

@@ -24,7 +24,7 @@ from PIL import Image
 
 from core.checkpoint import load_checkpoint
 from draw_gui import __version__
-from draw_gui.cli import main
+from draw_gui.cli.main import main
 from tests.helpers import square_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -456,7 +456,7 @@ def test_the_progress_line_fits_the_terminal(monkeypatch, columns):
 
     import numpy as np
     from core.loop import Progress
-    from draw_gui.cli_train import ProgressPrinter
+    from draw_gui.cli.train import ProgressPrinter
 
     class Terminal(io.StringIO):
         def isatty(self):

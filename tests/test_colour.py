@@ -19,7 +19,7 @@ from core.config import DrawConfig
 from core.export import OUTLINE_COLOUR, READ_COLOUR, WRITE_COLOUR, glimpse_panel, save_drawing_gif
 from core.presets import PRESETS, get_preset, matching_preset
 from core.trace import GlimpseTrace
-from draw_gui.cli import main
+from draw_gui.cli.main import main
 from tests.helpers import shown
 
 TINY = ["--num_glimpses", "3", "--hidden_size", "16", "--latent_size", "4", "--batch_size", "8"]
@@ -221,7 +221,7 @@ def qimage_rgb(image) -> np.ndarray:
 
 
 def test_glimpse_viewer_shows_a_red_input_red_in_the_input_and_canvas_panels(qtbot):
-    from draw_gui.glimpse_view import GlimpseView
+    from draw_gui.glimpses.view import GlimpseView
     view = GlimpseView()
     qtbot.addWidget(view)
     view.resize(700, 400)
@@ -239,7 +239,7 @@ def test_glimpse_viewer_shows_a_red_input_red_in_the_input_and_canvas_panels(qtb
 
 def colour_weights():
     from core.model import DRAW
-    from draw_gui.worker import ModelWeights
+    from draw_gui.workers.training import ModelWeights
     config = DrawConfig(image_shape=(3, 16, 16), glimpses=3, enc_size=16, dec_size=16, z_size=4)
     torch.manual_seed(0)
     model = DRAW(config)
@@ -250,7 +250,7 @@ def colour_weights():
 
 
 def test_latent_tab_shows_colour_samples_grid_and_drawing_and_saves_colour(qtbot, tmp_path, monkeypatch):
-    from draw_gui.latent_view import LatentView
+    from draw_gui.latent.view import LatentView
     view = shown(qtbot, LatentView(), 1000, 640)
     view.set_weights(colour_weights())
     qtbot.waitUntil(lambda: view.up_to_date() and view.grid_images() is not None, timeout=10000)
@@ -282,7 +282,7 @@ def test_latent_tab_shows_colour_samples_grid_and_drawing_and_saves_colour(qtbot
 # ----------------------------------------------------------------------------- the configuration panel
 
 def test_preset_chooser_fills_the_fields_and_editing_shows_custom(qtbot):
-    from draw_gui.config_panel import ConfigPanel
+    from draw_gui.window.config_panel import ConfigPanel
     panel = ConfigPanel()
     qtbot.addWidget(panel)
     assert panel.preset.currentData() == "mnist"      # the defaults are the paper's MNIST model
@@ -303,8 +303,8 @@ def test_preset_chooser_fills_the_fields_and_editing_shows_custom(qtbot):
 
 def test_window_trains_on_cifar_and_every_tab_shows_colour(qtbot, tmp_path, skip_md5, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
-    from draw_gui.settings import Settings
-    from draw_gui.window import MainWindow
+    from draw_gui.window.settings import Settings
+    from draw_gui.window.main_window import MainWindow
     data = write_cifar(tmp_path / "data")
     w = MainWindow(Settings(tmp_path / "settings.json"))
     qtbot.addWidget(w)
@@ -327,7 +327,7 @@ def test_window_trains_on_cifar_and_every_tab_shows_colour(qtbot, tmp_path, skip
 
 def test_display_with_a_preset_opens_the_window_showing_that_preset(qtbot, monkeypatch):
     import draw_gui.app
-    from draw_gui.config_panel import ConfigPanel
+    from draw_gui.window.config_panel import ConfigPanel
     seen = []
     monkeypatch.setattr(draw_gui.app, "run_app", lambda *a, **k: seen.append(k.get("setup")) or 0)
     assert main(["train", "--display", "--preset", "cifar10", "--backend", "cpu"]) == 0

@@ -11,8 +11,8 @@ from core.loop import History
 from core.model import DRAW
 from core.runfolder import RunFolder, save_trace
 from core.train import TrainConfig
-from draw_gui.cli import main
-from draw_gui.compare_view import CompareView
+from draw_gui.cli.main import main
+from draw_gui.compare.view import CompareView
 
 # Two tiny models that differ as the seed's att_vs_no_att.sh runs did, and in T.
 GAUSSIAN = DrawConfig(glimpses=4, enc_size=16, dec_size=16, z_size=5, attention="gaussian", read_size=2, write_size=3)
@@ -208,8 +208,8 @@ def test_cli_bad_input_exits_2_naming_the_file(runs, tmp_path, capsys, case):
 
 
 def test_window_has_a_compare_tab(qtbot, tmp_path, runs):
-    from draw_gui.settings import Settings
-    from draw_gui.window import MainWindow
+    from draw_gui.window.settings import Settings
+    from draw_gui.window.main_window import MainWindow
     w = MainWindow(Settings(tmp_path / "settings.json"))
     qtbot.addWidget(w)
     w.compare_runs([str(p) for p in runs])

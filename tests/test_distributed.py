@@ -92,7 +92,7 @@ def test_torchrun_style_cli_rank0_writes_the_run_and_matches_one_process(tmp_pat
     """`draw-gui train` as torchrun starts it (RANK, WORLD_SIZE, ... per process, gloo on the CPU).
     Rank 1 is given another --out to show that it writes nowhere."""
     from core.checkpoint import load_checkpoint
-    from draw_gui.cli import main
+    from draw_gui.cli.main import main
     images = square_folder(tmp_path / "imgs", size=16, square=6, margin=1)
     args = ["train", "--dataset", "folder", "--folder", str(images), "--image-size", "16", "--num_glimpses", "3",
             "--hidden_size", "16", "--latent_size", "4", "--batch_size", "8", "--max-steps", "5", "--no-eval",

@@ -15,10 +15,10 @@ from core.live_run import LiveRun
 from core.loop import History, Trainer
 from core.runfolder import RunFolder, RunReader, save_trace
 from core.trace import GlimpseTrace
-from draw_gui import run_follower
-from draw_gui.cli import main
-from draw_gui.settings import Settings
-from draw_gui.window import MainWindow
+from draw_gui.follow import follower as run_follower
+from draw_gui.cli.main import main
+from draw_gui.window.settings import Settings
+from draw_gui.window.main_window import MainWindow
 from tests.helpers import record_dialogs
 
 TINY = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--batch_size", "16"]

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from core.export import PROGRESS_COLOUR, READ_COLOUR, WRITE_COLOUR
 from core.trace import GlimpseTrace
-from draw_gui.glimpse_view import GlimpseView
-from draw_gui.kl_bars import KL_HIGHLIGHT
-from draw_gui.timeline import SPEEDS
+from draw_gui.glimpses.view import GlimpseView
+from draw_gui.glimpses.kl_bars import KL_HIGHLIGHT
+from draw_gui.glimpses.timeline import SPEEDS
 from tests.helpers import shown
 
 T, B, SIZE = 6, 4, 28
@@ -258,7 +258,7 @@ def test_generated_samples_show_only_canvases(view):
 # ---------------------------------------------------------------------- Save PNG / Save GIF
 
 class DictSettings:
-    """The two methods of draw_gui.settings.Settings that saving.py uses."""
+    """The two methods of draw_gui.window.settings.Settings that saving.py uses."""
 
     def __init__(self):
         self.values = {}

@@ -12,7 +12,7 @@ from core.checkpoint import load_checkpoint, save_checkpoint
 from core.config import ConfigError, DrawConfig, TrainConfig
 from core.data import Batches, load_embedded_mnist
 from core.loop import Trainer
-from draw_gui.cli import main as cli
+from draw_gui.cli.main import main as cli
 from draw_gui.resources import resource_path
 from tests.conftest import REPO
 
@@ -104,7 +104,7 @@ def test_the_worst_one_stays_under_a_gigabyte_in_its_own_process(good, tmp_path)
     path = _hostile(good, tmp_path / "run", "glimpses 10**7")
     # The peak resident memory of the process after exec (VmHWM; getrusage would count the forked
     # copy of this test process too).
-    code = ("import sys; from draw_gui.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import sys; from draw_gui.cli.main import main; rc = main(sys.argv[1:]); "
             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]); sys.exit(rc)")
     run = subprocess.run([sys.executable, "-c", code, "eval", str(path)], cwd=REPO, capture_output=True, text=True,
                          timeout=60)

@@ -24,9 +24,9 @@ from core.data import Batches, ImageData
 from core.live_run import snapshot_trace
 from core.loop import Trainer
 from core.runfolder import RunFolder, save_trace
-from draw_gui import run_follower
-from draw_gui.settings import Settings
-from draw_gui.window import MainWindow
+from draw_gui.follow import follower as run_follower
+from draw_gui.window.settings import Settings
+from draw_gui.window.main_window import MainWindow
 from tests.conftest import REPO
 from tests.test_hostile_checkpoints import CASES, _hostile, good  # noqa: F401 - `good` is a fixture
 
@@ -256,9 +256,10 @@ torch.set_num_threads(1)
 from PySide6.QtCore import QDeadlineTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
-from draw_gui import job_thread, run_follower
-from draw_gui.settings import Settings
-from draw_gui.window import MainWindow
+from draw_gui.workers import job_thread
+from draw_gui.follow import follower as run_follower
+from draw_gui.window.settings import Settings
+from draw_gui.window.main_window import MainWindow
 from tests.test_hostile_window import _tiny_run
 
 run_follower.POLL_INTERVAL_MS = 50

@@ -11,8 +11,8 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from core.model import DRAW, DrawConfig
-from draw_gui.latent_view import GRID_SIDE, PLACEHOLDER, LatentView
-from draw_gui.worker import ModelWeights
+from draw_gui.latent.view import GRID_SIDE, PLACEHOLDER, LatentView
+from draw_gui.workers.training import ModelWeights
 from tests.helpers import shown
 
 CONFIG = DrawConfig(glimpses=6, enc_size=32, dec_size=32, z_size=8)
@@ -298,8 +298,8 @@ def test_new_weights_redraw_the_same_latent(qtbot, view):
 
 
 def test_the_window_gets_weights_from_a_real_run_and_shows_a_sample(qtbot, tmp_path, shared_data, monkeypatch):
-    from draw_gui.settings import Settings
-    from draw_gui.window import MainWindow
+    from draw_gui.window.settings import Settings
+    from draw_gui.window.main_window import MainWindow
     window = MainWindow(Settings(tmp_path / "settings.json"))
     qtbot.addWidget(window)
     monkeypatch.setattr(window, "_exec", lambda box: QMessageBox.Discard)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from draw_gui.loss_plot import LossPlot
+from draw_gui.widgets.loss_plot import LossPlot
 
 TOTAL, LX, LZ = range(3)
 

@@ -27,7 +27,7 @@ def test_core_never_imports_qt():
 def test_the_window_module_opens_without_importing_torch():
     """torch costs ~1.4 s to import: the window shows first and imports it when it first needs it.
     (A run-folder reader pulling torch in at import once made the window take 2 s to appear.)"""
-    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; import draw_gui.window, draw_gui.app; "
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; import draw_gui.window.main_window, draw_gui.app; "
             "bad = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')}); "
             "print(bad); sys.exit(1 if bad else 0)")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from draw_gui.cli import main as cli
-from draw_gui.shipped_models import models_folder, shipped_model, shipped_models
+from draw_gui.cli.main import main as cli
+from draw_gui.models.shipped import models_folder, shipped_model, shipped_models
 from tests.conftest import REPO
 
 NAMES = ("mnist", "mnist-noattention")
@@ -135,7 +135,7 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, shared
     env = {**os.environ, "PYTHONPATH": str(target), "QT_QPA_PLATFORM": "offscreen"}
     work = tmp_path / "elsewhere"   # not the checkout: nothing may come from it
     work.mkdir()
-    where = subprocess.run([sys.executable, "-c", "import draw_gui.resources as r, draw_gui.shipped_models as m; "
+    where = subprocess.run([sys.executable, "-c", "import draw_gui.resources as r, draw_gui.models.shipped as m; "
                             "print(r.resource_path('mnist_sample.npz')); print(m.shipped_model('mnist').checkpoint)"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert all(Path(p).is_file() and Path(p).is_relative_to(target) for p in where), where

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.data import Batches, load_embedded_mnist
 from draw_gui.resources import resource_path
-from draw_gui.settings import Settings
-from draw_gui.shipped_models import DEFAULT, shipped_model
-from draw_gui.window import MainWindow
+from draw_gui.window.settings import Settings
+from draw_gui.models.shipped import DEFAULT, shipped_model
+from draw_gui.window.main_window import MainWindow
 from tests.helpers import record_dialogs
 
 SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
@@ -272,7 +272,7 @@ def test_compare_falls_back_to_the_embedded_sample_for_a_run_without_snapshot(qt
     """A run folder with a checkpoint but no snapshot.npz, whose MNIST is not on disk: its glimpses
     are computed on the embedded sample's test digits, and the column says so."""
     import shutil
-    from draw_gui.shipped_models import shipped_model
+    from draw_gui.models.shipped import shipped_model
     run = tmp_path / "copied-run"
     shutil.copytree(shipped_model("mnist-noattention").folder, run)
     (run / "snapshot.npz").unlink()
@@ -296,7 +296,7 @@ import os, sys, time
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from draw_gui.window import MainWindow
+from draw_gui.window.main_window import MainWindow
 w = MainWindow()
 w.show()
 shown = time.perf_counter()

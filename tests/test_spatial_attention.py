@@ -205,7 +205,7 @@ def test_model_trace_holds_spatial_columns_and_moved_writes_keep_their_angle():
 
 
 def test_config_panel_offers_spatial_transformer_with_and_without_rotation(qtbot):
-    from draw_gui.config_panel import ConfigPanel
+    from draw_gui.window.config_panel import ConfigPanel
     panel = ConfigPanel()
     qtbot.addWidget(panel)
     index = panel.attention.findData("spatial+rotation")
@@ -252,7 +252,7 @@ def test_a_short_training_run_lowers_the_loss(mnist_batch):
 # --------------------------------------------------------------------------- command line
 
 def test_cli_trains_samples_and_evaluates_a_spatial_model(capsys, shared_data, tmp_path):
-    from draw_gui.cli import main
+    from draw_gui.cli.main import main
     out = tmp_path / "run"
     capsys.readouterr()
     assert main(["train", "--attention", "spatial", "--spatial_rotation", "--read_size", "4", "--write_size", "4",
@@ -277,7 +277,7 @@ def test_cli_trains_samples_and_evaluates_a_spatial_model(capsys, shared_data, t
 
 
 def test_cli_refuses_a_spatial_glimpse_larger_than_the_image(capsys, shared_data, tmp_path):
-    from draw_gui.cli import main
+    from draw_gui.cli.main import main
     capsys.readouterr()
     code = main(["train", "--attention", "spatial", "--read_size", "30", "--data-dir", str(shared_data),
                  "--out", str(tmp_path / "run")])
@@ -310,7 +310,7 @@ def near(image, point: QPointF, colour, radius: int = 1) -> bool:
 
 @pytest.mark.parametrize("kind, colour", [("read", READ_COLOUR), ("write", WRITE_COLOUR)])
 def test_glimpse_view_paints_the_quadrilateral_where_its_corners_are(qtbot, kind, colour):
-    from draw_gui.glimpse_view import GlimpseView
+    from draw_gui.glimpses.view import GlimpseView
     view = shown(qtbot, GlimpseView(), 900, 500)
     angle = math.radians(30)
     view.set_trace(spatial_trace(angle))
@@ -365,7 +365,7 @@ def test_saved_glimpse_pngs_show_rotated_boxes(tmp_path):
 
 
 def test_the_latent_drawing_box_turns_and_is_dragged_in_its_own_frame(qtbot):
-    from draw_gui.latent_drawing import DrawingProcess
+    from draw_gui.latent.drawing import DrawingProcess
     drawing = shown(qtbot, DrawingProcess(), 400, 450)
     trace = spatial_trace(math.pi / 4)
     trace.images = trace.read = None

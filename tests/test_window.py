@@ -4,8 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from draw_gui.settings import Settings
-from draw_gui.window import MainWindow
+from draw_gui.window.settings import Settings
+from draw_gui.window.main_window import MainWindow
 from tests.helpers import record_dialogs
 
 SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
@@ -218,7 +218,7 @@ def test_nan_loss_pauses_and_keeps_the_last_good_state(qtbot, make_window):
 
 def test_train_display_opens_the_window_with_the_command_line_settings(monkeypatch, shared_data):
     import draw_gui.app
-    from draw_gui.cli import main
+    from draw_gui.cli.main import main
     seen = []
     monkeypatch.setattr(draw_gui.app, "run_app", lambda argv=None, setup=None: seen.append(setup) or 0)
     assert main(["train", "--display", "--read_size", "3", "--num_glimpses", "10", "--data-dir", str(shared_data),

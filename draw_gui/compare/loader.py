@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 
 from core.runfolder import CHECKPOINT_NAME
-from draw_gui.job_thread import JobThread
+from draw_gui.workers.job_thread import JobThread
 
 # Order of service (forgetting a removed run first): a poll keeps the curves live and costs little; traces and samples load models.
 KINDS = ("forget", "poll", "trace", "samples")

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QWidget)
 
 from core.compare import EXAMPLES, RunError, noise_note, resolve_run, summary
-from draw_gui.compare_loader import CompareLoader
-from draw_gui.compare_plot import ComparePlot
-from draw_gui.compare_widgets import PALETTE, RunColumn, RunRow
-from draw_gui.shipped_models import shipped_models
-from draw_gui.timeline import Timeline
+from draw_gui.compare.loader import CompareLoader
+from draw_gui.compare.plot import ComparePlot
+from draw_gui.compare.widgets import PALETTE, RunColumn, RunRow
+from draw_gui.models.shipped import shipped_models
+from draw_gui.glimpses.timeline import Timeline
 
 POLL_MS = 1500                  # runs still training are re-read this often
 SAMPLE_COUNTS = (64, 16)        # 8x8 or 4x4

@@ -387,7 +387,7 @@ class TrainingWorker(QObject):
 
     def _save(self, path: str):
         from core.checkpoint import save_checkpoint
-        from draw_gui.shipped_models import is_shipped
+        from draw_gui.models.shipped import is_shipped
         if self._trainer is None:
             return
         if is_shipped(path):

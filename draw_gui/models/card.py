@@ -10,14 +10,14 @@ import html
 import math
 from dataclasses import dataclass
 
-from draw_gui.cli_text import format_duration
+from draw_gui.text import format_duration
 
 
 @dataclass(frozen=True)
 class ShownModel:
     name: str                        # "mnist (shipped)", "run.pt", "new model"
     path: str | None = None          # its checkpoint file (None: trained here and not saved)
-    shipped: object | None = None    # draw_gui.shipped_models.ShippedModel
+    shipped: object | None = None    # draw_gui.models.shipped.ShippedModel
     read_only: bool = False          # shown only: never saved over (a shipped model, another's run)
     continued_from: str = ""         # the name of the model it was continued from, if it was
 

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QPus
 
 from core.export import PANEL_BACKGROUND, glimpse_panel, progress_bar_height, with_progress_bar
 from core.trace import GlimpseTrace, attention_box, attention_corners, outline_vertices
-from draw_gui import saving
-from draw_gui.kl_bars import KLBars
-from draw_gui.pixel_canvas import PixelCanvas
-from draw_gui.timeline import GLIMPSE_KEYS, Timeline
+from draw_gui.widgets import saving
+from draw_gui.glimpses.kl_bars import KLBars
+from draw_gui.glimpses.pixel_canvas import PixelCanvas
+from draw_gui.glimpses.timeline import GLIMPSE_KEYS, Timeline
 
 PADDING = 1                       # pixels between cells, as in exported panels
 MAX_EXAMPLES_PER_ROW = 8

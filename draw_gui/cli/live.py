@@ -12,7 +12,7 @@ import socket
 import sys
 from dataclasses import replace
 
-from draw_gui.cli import UsageError
+from draw_gui.cli.common import UsageError
 
 FOLLOW_INTERVAL_S = 5.0      # metrics.csv and run.json: a follower's plot lags at most this much
 SNAPSHOT_INTERVAL_S = 30.0   # snapshot.npz: one forward pass of 8 images

@@ -16,20 +16,22 @@ from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFile
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
-from draw_gui import follow_mode, window_menus
-from draw_gui.cli_text import format_duration
-from draw_gui.compare_view import CompareView
-from draw_gui.config_panel import ConfigPanel
-from draw_gui.glimpse_view import GlimpseView
-from draw_gui.job_thread import keep_until_finished
-from draw_gui.latent_view import LatentView
-from draw_gui.loss_plot import LossPlot
-from draw_gui.model_card import ShownModel, about_html, attention_text, best_eval
-from draw_gui.model_chooser import TIP as CHOOSER_TIP, ModelChooser
-from draw_gui.settings import Settings
-from draw_gui.shipped_models import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
-from draw_gui.window_menus import weakly
-from draw_gui.worker import RunSetup, TrainingWorker
+from draw_gui.follow import mode as follow_mode
+
+from draw_gui.window import menus as window_menus
+from draw_gui.text import format_duration
+from draw_gui.compare.view import CompareView
+from draw_gui.window.config_panel import ConfigPanel
+from draw_gui.glimpses.view import GlimpseView
+from draw_gui.workers.job_thread import keep_until_finished
+from draw_gui.latent.view import LatentView
+from draw_gui.widgets.loss_plot import LossPlot
+from draw_gui.models.card import ShownModel, about_html, attention_text, best_eval
+from draw_gui.models.chooser import TIP as CHOOSER_TIP, ModelChooser
+from draw_gui.window.settings import Settings
+from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
+from draw_gui.window.menus import weakly
+from draw_gui.workers.training import RunSetup, TrainingWorker
 
 _KEEP = object()  # _Load.save_path: leave the save target as it is
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QSta
                                QVBoxLayout, QWidget)
 
 from core.export import image_grid
-from draw_gui.glimpse_view import GlimpseView
-from draw_gui.latent_pad import PixelImage, to_qimage
+from draw_gui.glimpses.view import GlimpseView
+from draw_gui.latent.pad import PixelImage, to_qimage
 
 # Colours of the runs, in the order they are added. Green and red mean the read and write boxes
 # everywhere in draw-gui, so no run gets them.

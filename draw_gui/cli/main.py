@@ -8,87 +8,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import sys
-from pathlib import Path
 
 from draw_gui import __version__
-
-EXIT_USAGE = 2
-AUTO_COMPILE_STEPS = 2000  # compiling (~40 s on 2 cores) pays back after a few hundred steps
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one message, exit code 2."""
-
-
-class NoDisplay(Exception):
-    """The window cannot open here: printed as one message, exit code 1."""
-
-
-WINDOWLESS_PLATFORMS = ("offscreen", "minimal", "minimalegl", "vnc", "eglfs", "linuxfb")
-
-
-def display_problem(environ=None) -> str | None:
-    """Why no window can open on this machine (None when one can). Qt itself would abort with
-    exit code 134 and the advice to reinstall the application, which is wrong."""
-    env = os.environ if environ is None else environ
-    if not sys.platform.startswith("linux"):
-        return None
-    if env.get("QT_QPA_PLATFORM", "").split(":")[0] in WINDOWLESS_PLATFORMS:
-        return None
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
-        return None
-    return ("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set: an ssh session "
-            "or a server?). Without one the command line works: draw-gui train, sample, eval, models, "
-            "compare --table, and compare --save PNG renders the Compare tab to a file")
-
-
-def open_window(**kwargs) -> int:
-    """The window (draw_gui.app.run_app), or NoDisplay when there is no screen to show it on."""
-    problem = display_problem()
-    if problem:
-        raise NoDisplay(problem)
-    from draw_gui.app import run_app
-    return run_app(**kwargs)
-
-
-def _bool(text: str) -> bool:
-    v = str(text).strip().lower()
-    if v in ("1", "true", "yes", "on", "y", "t"):
-        return True
-    if v in ("0", "false", "no", "off", "n", "f"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {v}")
-    return v
-
-
-def _count(text: str) -> int:
-    """A whole number of at least 1 (sizes, counts, images per row)."""
-    v = _positive_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
-    return v
-
-
-def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return v
-
+from draw_gui.cli.common import (  # noqa: F401  (tests and callers use them from here too)
+    EXIT_USAGE, AUTO_COMPILE_STEPS, UsageError, NoDisplay, display_problem, open_window, bool_arg, whole_number, count, seconds, checkpoint_arg)
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (what was wrong, and where the help is)."""
@@ -124,19 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     m = t.add_argument_group("model (defaults: the paper's MNIST setting)")
     _opt(m, "--preset", metavar="NAME", help=f"the paper's setting for a dataset: {', '.join(PRESETS)} "
          "(listed below); sets --dataset and the model, options given explicitly still win")
-    _opt(m, "--read_size", type=_positive_int, metavar="N", help="read glimpse N x N (default 2)")
-    _opt(m, "--write_size", type=_positive_int, metavar="N", help="write glimpse N x N (default 5)")
-    _opt(m, "--num_glimpses", "--glimpses", type=_count, metavar="T", help="glimpses T (default 64)")
-    _opt(m, "--latent_size", "--z_size", type=_count, metavar="Z", help="latent units per glimpse (100)")
-    _opt(m, "--hidden_size", type=_count, metavar="H", help="encoder and decoder LSTM units (256)")
-    _opt(m, "--enc_size", type=_count, metavar="H", help="encoder LSTM units")
-    _opt(m, "--dec_size", type=_count, metavar="H", help="decoder LSTM units")
-    _opt(m, "--use_attention", type=_bool, nargs="?", const=True, metavar="BOOL",
+    _opt(m, "--read_size", type=whole_number, metavar="N", help="read glimpse N x N (default 2)")
+    _opt(m, "--write_size", type=whole_number, metavar="N", help="write glimpse N x N (default 5)")
+    _opt(m, "--num_glimpses", "--glimpses", type=count, metavar="T", help="glimpses T (default 64)")
+    _opt(m, "--latent_size", "--z_size", type=count, metavar="Z", help="latent units per glimpse (100)")
+    _opt(m, "--hidden_size", type=count, metavar="H", help="encoder and decoder LSTM units (256)")
+    _opt(m, "--enc_size", type=count, metavar="H", help="encoder LSTM units")
+    _opt(m, "--dec_size", type=count, metavar="H", help="decoder LSTM units")
+    _opt(m, "--use_attention", type=bool_arg, nargs="?", const=True, metavar="BOOL",
          help="Gaussian attention (default true); false reads and writes whole images")
     from core.config import ATTENTIONS
     _opt(m, "--attention", choices=ATTENTIONS, help="attention kind: gaussian (the paper's filter grids), "
          "spatial (affine crops, Jaderberg et al. 2015) or none")
-    _opt(m, "--spatial_rotation", type=_bool, nargs="?", const=True, metavar="BOOL",
+    _opt(m, "--spatial_rotation", type=bool_arg, nargs="?", const=True, metavar="BOOL",
          help="with --attention spatial: glimpses may rotate too (default false)")
     o = t.add_argument_group("optimisation")
     _opt(o, "--optimizer", type=str.lower, choices=("adam", "sgd", "rmsprop"), help="default adam")
@@ -144,57 +68,57 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(o, "--lr_decay", type=float, help="multiply the learning rate by this every epoch (1)")
     _opt(o, "--grad_clip", type=float, help="max global gradient norm, 0 = off (default 5)")
     _opt(o, "--grad_clamp", type=float, help="the seed's element-wise gradient clamp, 0 = off")
-    _opt(o, "--kl_warmup", type=_positive_int, metavar="STEPS", help="KL weight warm-up steps (the bound "
+    _opt(o, "--kl_warmup", type=whole_number, metavar="STEPS", help="KL weight warm-up steps (the bound "
          "reported is always the true one)")
-    _opt(o, "--batch_size", type=_count, help="default 64")
-    _opt(o, "--maxEpochs", "--max_epochs", "--epochs", type=_count, dest="epochs", help="default 20")
-    _opt(o, "--max_steps", type=_positive_int, metavar="N", help="stop after N steps in all")
+    _opt(o, "--batch_size", type=count, help="default 64")
+    _opt(o, "--maxEpochs", "--max_epochs", "--epochs", type=count, dest="epochs", help="default 20")
+    _opt(o, "--max_steps", type=whole_number, metavar="N", help="stop after N steps in all")
     _opt(o, "--seed", type=int)
     _opt(o, "--backend", "--device", dest="device", metavar="DEVICE", help="auto (default), cpu, cuda, cuda:N, mps")
-    _opt(o, "--threads", type=_positive_int, help="CPU threads for torch (default or 0: chosen by measurement)")
+    _opt(o, "--threads", type=whole_number, help="CPU threads for torch (default or 0: chosen by measurement)")
     _opt(o, "--precision", choices=("fp32", "bf16"), help="bf16 autocasts the forward pass (GPUs; the loss "
          "stays float32); default fp32")
-    _opt(o, "--compile", type=_bool, nargs="?", const=True, metavar="BOOL",
+    _opt(o, "--compile", type=bool_arg, nargs="?", const=True, metavar="BOOL",
          help="torch.compile the glimpse step: about 1.3x faster on a CPU once compiled (~40 s). "
               f"Default: on for runs of {AUTO_COMPILE_STEPS:,} steps or more")
     d = t.add_argument_group("data")
     _opt(d, "--dataset", help="mnist (default), binarized-mnist, fashion-mnist, cifar10, svhn, folder")
     _opt(d, "--data_dir", metavar="DIR", help="where datasets are (or are downloaded to); also $DRAW_GUI_DATA")
     _opt(d, "--folder", metavar="DIR", help="your own images (with --dataset folder)")
-    _opt(d, "--image_size", type=_count, metavar="PX", help="resize images to PX x PX")
+    _opt(d, "--image_size", type=count, metavar="PX", help="resize images to PX x PX")
     _opt(d, "--no_download", action="store_true", help="never download; use only files on disk")
     r = t.add_argument_group("output")
     _opt(r, "--out", metavar="DIR", help="run folder: checkpoints, metrics.csv, images (default runs/<dataset>-<time>)")
     _opt(r, "--restore", nargs="?", const="", metavar="CHECKPOINT",
          help="continue from a checkpoint (default: the run folder's checkpoint.pt)")
-    _opt(r, "--save_interval", type=_count, metavar="EPOCHS", help="checkpoint every N epochs (1)")
+    _opt(r, "--save_interval", type=count, metavar="EPOCHS", help="checkpoint every N epochs (1)")
     _opt(r, "--save_image", action="store_true", help="write per-glimpse PNGs and a GIF at each checkpoint")
-    _opt(r, "--img_per_row", type=_count, help="images per row in saved grids (8)")
+    _opt(r, "--img_per_row", type=count, help="images per row in saved grids (8)")
     _opt(r, "--log_file", metavar="FILE", help="append progress lines to FILE")
     _opt(r, "--no_eval", action="store_true", help="skip the test-set evaluation at epoch ends")
     _opt(r, "--display", action="store_true", help="open the window and train there")
     _opt(r, "--quiet", action="store_true", help="no progress bar")
-    _opt(r, "--follow_interval", type=_seconds, metavar="SECONDS", help="append metrics.csv and update run.json "
+    _opt(r, "--follow_interval", type=seconds, metavar="SECONDS", help="append metrics.csv and update run.json "
          "this often, for `draw-gui follow` (5)")
-    _opt(r, "--snapshot_interval", type=_seconds, metavar="SECONDS", help="write snapshot.npz, the glimpses of "
+    _opt(r, "--snapshot_interval", type=seconds, metavar="SECONDS", help="write snapshot.npz, the glimpses of "
          "8 test images, this often (30)")
-    _opt(r, "--checkpoint_minutes", type=_seconds, metavar="M", help="also write checkpoint.pt every M minutes "
+    _opt(r, "--checkpoint_minutes", type=seconds, metavar="M", help="also write checkpoint.pt every M minutes "
          "of training, 0 = only per epoch (10)")
 
     s = sub.add_parser("sample", allow_abbrev=False, help="draw samples from a checkpoint: grid PNG and drawing GIF")
     s.add_argument("checkpoint", help="a checkpoint file, or a shipped model's name (`draw-gui models`)")
     _opt(s, "--out", metavar="DIR", help="output folder (default: samples/ beside the checkpoint; "
          "NAME-samples/ here for a shipped model)")
-    _opt(s, "--num", "-n", type=_count, help="how many samples (64)")
+    _opt(s, "--num", "-n", type=count, help="how many samples (64)")
     _opt(s, "--seed", type=int)
-    _opt(s, "--img_per_row", type=_count, help="images per row (8)")
-    _opt(s, "--frame_ms", type=_count, help="GIF frame time in ms (80)")
-    _opt(s, "--gif_count", type=_count, help="samples shown in the drawing GIF (16)")
-    _opt(s, "--interpolate", type=_count, nargs="?", const=16, metavar="FRAMES",
+    _opt(s, "--img_per_row", type=count, help="images per row (8)")
+    _opt(s, "--frame_ms", type=count, help="GIF frame time in ms (80)")
+    _opt(s, "--gif_count", type=count, help="samples shown in the drawing GIF (16)")
+    _opt(s, "--interpolate", type=count, nargs="?", const=16, metavar="FRAMES",
          help="also a GIF interpolating between random latents (FRAMES frames, default 16)")
     _opt(s, "--linear", action="store_true", help="interpolate linearly instead of spherically")
     _opt(s, "--sweep", type=int, metavar="DIM", help="also a GIF sweeping latent dimension DIM from -3 to 3")
-    _opt(s, "--glimpse", type=_count, metavar="T", help="sweep DIM only in glimpse T (1-based; default all)")
+    _opt(s, "--glimpse", type=count, metavar="T", help="sweep DIM only in glimpse T (1-based; default all)")
     _opt(s, "--backend", "--device", dest="device", metavar="DEVICE")
 
     f = sub.add_parser("follow", allow_abbrev=False, help="open the window following a run folder that "
@@ -203,16 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", allow_abbrev=False, help="test-set NLL bound of a checkpoint")
     e.add_argument("checkpoint", help="a checkpoint file, or a shipped model's name (`draw-gui models`)")
-    e.add_argument("-k", type=_positive_int, default=0, help="also an importance-weighted estimate with K samples")
+    e.add_argument("-k", type=whole_number, default=0, help="also an importance-weighted estimate with K samples")
     _opt(e, "--data_dir", metavar="DIR", help="where the dataset is (default: where training found it)")
     _opt(e, "--folder", metavar="DIR", help="the image folder (default: the one it was trained on)")
-    _opt(e, "--batch_size", type=_count)
+    _opt(e, "--batch_size", type=count)
     _opt(e, "--no_download", action="store_true", help="never download; use only files on disk")
-    _opt(e, "--limit", type=_count, metavar="M", help="evaluate the first M test images only")
+    _opt(e, "--limit", type=count, metavar="M", help="evaluate the first M test images only")
     _opt(e, "--json", action="store_true", help="print one JSON object")
     _opt(e, "--backend", "--device", dest="device", metavar="DEVICE")
 
-    from draw_gui.cli_compare import add_compare_parser
+    from draw_gui.cli.compare import add_compare_parser
     add_compare_parser(sub)
     mo = sub.add_parser("models", allow_abbrev=False, help="the trained models that ship with draw-gui, "
                         "with their model cards' figures")
@@ -220,19 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def checkpoint_arg(text: str, option: str = "") -> Path:
-    """A checkpoint typed by the user: a file, or a shipped model's name; UsageError if neither."""
-    from draw_gui.shipped_models import checkpoint_or_model, names
-    path = checkpoint_or_model(text)
-    if not path.exists():
-        raise UsageError(f"{option + ' ' if option else ''}{text}: no such checkpoint file, and no shipped model "
-                         f"of that name (shipped: {names()}; `draw-gui models` lists them)")
-    return path
-
-
 def run_models(args) -> int:
     import json
-    from draw_gui.shipped_models import shipped_models
+    from draw_gui.models.shipped import shipped_models
     models = shipped_models()
     if args.json:
         print(json.dumps([{"name": m.name, "checkpoint": str(m.checkpoint), **m.card} for m in models], indent=1))
@@ -272,20 +186,20 @@ def main(argv: list[str]) -> int:
     from core.model import ConfigError
     try:
         if args.command == "follow":
-            from draw_gui.run_follower import check_run_folder
+            from draw_gui.follow.follower import check_run_folder
             problem = check_run_folder(args.folder)
             if problem:
                 raise UsageError(problem)
             return open_window(follow=args.folder)
         if args.command == "compare":
-            from draw_gui.cli_compare import run_compare
+            from draw_gui.cli.compare import run_compare
             return run_compare(args)
         if args.command == "models":
             return run_models(args)
         if args.command == "train":
-            from draw_gui.cli_train import run_train
+            from draw_gui.cli.train import run_train
             return run_train(args)
-        from draw_gui.cli_tools import run_eval, run_sample
+        from draw_gui.cli.tools import run_eval, run_sample
         return run_sample(args) if args.command == "sample" else run_eval(args)
     except (UsageError, ConfigError, DataUnavailable, CheckpointError) as e:
         print(f"draw-gui: {e}", file=sys.stderr)

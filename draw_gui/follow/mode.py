@@ -15,8 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog
 
-from draw_gui import run_follower
-from draw_gui.cli_text import format_duration
+from draw_gui.follow import follower as run_follower
+from draw_gui.text import format_duration
 
 MAX_RECENT_RUNS = 8
 
@@ -252,7 +252,7 @@ def fill_recent(window) -> None:
     menu = window.follow_recent_menu
     menu.clear()
     runs = window.settings.get("recent_runs", [])
-    from draw_gui.window_menus import weakly   # (window_menus imports this module)
+    from draw_gui.window.menus import weakly   # (window_menus imports this module)
     for p in runs:
         a = menu.addAction(p)
         a.triggered.connect(lambda _=False, p=p, go=weakly(window.follow_run): go(p))  # never holds the window

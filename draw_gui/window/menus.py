@@ -12,8 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
 
-from draw_gui import __version__, follow_mode
-from draw_gui.shipped_models import shipped_models
+from draw_gui import __version__
+
+from draw_gui.follow import mode as follow_mode
+from draw_gui.models.shipped import shipped_models
 
 ABOUT = f"""<h3>draw-gui {__version__}</h3>
 <p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QSlider, QSpinBox, QVBoxLayout
 
-from draw_gui.latent_decoder import mix, mixes, sweep_latents
-from draw_gui.latent_pad import button, row
+from draw_gui.latent.decoder import mix, mixes, sweep_latents
+from draw_gui.latent.pad import button, row
 
 GIF_FRAMES = 16
 

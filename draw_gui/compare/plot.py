@@ -13,9 +13,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from draw_gui.cli_text import format_duration
-from draw_gui.curves import GrowingCurves
-from draw_gui.loss_plot import SmoothedPlotMixin, SmoothingControl, _StepAxis, lay_out_plot, new_plot
+from draw_gui.text import format_duration
+from draw_gui.widgets.curves import GrowingCurves
+from draw_gui.widgets.loss_plot import SmoothedPlotMixin, SmoothingControl, _StepAxis, lay_out_plot, new_plot
 
 # What the plot can show: (label, metrics column, eval.csv column).
 SERIES = {"total": ("total loss L", "loss", "nll_bound"), "Lx": ("reconstruction Lx", "recon", "recon"),

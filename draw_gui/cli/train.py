@@ -7,8 +7,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from draw_gui.cli import UsageError
-from draw_gui.cli_text import format_duration  # noqa: F401  (used by the progress bar)
+from draw_gui.cli.common import UsageError
+from draw_gui.text import format_duration  # noqa: F401  (used by the progress bar)
 
 
 def _preset(args):
@@ -151,7 +151,7 @@ def _absolute(path) -> str | None:
 
 def run_train(args, dist=None) -> int:
     """dist: core.distributed.Distributed when torchrun started several processes."""
-    from draw_gui.cli_live import distributed_env, run_distributed, train_config_for_ranks
+    from draw_gui.cli.live import distributed_env, run_distributed, train_config_for_ranks
     if dist is None and distributed_env():
         return run_distributed(args, run_train)
     from core.checkpoint import CheckpointError, checkpoint_configs, data_settings, load_checkpoint
@@ -161,8 +161,8 @@ def run_train(args, dist=None) -> int:
     ckpt = None
     out_dir = Path(args.out) if args.out else None
     if args.restore is not None:
-        from draw_gui.cli import checkpoint_arg
-        from draw_gui.shipped_models import is_shipped
+        from draw_gui.cli.common import checkpoint_arg
+        from draw_gui.models.shipped import is_shipped
         path = checkpoint_arg(args.restore, "--restore") if args.restore else \
             (out_dir / "checkpoint.pt" if out_dir else None)
         if path is None:
@@ -207,8 +207,8 @@ def run_train(args, dist=None) -> int:
     device = resolve_device(train_cfg.device)
     settings = data_settings(ckpt, args.data_dir, args.folder, args.image_size)
     if args.display:  # the seed's `qlua main.lua --display`: the window, already training
-        from draw_gui.cli import open_window
-        from draw_gui.worker import RunSetup
+        from draw_gui.cli.common import open_window
+        from draw_gui.workers.training import RunSetup
         return open_window(setup=RunSetup(model=model_cfg, train=train_cfg, dataset=dataset,
                                       data_dir=settings["data_dir"], folder=settings["folder"],
                                       image_size=settings["image_size"],
@@ -243,7 +243,7 @@ def run_train(args, dist=None) -> int:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{path} cannot be restored: its weights or optimizer state do not fit its own "
                               f"settings ({first[:120]}); the file is damaged") from None
-    from draw_gui.cli import AUTO_COMPILE_STEPS
+    from draw_gui.cli.common import AUTO_COMPILE_STEPS
     frozen = getattr(sys, "frozen", False)  # a PyInstaller bundle has no compiler tool chain for inductor
     # Under torchrun the glimpse step is compiled only on request (--compile true): see README.
     if args.compile is None and not frozen and dist is None and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
@@ -267,7 +267,7 @@ def run_train(args, dist=None) -> int:
 
 def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step, dist=None) -> int:
     import torch
-    from draw_gui.cli_live import start_live_run, stop_on_signals, train_other_rank, upkeep_line
+    from draw_gui.cli.live import start_live_run, stop_on_signals, train_other_rank, upkeep_line
     if run is None:
         return train_other_rank(trainer, dist)
     from core.export import save_drawing_gif, save_glimpse_pngs, save_grid_png

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from core.checkpoint import load_model
-from draw_gui.cli import UsageError, checkpoint_arg
+from draw_gui.cli.common import UsageError, checkpoint_arg
 
 
 def _check_out(out: Path):
@@ -19,7 +19,7 @@ def run_sample(args) -> int:
     from core.export import save_drawing_gif, save_grid_png
     n = args.num if args.num is not None else 64
     per_row = args.img_per_row or 8
-    from draw_gui.shipped_models import is_shipped
+    from draw_gui.models.shipped import is_shipped
     path = checkpoint_arg(args.checkpoint)
     shipped = is_shipped(path)
     if args.out:

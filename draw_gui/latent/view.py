@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroup
                                QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from core.export import image_grid
-from draw_gui import saving
-from draw_gui.latent_decoder import DecodeRequest, LatentDecoder, on_pad, prior_latent
-from draw_gui.latent_drawing import GIF_SCALE, PNG_SCALE, DrawingProcess
-from draw_gui.latent_interpolation import InterpolationBox
-from draw_gui.latent_pad import LatentPad, PixelImage, SliderPanel, button, image_to_qimage, row, to_qimage
+from draw_gui.widgets import saving
+from draw_gui.latent.decoder import DecodeRequest, LatentDecoder, on_pad, prior_latent
+from draw_gui.latent.drawing import GIF_SCALE, PNG_SCALE, DrawingProcess
+from draw_gui.latent.interpolation import InterpolationBox
+from draw_gui.latent.pad import LatentPad, PixelImage, SliderPanel, button, image_to_qimage, row, to_qimage
 
 PLACEHOLDER = "Start training or open a checkpoint to explore its latent space"
 GRID_SIDE = 8                       # the sample grid is GRID_SIDE x GRID_SIDE

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSlider, QWidget
 
 from core.export import to_rgb_uint8
-from draw_gui.latent_decoder import LATENT_RANGE
+from draw_gui.latent.decoder import LATENT_RANGE
 
 DOT = QColor(255, 190, 0)          # amber: green and red mean the read and write boxes
 SLIDER_STEPS = 100                 # slider ticks per unit of z

@@ -176,7 +176,7 @@ class FollowPoller:
 
     def _weights(self):
         from core.checkpoint import checkpoint_configs, load_checkpoint
-        from draw_gui.worker import ModelWeights
+        from draw_gui.workers.training import ModelWeights
         path = self.reader.checkpoint_path
         ckpt = load_checkpoint(path)
         # Settings within bounds and weights that fit them, or CheckpointError: the latent

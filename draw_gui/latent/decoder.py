@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
-from draw_gui.job_thread import JobThread
+from draw_gui.workers.job_thread import JobThread
 
 # The kinds of request, most urgent first: a drag must not wait behind a grid of samples.
 KINDS = ("image", "directions", "grid", "frames")

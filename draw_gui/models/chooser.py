@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox
 
-from draw_gui.model_card import ShownModel
+from draw_gui.models.card import ShownModel
 
 TIP = ("The model shown in every tab: a trained model that ships with draw-gui, a checkpoint you "
        "opened, or a run you followed. Choosing one loads it (the window asks first if training here "

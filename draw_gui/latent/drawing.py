@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QPushButt
 
 from core.export import glimpse_panel
 from core.trace import attention_corners
-from draw_gui import saving
-from draw_gui.latent_pad import PixelImage, button, row, to_qimage
-from draw_gui.timeline import SPEEDS        # the Glimpses tab's playback speeds
+from draw_gui.widgets import saving
+from draw_gui.latent.pad import PixelImage, button, row, to_qimage
+from draw_gui.glimpses.timeline import SPEEDS        # the Glimpses tab's playback speeds
 
 PADDING = 1                         # glimpse_panel's margin around the canvas
 GIF_SCALE = 4                       # exported images: nearest-neighbour zoom

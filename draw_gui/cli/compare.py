@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from draw_gui.cli import UsageError, _count
-from draw_gui.cli_text import format_duration
+from draw_gui.cli.common import UsageError, count
+from draw_gui.text import format_duration
 
 SAVE_SIZE = (1400, 900)
 SAVE_TIMEOUT_S = 180       # loading checkpoints and test images on a busy 2-core machine
@@ -27,7 +27,7 @@ def add_compare_parser(sub) -> None:
     c.add_argument("--size", default=f"{SAVE_SIZE[0]}x{SAVE_SIZE[1]}", metavar="WxH",
                    help=f"size of the --save image in pixels (default {SAVE_SIZE[0]}x{SAVE_SIZE[1]})")
     c.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
-    c.add_argument("--t", type=_count, metavar="T", help="the glimpse shown (default: the last)")
+    c.add_argument("--t", type=count, metavar="T", help="the glimpse shown (default: the last)")
     c.add_argument("--series", choices=("total", "Lx", "Lz", "nll"), default="total",
                    help="the loss plotted: total, Lx, Lz, or nll (the test NLL bound)")
     c.add_argument("--by-time", action="store_true", help="x axis: training time instead of step")
@@ -40,7 +40,7 @@ def check_runs(paths) -> list[tuple[Path, dict | None]]:
     from core.compare import RunError, resolve_run
     from core.runfolder import CHECKPOINT_NAME
     runs = []
-    from draw_gui.shipped_models import run_or_model
+    from draw_gui.models.shipped import run_or_model
     for p in paths:
         try:
             folder = resolve_run(run_or_model(p))
@@ -64,7 +64,7 @@ def run_compare(args) -> int:
         return 0
     if args.save:
         return save_png(args, [folder for folder, _ in runs])
-    from draw_gui.cli import open_window
+    from draw_gui.cli.common import open_window
     return open_window(compare=[str(folder) for folder, _ in runs])
 
 
@@ -115,7 +115,7 @@ def save_png(args, folders) -> int:
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance() or QApplication([sys.argv[0]])
     from core.files import atomic_path
-    from draw_gui.compare_view import CompareView
+    from draw_gui.compare.view import CompareView
     view = CompareView()
     try:
         view.plot.series, view.plot.x_mode = args.series, "time" if args.by_time else "step"

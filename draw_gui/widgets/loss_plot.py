@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from draw_gui.curves import GrowingCurves
+from draw_gui.widgets.curves import GrowingCurves
 
 # (legend name, checkbox, hover name, colour, tooltip).  Green and red are reserved
 # app-wide for the read/write attention boxes, so the curves avoid them.

@@ -1,0 +1,1 @@
+"""The command line: `draw-gui train | sample | eval | models | compare | follow`, headless over `core`."""

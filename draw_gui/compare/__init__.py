@@ -1,0 +1,1 @@
+"""The Compare tab: several runs' curves, samples and glimpses side by side."""

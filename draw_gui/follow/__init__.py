@@ -1,0 +1,1 @@
+"""Following a run folder another process is writing (`draw-gui follow RUN`)."""

@@ -1,0 +1,1 @@
+"""The main window: its panels, menus, settings and the run it shows."""
