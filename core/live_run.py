@@ -14,6 +14,9 @@ seconds spent here: the cost to training, which run.json records.
 from __future__ import annotations
 
 import datetime
+import os
+import socket
+import sys
 import time
 
 import torch
@@ -38,6 +41,18 @@ def snapshot_trace(model, examples: torch.Tensor):
         return model(examples, eps=eps, trace=True).trace
     finally:
         model.train(was_training)
+
+
+def run_info(trainer, dataset: str, data_source: str, device, version: str, command: str | None = None,
+             world_size: int = 1) -> dict:
+    """run.json's fixed part: what a follower, Compare and the Runs list show about a run."""
+    return {"format": "draw-gui-run", "version": version,
+            "model_config": trainer.model_config.to_dict(), "train_config": trainer.config.to_dict(),
+            "dataset": dataset, "data_source": data_source, "device": str(device), "world_size": world_size,
+            "host": socket.gethostname(), "pid": os.getpid(),
+            "command": command or " ".join(["draw-gui"] + sys.argv[1:]),
+            "total_steps": trainer.total_steps, "steps_per_epoch": trainer.steps_per_epoch,
+            "batch_size": trainer.config.batch_size}
 
 
 class LiveRun:
@@ -99,6 +114,12 @@ class LiveRun:
         t = time.perf_counter()
         self._metrics()
         self.upkeep_s += time.perf_counter() - t
+
+    def set_status(self, status: str) -> None:
+        """run.json's status now (paused, running), without waiting for the next write."""
+        if self.info.get("status") != status:
+            self.info["status"] = status
+            self._write_info()
 
     def finish(self, status: str) -> None:
         """status: finished, stopped or failed."""

@@ -118,6 +118,12 @@ SNAPSHOT_NAME = "snapshot.npz"  # the latest glimpse trace of a few test images,
 RUN_FILES = (INFO_NAME, "metrics.csv", CHECKPOINT_NAME)  # a folder with one of them is a run
 
 
+def is_run_folder(path: str | os.PathLike) -> bool:
+    """A folder a run wrote (run.json or metrics.csv in it), not just any folder with a .pt file."""
+    p = Path(path)
+    return (p / INFO_NAME).is_file() or (p / "metrics.csv").is_file()
+
+
 def write_json(path: str | os.PathLike, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))

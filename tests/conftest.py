@@ -27,3 +27,11 @@ def mnist_batch(shared_data) -> torch.Tensor:
     from torchvision.datasets import MNIST
     images = MNIST(str(shared_data), train=True, download=False).data[:64]
     return (images > 127).float().unsqueeze(1)
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Runs the window trains go to a folder of the test's own, never the user's runs folder."""
+    folder = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("DRAW_GUI_RUNS_DIR", str(folder))
+    return folder

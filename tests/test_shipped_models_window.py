@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,12 +236,27 @@ def test_a_failed_load_leaves_the_model_shown_unchanged(qtbot, make_window, tmp_
     assert w.glimpse_view.trace().glimpses == 64
 
 
-def test_choosing_a_model_never_drops_unsaved_training_without_asking(qtbot, make_window, shared_data):
+def test_choosing_a_model_keeps_the_training_in_its_run_folder_without_asking(qtbot, make_window, shared_data):
     w = make_window(answer=QMessageBox.Cancel, data_dir=str(shared_data), **SMALL)
     w.start_button.click()   # before the shipped model loaded: it is not loaded at all
     qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 3, timeout=30000)
     w.pause_button.click()
     qtbot.waitUntil(lambda: w.state == "paused")
+    folder = Path(w.run_info.run_folder)
+    choose(w, "shipped", "mnist")
+    showing(qtbot, w, "mnist")
+    assert not w.dialogs   # nothing was at risk: the run autosaved into its folder
+    from core.checkpoint import load_checkpoint
+    assert load_checkpoint(folder / "checkpoint.pt")["step"] >= 3
+
+
+def test_choosing_a_model_asks_when_the_run_folder_cannot_be_written(qtbot, make_window, shared_data, monkeypatch):
+    w = make_window(answer=QMessageBox.Cancel, data_dir=str(shared_data), **SMALL)
+    w.start_button.click()
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 3, timeout=30000)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    monkeypatch.setattr(w.worker, "autosave_and_wait", lambda *a, **k: False)   # a full disk, say
     choose(w, "shipped", "mnist")
     assert w.dialogs[-1][0] == "Save progress?"
     qtbot.wait(300)

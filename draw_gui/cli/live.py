@@ -6,10 +6,7 @@ helpers are called at a few points (start, progress, checkpoint, end).
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import socket
-import sys
 from dataclasses import replace
 
 from draw_gui.cli.common import UsageError
@@ -79,15 +76,10 @@ def train_other_rank(trainer, dist) -> int:
 
 def start_live_run(args, trainer, batches, run, device, dataset, data, dist, save):
     """run.json (status running) and a first snapshot; returns the core.live_run.LiveRun to feed."""
-    from core.live_run import LiveRun
+    from core.live_run import LiveRun, run_info
     from draw_gui import __version__
-    info = {"format": "draw-gui-run", "version": __version__,
-            "model_config": trainer.model_config.to_dict(), "train_config": trainer.config.to_dict(),
-            "dataset": dataset, "data_source": data.source, "device": str(device),
-            "world_size": dist.world_size if dist is not None else 1, "host": socket.gethostname(),
-            "pid": os.getpid(), "command": " ".join(["draw-gui"] + sys.argv[1:]),
-            "total_steps": trainer.total_steps, "steps_per_epoch": trainer.steps_per_epoch,
-            "batch_size": trainer.config.batch_size}
+    info = run_info(trainer, dataset, data.source, device, version=__version__,
+                    world_size=dist.world_size if dist is not None else 1)
     minutes = CHECKPOINT_MINUTES if args.checkpoint_minutes is None else args.checkpoint_minutes
     live = LiveRun(run, trainer, batches.examples(8).to(device), info, save=save,
                    metrics_every_s=FOLLOW_INTERVAL_S if args.follow_interval is None else args.follow_interval,

@@ -31,7 +31,7 @@ from draw_gui.models.chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.window.settings import Settings
 from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
 from draw_gui.window.menus import weakly
-from draw_gui.workers.training import RunSetup, TrainingWorker
+from draw_gui.workers.training import AUTOSAVE_MINUTES, RunSetup, TrainingWorker
 
 _KEEP = object()  # _Load.save_path: leave the save target as it is
 
@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._on_state)
         self.worker.failed.connect(self._on_failed)
         self.worker.saved.connect(self._on_saved)
+        self.worker.autosaved.connect(self._on_autosaved)
         self.worker.weights.connect(self._on_weights)
         self.thread.start()
 
@@ -271,7 +272,9 @@ class MainWindow(QMainWindow):
         self.glimpse_view.timeline.play_button.setChecked(True)
         self._previewing = True
 
-    def start(self):
+    def start(self, out: str | None = None):
+        """Train a new model with the Run panel's settings, in the run folder `out` (None: a new
+        folder under the runs folder, draw_gui.runs.paths)."""
         if not self.start_action.isEnabled():
             return
         if not self._keep_unsaved("starting a new model"):
@@ -282,7 +285,7 @@ class MainWindow(QMainWindow):
                          data_dir=(v["data_dir"] or None) if v["dataset"] != "folder" else None,
                          folder=v["data_dir"] if v["dataset"] == "folder" else None,
                          image_size=v["image_size"] if v["dataset"] == "folder" else None,
-                         checkpoint=None)
+                         checkpoint=None, out=out or None)
         self.checkpoint_path = None  # a new run must never be saved over the last one's file
         self.loss_plot.clear()
         self.glimpse_view.set_trace(None)
@@ -423,6 +426,7 @@ class MainWindow(QMainWindow):
         """Send `setup` to the worker; whatever was asked for before stays silent from now on."""
         self._token += 1
         setup.token = self._token
+        setup.autosave_minutes = self.autosave_minutes()
         self.worker.newest = self._token
         self._pending = _Load(self._token, kind, shown, self.state, save_path, quiet)
         if self.worker.running:  # paused: end that run's loop so the worker can load this one
@@ -436,10 +440,33 @@ class MainWindow(QMainWindow):
         self.worker.newest = self._token
         self._pending = None
 
+    def start_in_folder(self):
+        """Start, writing the run into a folder the user picks (File → Start in folder…)."""
+        if not self.start_action.isEnabled():
+            return
+        from draw_gui.runs.paths import runs_root
+        folder = QFileDialog.getExistingDirectory(self, "Run folder for the new run", str(runs_root()))
+        if folder:
+            self.start(out=folder)
+
+    def autosave_minutes(self) -> float:
+        """The run folder's checkpoint is written this often while training (File → Autosave)."""
+        minutes = self.settings.get("autosave_minutes", AUTOSAVE_MINUTES)
+        return float(minutes) if isinstance(minutes, (int, float)) and 0 <= minutes <= 24 * 60 else AUTOSAVE_MINUTES
+
+    def set_autosave_minutes(self, minutes: float):
+        """Takes effect for the next run (the one training keeps its interval)."""
+        self.settings.set("autosave_minutes", minutes)
+        self.statusBar().showMessage(f"runs started from now on autosave every {minutes:g} min "
+                                     "(and at every Pause, Stop and close)", 8000)
+
     def _keep_unsaved(self, doing: str) -> bool:
-        """True when the model may be replaced: nothing unsaved, or the user saved or discarded it."""
+        """True when the model may be replaced: nothing unsaved, or it is now saved in its run
+        folder, or the user saved or discarded it."""
         if self.run_info is None or not self.worker.dirty:
             return True
+        if self.run_info.run_folder and self.worker.autosave_and_wait():
+            return True  # everything trained is in its run folder: nothing to ask
         box = QMessageBox(QMessageBox.Question, "Save progress?",
                           f"The model has trained since it was last saved. Save a checkpoint before {doing}?",
                           QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
@@ -641,6 +668,16 @@ class MainWindow(QMainWindow):
         titles = {"checkpoint": "Unusable checkpoint", "nan": "Training paused: loss is not a number",
                   "save": "Could not save", "config": "Impossible configuration", "error": "Error"}
         self.show_error(titles.get(kind, "Error"), message)
+
+    def _on_autosaved(self, path):
+        folder = str(Path(path).parent)
+        self._remember_run(folder)
+        self.statusBar().showMessage(f"autosaved in {folder}", 4000)
+
+    def _remember_run(self, folder: str):
+        """A run folder outside the runs folder is listed in the Runs tab too."""
+        runs = [f for f in self.settings.get("run_folders", []) if f != folder]
+        self.settings.set("run_folders", ([folder] + runs)[:200])
 
     def _on_saved(self, path):
         self.checkpoint_path = path

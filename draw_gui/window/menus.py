@@ -9,7 +9,7 @@ from __future__ import annotations
 import weakref
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
 
 from draw_gui import __version__
@@ -42,6 +42,9 @@ def weakly(method):
         m = ref()
         return None if m is None else m(*args, **kwargs)
     return call
+
+
+AUTOSAVE_CHOICES = (1, 2, 5, 10, 30)  # minutes
 
 
 def build_menus(window) -> None:
@@ -81,11 +84,24 @@ def build_menus(window) -> None:
     window.save_as_action = action(file, "Save checkpoint &as…",
                                    lambda _=False, save=weakly(window.save_checkpoint): save(ask=True),
                                    "Ctrl+Shift+S")
+    window.autosave_menu = file.addMenu("A&utosave every")
+    window.autosave_menu.setToolTipsVisible(True)
+    group = QActionGroup(window)
+    for minutes in AUTOSAVE_CHOICES:
+        a = action(window.autosave_menu, f"{minutes:g} minute{'s' if minutes != 1 else ''}",
+                   lambda _=False, m=minutes, set_=weakly(window.set_autosave_minutes): set_(m),
+                   tip="how often a run writes its checkpoint into its run folder while training; it also does "
+                       "at every Pause and Stop, at the end and on closing")
+        a.setCheckable(True)
+        a.setChecked(minutes == window.autosave_minutes())
+        group.addAction(a)
     file.addSeparator()
     action(file, "&Quit", window.close, "Ctrl+Q")
     run = bar.addMenu("&Run")
-    window.start_action = action(run, "&Start", window.start, "Ctrl+Return",
-                                 "train a new model from scratch with the Run panel's settings")
+    window.start_action = action(run, "&Start", lambda _=False, start=weakly(window.start): start(), "Ctrl+Return",
+                                 "train a new model from scratch with the Run panel's settings, in a new run folder")
+    window.start_in_folder_action = action(run, "Start in &folder…", window.start_in_folder, None,
+                                           "train a new model, writing its run folder where you choose")
     window.continue_action = action(run, "&Continue training", window.continue_training, "Ctrl+Shift+Return",
                                     "train the model shown further from its step, at the Run panel's batch size")
     window.pause_action = action(run, "&Pause / Resume", window.toggle_pause, "Space")

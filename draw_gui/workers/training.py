@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -16,6 +17,9 @@ METRICS_INTERVAL_S = 1 / 30
 SNAPSHOT_INTERVAL_S = 3.0     # live glimpse refresh while training
 SNAPSHOT_MIN_GAP_S = 1.0      # never more often than this, even on demand
 WEIGHTS_INTERVAL_S = 3.0      # weights for the latent explorer, sent with snapshots at most this often
+AUTOSAVE_MINUTES = 5.0        # checkpoint.pt in the run folder by time (besides Pause, Stop, close, the end)
+FOLLOW_INTERVAL_S = 5.0       # metrics.csv and run.json, for `draw-gui follow` and Compare
+SNAPSHOT_INTERVAL_S_FOLDER = 30.0  # snapshot.npz in the run folder
 
 
 @dataclass
@@ -39,6 +43,11 @@ class RunSetup:
     # settings, and its learning rate schedule where it left off, come from the checkpoint.
     continue_training: bool = False
     from_current: bool = False
+    # The run folder to write (checkpoint.pt, metrics.csv, eval.csv, run.json, snapshot.npz, as
+    # `draw-gui train --out` does); None: a continued run folder's own, else a new one under the
+    # runs folder (draw_gui.runs.paths). Made when the first step has trained.
+    out: str | None = None
+    autosave_minutes: float = AUTOSAVE_MINUTES  # 0: only at Pause, Stop, close and the end
     token: int = 0                # the window's request number: newer requests silence older ones
 
 
@@ -61,6 +70,7 @@ class RunInfo:
     view_only: bool = False       # a model shown read-only: nothing trains
     epoch: int = 0                # epochs the model was trained for (a checkpoint's "epoch")
     trained_batch: int = 0        # continue_training: the batch size the checkpoint was trained at
+    run_folder: str | None = None  # where the run autosaves (made when the first step has trained)
 
 
 @dataclass
@@ -90,6 +100,7 @@ class TrainingWorker(QObject):
     state_changed = Signal(str)      # loading, running, paused, stopped, finished, failed
     failed = Signal(str, str)        # kind (data, checkpoint, nan, save, config, error), message
     saved = Signal(str)              # path of a written checkpoint
+    autosaved = Signal(str)          # path of the run folder's checkpoint.pt, just written
     _invoke = Signal(object)         # run a callable on the worker thread when no loop is running
 
     def __init__(self):
@@ -106,6 +117,10 @@ class TrainingWorker(QObject):
         self.dirty = False           # progress since the last save
         self._saved_event = threading.Event()
         self._stop_requested = False
+        self._run = None             # core.run.Run of the trainer
+        self._folder: Path | None = None   # the run folder the trainer autosaves to
+        self._live = None            # core.live_run.LiveRun writing it, once a step has trained
+        self._autosave_minutes = AUTOSAVE_MINUTES
         self._invoke.connect(self._call)
 
     # ---- thread-safe controls (called from the GUI thread) --------------------------------
@@ -113,6 +128,7 @@ class TrainingWorker(QObject):
         if self._trainer is not None:
             self._trainer.pause()
             self.state_changed.emit("paused")
+            self._on_worker_thread(lambda: self._autosave("paused"))
 
     def resume(self):
         if self._trainer is None:
@@ -148,6 +164,16 @@ class TrainingWorker(QObject):
         """Save from the GUI thread and wait for the file (closing the window); True if written."""
         self._saved_event.clear()
         self.save(path)
+        return self._saved_event.wait(timeout_s) and not self.dirty
+
+    def autosave_and_wait(self, timeout_s: float = 30.0) -> bool:
+        """Write the run folder's checkpoint from the GUI thread and wait (closing the window,
+        opening another model); True when everything trained is on disk."""
+        if not self.dirty:
+            return True
+        self._saved_event.clear()
+        self._on_worker_thread(lambda: (self._autosave("paused" if self._trainer and self._trainer.paused
+                                                         else "running"), self._saved_event.set()))
         return self._saved_event.wait(timeout_s) and not self.dirty
 
     @property
@@ -194,15 +220,14 @@ class TrainingWorker(QObject):
             self._loop()
 
     def _setup(self, setup: RunSetup) -> bool:
-        """Build what `setup` asks for, then, unless a newer request came meanwhile, make it the
-        worker's model and tell the window (ready, then a snapshot). Raises on failure, leaving
-        the worker's model as it was. Returns whether it was committed."""
+        """Build what `setup` asks for (core.run.build_run, as `draw-gui train` does), then, unless
+        a newer request came meanwhile, make it the worker's model and tell the window (ready,
+        then a snapshot). Raises on failure, leaving the worker's model as it was. Returns
+        whether it was committed."""
         self._stop_requested = False
-        import torch
         from dataclasses import replace
-        from core.checkpoint import CheckpointError, checkpoint_configs, data_settings, load_checkpoint
-        from core.data import Batches, DataUnavailable, load_dataset
-        from core.train import default_threads, resolve_device
+        from core.checkpoint import CheckpointError, checkpoint_configs, load_checkpoint
+        from core.run import RunSettings, build_run
         from draw_gui.resources import MNIST_SETS, embedded_mnist
 
         if setup.view_only:
@@ -211,14 +236,13 @@ class TrainingWorker(QObject):
             if self._trainer is None:
                 raise CheckpointError("there is no model here to continue; open a checkpoint first")
             ckpt = self._trainer.checkpoint()   # in memory, optimizer state included
-            source_name = "the model shown"
+            name = None
         else:
             ckpt = load_checkpoint(setup.checkpoint) if setup.checkpoint else None
-            source_name = setup.checkpoint
-        model_cfg, train_cfg = setup.model, setup.train
-        saved_train = None
+            name = setup.checkpoint
+        train_cfg = setup.train
         if ckpt is not None:
-            model_cfg, saved_train = checkpoint_configs(ckpt, source_name)
+            _, saved_train = checkpoint_configs(ckpt, name or "the model shown")
             # The window never compiles (a first step stalled for ~40 s would look like a hang).
             if setup.continue_training:
                 train_cfg = replace(saved_train, batch_size=setup.train.batch_size, max_steps=0,
@@ -226,53 +250,53 @@ class TrainingWorker(QObject):
             else:
                 train_cfg = replace(saved_train, epochs=max(train_cfg.epochs, saved_train.epochs), max_steps=0,
                                     device=train_cfg.device, compile=False)
-            setup.dataset = ckpt.get("dataset", setup.dataset)
-        where = data_settings(ckpt, setup.data_dir or None, setup.folder, setup.image_size)
-        device = resolve_device(train_cfg.device)
-        torch.set_num_threads(default_threads(device.type))
-        sample = False
-        try:
-            data = load_dataset(setup.dataset, data_dir=where["data_dir"], folder=where["folder"],
-                                image_size=where["image_size"], grayscale=where["grayscale"])
-        except DataUnavailable:
-            if setup.dataset not in MNIST_SETS:
-                raise
-            data, sample = embedded_mnist(), True
-        if ckpt is None:
-            model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape))
-        batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
-        from core.loop import Trainer, continued_lr
-        if setup.continue_training and ckpt is not None:
-            step, per_epoch = int(ckpt.get("step", 0)), batches.steps_per_epoch
-            train_cfg = replace(train_cfg, epochs=-(-step // per_epoch) + setup.train.epochs,
-                                lr=continued_lr(ckpt, saved_train, step, per_epoch))
-        try:
-            trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
-                k: where[k] for k in ("data_dir", "folder", "image_size")})
-        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
-            if ckpt is None or setup.from_current:
-                raise
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise CheckpointError(f"{source_name} is not a usable checkpoint: its weights or optimizer state do not "
-                                  f"fit its own settings ({first[:120]}); the file is damaged") from None
+        run = build_run(RunSettings(
+            model=setup.model, train=train_cfg, dataset=None if ckpt is not None else setup.dataset,
+            data_dir=setup.data_dir or None, folder=setup.folder, image_size=setup.image_size,
+            checkpoint=ckpt, checkpoint_name=name,
+            more_epochs=setup.train.epochs if setup.continue_training and ckpt is not None else None,
+            fallback=lambda dataset: embedded_mnist() if dataset in MNIST_SETS else None))
+        trainer = run.trainer
         if setup.paused:
             trainer.pause()
-        examples = batches.examples(setup.examples).to(device)
+        examples = run.batches.examples(setup.examples).to(run.device)
         if setup.token < self.newest:
             return False
+        folder = self._run_folder_for(setup, run)
         self._trainer, self._view, self._examples, self._token = trainer, None, examples, setup.token
+        self._run = run
+        self._folder, self._live = folder, None
+        self._autosave_minutes = setup.autosave_minutes
         self._sent_rows = len(trainer.history)
         self.dirty = False
         cols = trainer.history.columns
+        import torch
         self.ready.emit(RunInfo(
-            model=model_cfg, train=train_cfg, dataset=data.name, source=data.source, device=str(device),
+            model=run.model, train=run.train, dataset=run.data.name, source=run.data.source, device=str(run.device),
             threads=torch.get_num_threads(), step=trainer.step, total_steps=trainer.total_steps,
             steps_per_epoch=trainer.steps_per_epoch,
             history={k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
-            evals=list(trainer.history.evals), sample_data=sample, token=setup.token,
-            epoch=trainer.epoch, trained_batch=saved_train.batch_size if saved_train is not None else 0))
+            evals=list(trainer.history.evals), sample_data=run.stand_in_data, token=setup.token,
+            epoch=trainer.epoch, trained_batch=run.trained_batch, run_folder=str(folder)))
         self._emit_snapshot(force=True)
         return True
+
+    def _run_folder_for(self, setup: RunSetup, run) -> Path:
+        """Where this run autosaves: the folder asked for; the run folder a continued checkpoint
+        lives in (as `draw-gui train --restore` continues there); else a new folder under the
+        runs folder. It is made when the first step has trained."""
+        from core.runfolder import CHECKPOINT_NAME, is_run_folder
+        from draw_gui.models.shipped import is_shipped
+        from draw_gui.runs.paths import new_run_folder
+        if setup.out:
+            return Path(setup.out).expanduser()
+        if setup.from_current and self._folder is not None:
+            return self._folder
+        if setup.checkpoint and not is_shipped(setup.checkpoint):
+            source = Path(setup.checkpoint)
+            if source.name == CHECKPOINT_NAME and is_run_folder(source.parent):
+                return source.parent
+        return new_run_folder(run.dataset, run.model.attention)
 
     def _setup_view(self, setup: RunSetup) -> bool:
         """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
@@ -299,6 +323,7 @@ class TrainingWorker(QObject):
             return False
         step = int(ckpt.get("step", 0))
         self._trainer, self._view, self._examples, self._token = None, (model, step), examples, setup.token
+        self._run = self._folder = self._live = None
         self.dirty = False
         history = {k: np.asarray(v.double().numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
                    for k, v in (ckpt.get("history") or {}).items()}
@@ -322,21 +347,28 @@ class TrainingWorker(QObject):
             outcome = trainer.run(on_progress=self._on_progress, on_epoch_end=self._on_epoch_end,
                                   report_interval_s=METRICS_INTERVAL_S)
         except NonFiniteLoss as e:
+            self._autosave("paused")   # the last good state, in the run folder
             self._looping = False
             if self._current():
-                self.failed.emit("nan", f"{e}. Training is paused at the last good state; you can save it.")
+                where = f" (saved in {self._folder})" if self._live is not None else ""
+                self.failed.emit("nan", f"{e}. Training is paused at the last good state{where}; you can save it.")
                 self.state_changed.emit("paused")
             return
         except Exception as e:  # noqa: BLE001
+            if self._live is not None:
+                self._live.finish("failed")
             self._looping = False
             if self._current():
                 self._fail(e)
             return
+        if outcome == "finished" and self._current():
+            self._evaluate()
+        self._autosave(outcome)    # stopped (Stop, closing, another model) or finished: on disk first
+        if self._live is not None:
+            self._live.finish(outcome)
         self._looping = False
         if not self._current():
             return  # stopped for a newer request: the window no longer shows this run
-        if outcome == "finished":
-            self._evaluate()
         self._emit_snapshot(force=True)
         self.state_changed.emit(outcome)
 
@@ -355,14 +387,72 @@ class TrainingWorker(QObject):
             kl=np.asarray(cols["kl"][rows]), progress=progress))
         if time.monotonic() - self._last_snapshot >= SNAPSHOT_INTERVAL_S or self._trainer.paused:
             self._emit_snapshot()
+        self._keep_run_folder(progress)   # after the window has its numbers: the first step makes the folder
 
     def _on_epoch_end(self, epoch):
         if self._trainer.step < self._trainer.total_steps:
             self._evaluate()
 
     def _evaluate(self):
-        if self._trainer.evaluate() is not None and self._current():
-            self.evaluated.emit(dict(self._trainer.history.evals[-1]))
+        if self._trainer.evaluate() is not None:
+            if self._live is not None:
+                self._live.evaluated()
+            if self._current():
+                self.evaluated.emit(dict(self._trainer.history.evals[-1]))
+
+    # ---- the run folder (worker thread) ---------------------------------------------------
+    def _keep_run_folder(self, progress):
+        """After a trained step: make the run folder on the first one, then let LiveRun write
+        metrics, run.json, snapshots and the timed checkpoint (core.live_run)."""
+        if self._folder is None:
+            return
+        if self._live is None:
+            from core.live_run import LiveRun, run_info
+            from core.runfolder import RunFolder
+            from draw_gui import __version__
+            try:
+                folder = RunFolder(self._folder)
+            except OSError as e:
+                reason = e.strerror if getattr(e, "strerror", None) else str(e)
+                self.failed.emit("save", f"Could not make the run folder {self._folder}: {reason}. Training goes "
+                                         "on without autosaving; save a checkpoint with File → Save as.")
+                self._folder = None
+                return
+            run = self._run
+            info = run_info(self._trainer, run.dataset, run.data.source, run.device, version=__version__,
+                            command="draw-gui (the window)")
+            self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
+                                 metrics_every_s=FOLLOW_INTERVAL_S, snapshot_every_s=SNAPSHOT_INTERVAL_S_FOLDER,
+                                 checkpoint_every_s=60 * self._autosave_minutes)
+            self._live.start()
+        self._live.info["status"] = "paused" if self._trainer.paused else "running"
+        self._live.on_progress(progress)
+
+    def _autosave(self, reason: str):
+        """checkpoint.pt, metrics.csv and eval.csv of the run folder, atomically (a kill -9 loses
+        at most what trained since). reason: paused, stopped, finished, or LiveRun's timed save."""
+        live, trainer = self._live, self._trainer
+        if live is None or trainer is None:
+            return
+        if not self.dirty:   # nothing new to write: only say what the run is doing now
+            if reason in ("paused", "running"):
+                live.set_status(reason)
+            return
+        if reason in ("paused", "stopped", "finished", "running"):
+            live.info["status"] = reason
+        try:
+            live.run.write_metrics(trainer.history)
+            path = live.run.save_checkpoint(trainer.checkpoint())
+            live.checkpoint_saved()
+        except Exception as e:  # noqa: BLE001 - a failed autosave must never end the run
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
+            if self._current():
+                self.failed.emit("save", f"Could not autosave to {live.run.path}: {reason}. Training goes on; "
+                                         "free some space, or save a checkpoint elsewhere with File → Save as.")
+            return
+        self.dirty = False
+        if self._current():
+            self.autosaved.emit(str(path))
 
     def _emit_snapshot(self, force: bool = False):
         if self._trainer is not None:
@@ -422,6 +512,6 @@ class TrainingWorker(QObject):
                 else "config" if isinstance(e, (ConfigError, ValueError)) else "error")
         message = str(e) if kind != "error" else f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=3)}"
         if not keep and kind in ("data", "checkpoint", "config"):
-            self._trainer = self._view = None
+            self._trainer = self._view = self._run = self._folder = self._live = None
         self.failed.emit(kind, message)
         self.state_changed.emit("failed")
