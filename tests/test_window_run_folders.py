@@ -99,3 +99,38 @@ def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read
     assert run_stats(folder).steps == step and run_stats(folder).status == "stopped"
     if how == "stop":
         w.close()
+
+
+def test_the_runs_tab_lists_a_window_run_and_continues_it_in_its_own_folder(qtbot, tmp_path, shared_data):
+    from draw_gui.window.main_window import MainWindow
+    from draw_gui.window.settings import Settings
+    w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
+    qtbot.addWidget(w)
+    w.config_panel.set_values({"data_dir": str(shared_data), "glimpses": 4, "hidden": 32, "z_size": 8,
+                               "batch_size": 32, "read_size": 2, "write_size": 3})
+    w.show()
+    w.start_button.click()
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 5, timeout=30000)
+    folder = w.run_info.run_folder
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    step = int(load_checkpoint(Path(folder) / "checkpoint.pt")["step"])
+    w.tabs.setCurrentWidget(w.runs_list)
+    qtbot.waitUntil(lambda: [r.name for r in w.runs_list.runs()] == [Path(folder).name], timeout=5000)
+    row = w.runs_list.tree.topLevelItem(0)
+    assert f"{step:,} / " in " ".join(row.text(c) for c in range(row.columnCount()))
+    assert w.runs_list.select(folder) and w.runs_list.continue_action.isEnabled()
+    w.runs_list.continue_action.trigger()
+    qtbot.waitUntil(lambda: w.state == "running", timeout=30000)
+    assert w.run_info.run_folder == folder and w.run_info.step == step
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= step + 3, timeout=30000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    steps = RunReader(folder).new_metrics().step
+    assert list(steps) == list(range(1, len(steps) + 1)) and len(steps) >= step + 3   # one growing run
+    # Remove from list hides it, for the next launch too; its files stay
+    w.runs_list.select(folder)
+    w.runs_list.remove_action.trigger()
+    assert w.runs_list.runs() == [] and (Path(folder) / "checkpoint.pt").is_file()
+    assert folder in w.settings.get("hidden_runs")
+    w.close()

@@ -35,3 +35,33 @@ def new_run_folder(dataset: str, attention: str, root: str | os.PathLike | None 
         n += 1
         folder = base.with_name(f"{base.name}_{n}")
     return folder
+
+
+KNOWN_RUNS = "known_runs.txt"   # in runs_root(): run folders written elsewhere, one per line
+
+
+def remember_run_folder(folder: str | os.PathLike, root: str | os.PathLike | None = None) -> None:
+    """List a run folder outside the runs root in the Runs tab: `draw-gui train --out DIR` and the
+    window call this for every run they write. One appended line (atomic for a line this short,
+    so two processes may remember at once); a folder under the root is listed anyway."""
+    root = runs_root() if root is None else Path(root)
+    folder = Path(folder).expanduser().resolve()
+    if folder.parent == root.resolve() or str(folder) in remembered_run_folders(root):
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / KNOWN_RUNS, "a", encoding="utf-8") as fh:
+            fh.write(str(folder) + "\n")
+    except OSError:
+        pass  # the Runs tab is a convenience: never a reason for a run to fail
+
+
+def remembered_run_folders(root: str | os.PathLike | None = None) -> list[str]:
+    """The folders remember_run_folder listed, newest first, each once (gone ones included:
+    the Runs list skips those)."""
+    root = runs_root() if root is None else Path(root)
+    try:
+        lines = (root / KNOWN_RUNS).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return list(dict.fromkeys(line for line in reversed(lines) if line.strip()))

@@ -31,6 +31,7 @@ from draw_gui.models.chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.window.settings import Settings
 from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
 from draw_gui.window.menus import weakly
+from draw_gui.runs.runs_list import RunsList
 from draw_gui.workers.training import AUTOSAVE_MINUTES, RunSetup, TrainingWorker
 
 _KEEP = object()  # _Load.save_path: leave the save target as it is
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.snapshot_pending = False             # the model shown has not sent its glimpses yet
         self._startup_token = -1                  # the request of the model the window opened on
         self._closed = False
+        self._remembered: set[str] = set()        # run folders this window listed in the Runs tab
         self._build_worker()
         self._build_widgets()
         window_menus.build_menus(self)    # also connects the Run panel's buttons
@@ -142,6 +144,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.latent_view, "Latent")
         self.compare_view = CompareView(self.settings)
         self.tabs.addTab(self.compare_view, "Compare")
+        from draw_gui.runs.paths import runs_root
+        self.runs_list = RunsList(roots=[runs_root()], remembered=self._run_folders(),
+                                  hidden=self._hidden_runs())
+        self.runs_list.open_requested.connect(self.open_run)
+        self.runs_list.continue_requested.connect(self.continue_run)
+        self.runs_list.compare_requested.connect(lambda folder, compare=weakly(self.compare_runs): compare([folder]))
+        self.runs_list.follow_requested.connect(self.follow_run)
+        self.runs_list.remove_requested.connect(self._hide_run)
+        self.tabs.addTab(self.runs_list, "Runs")
         self.tabs.currentChanged.connect(self._on_tab)
         self.loss_plot = LossPlot()
         self.splitter = QSplitter(Qt.Vertical)
@@ -676,8 +687,68 @@ class MainWindow(QMainWindow):
 
     def _remember_run(self, folder: str):
         """A run folder outside the runs folder is listed in the Runs tab too."""
-        runs = [f for f in self.settings.get("run_folders", []) if f != folder]
-        self.settings.set("run_folders", ([folder] + runs)[:200])
+        from draw_gui.runs.paths import remember_run_folder, runs_root
+        if folder in self._remembered:
+            return
+        self._remembered.add(folder)
+        remember_run_folder(folder)
+        self.runs_list.set_folders([runs_root()], self._run_folders(), self._hidden_runs())
+
+    def _run_folders(self) -> list[str]:
+        """Run folders outside the runs folder: those this window and `draw-gui train` wrote."""
+        from draw_gui.runs.paths import remembered_run_folders
+        return remembered_run_folders()
+
+    def _hidden_runs(self) -> list[str]:
+        hidden = self.settings.get("hidden_runs", [])
+        return [f for f in hidden if isinstance(f, str)] if isinstance(hidden, list) else []
+
+    def _hide_run(self, folder: str):
+        """Runs → Remove from list: hidden from now on; its files stay where they are."""
+        self.settings.set("hidden_runs", ([folder] + [f for f in self._hidden_runs() if f != folder])[:1000])
+
+    def open_run(self, folder: str):
+        """Runs → Open: a run another process is training is followed; any other is shown
+        read-only from its checkpoint (Continue training trains it further in its folder)."""
+        from core.run_index import summarize
+        run = summarize(folder)
+        if run is not None and run.live and not self._is_own_run(folder):
+            self.follow_run(folder)
+            return
+        path = Path(folder) / "checkpoint.pt"
+        if not path.is_file():
+            self.show_error("Open run", f"{folder} has no checkpoint.pt yet: its first autosave has not happened. "
+                                        "Follow shows its curves and glimpses meanwhile.")
+            return
+        self.view_checkpoint(str(path), ShownModel(f"run {Path(folder).name}", str(path), read_only=True))
+
+    def continue_run(self, folder: str):
+        """Runs → Continue training: train the run further in its own folder: to the end of its
+        epochs if it was stopped or interrupted, else for the Run panel's epochs more."""
+        if self.state in ("running", "loading", "following"):
+            self.show_error("Continue training", "Stop the current run (or stop following) before continuing another.")
+            return
+        from core.run_index import summarize
+        run = summarize(folder)
+        path = Path(folder) / "checkpoint.pt"
+        if run is None or not run.can_continue or not path.is_file():
+            self.show_error("Continue training", f"{folder} cannot be continued: it has no checkpoint, or a "
+                                                 "process is still training it (Follow shows it).")
+            return
+        if not self._keep_unsaved("continuing another run"):
+            return
+        model, train = self.config_panel.configs() if self.config_panel.is_valid() else (None, None)
+        from core.config import DrawConfig, TrainConfig
+        finished = run.total_steps is not None and run.step >= run.total_steps
+        setup = RunSetup(model=model or DrawConfig(), train=train or TrainConfig(), checkpoint=str(path),
+                         out=folder, continue_training=finished)
+        self.loss_plot.clear()
+        self.tabs.setCurrentWidget(self.glimpse_view)
+        self._request(setup, "open", ShownModel(f"run {Path(folder).name}", str(path)), save_path=str(path))
+        self._set_state("loading")
+
+    def _is_own_run(self, folder: str) -> bool:
+        return bool(self.run_info and self.run_info.run_folder and Path(self.run_info.run_folder) == Path(folder))
 
     def _on_saved(self, path):
         self.checkpoint_path = path
