@@ -4,7 +4,7 @@ Per-glimpse PNGs (inputs with the read box | canvases sigma(c_t) with the write 
 GIF of the same sequence, and for samples a grid PNG and a GIF of the drawing process. Plain
 numpy + Pillow (no torch, no Qt) so the CLI and the GUI can both use it.
 
-Conventions (docs/ui.md): read boxes green, write boxes red, nearest-neighbour scaling, grey on
+The window's conventions, kept here too: read boxes green, write boxes red, nearest-neighbour scaling, grey on
 black. Every saver writes to a temporary file in the destination folder and os.replace()s it onto
 the destination, so a failure (read-only folder, disk full) raises OSError and leaves neither a
 partial file nor a temporary file behind, and an existing file at the destination untouched.

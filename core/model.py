@@ -1,6 +1,9 @@
 """DRAW: a recurrent variational auto-encoder that draws with attention (Gregor et al. 2015).
 
-Equation numbers are the paper's (arXiv 1502.04623); ../shared/docs/draw-model.md summarises them.
+Equation numbers are the paper's (arXiv 1502.04623) and appear in the comments below: each
+glimpse computes the error image (eq. 3), reads (eq. 4; the Gaussian filterbank of core.attention,
+eq. 19-27), encodes (eq. 5), samples z_t from Q(z_t | h^enc_t) (eq. 1-2, 6), decodes (eq. 7) and
+adds its write to the canvas (eq. 8; eq. 28-29); the loss is L^x + L^z (eq. 9-12).
 """
 from __future__ import annotations
 

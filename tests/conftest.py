@@ -17,7 +17,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
-        pytest.skip(f"real MNIST not found at {SHARED_DATA} (see DEVELOPERS.md)")
+        pytest.skip(f"real MNIST not found at {SHARED_DATA} (the README's Tests section: the tests that need it are skipped)")
     return SHARED_DATA
 
 
