@@ -165,7 +165,7 @@ def test_finished_and_stale_runs_say_so(qtbot, window, tmp_path, monkeypatch):
     json.loads((folder / "run.json").read_text())
     monkeypatch.setattr(run_follower, "STALE_AFTER_S", -1)
     window.follow.info["status"] = "running"
-    window.follow._show_status()
+    window.follow.show_status()
     assert "is the run still going?" in window.rate_label.text()
 
 

@@ -9,30 +9,38 @@ newest request of each kind and run is kept; polls come first, being cheap and l
 """
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
 from core.runfolder import CHECKPOINT_NAME
 from draw_gui.workers.job_thread import JobThread
+from draw_gui.workers.messages import Snapshot
 
-# Order of service (forgetting a removed run first): a poll keeps the curves live and costs little; traces and samples load models.
-KINDS = ("forget", "poll", "trace", "samples")
+if TYPE_CHECKING:
+    from core.model import DRAW
+    from core.runfolder import MetricsRows, RunReader
+    from core.trace import GlimpseTrace
+
+JobKind = Literal["forget", "poll", "trace", "samples"]
+ModelKind = Literal["trace", "samples"]      # the jobs that run a checkpoint's model
+# Order of service (forgetting a removed run first): a poll keeps the curves live and costs little;
+# traces and samples load models.
+KINDS: tuple[JobKind, ...] = ("forget", "poll", "trace", "samples")
 
 
 @dataclass
 class RunUpdate:
     """What changed in a run folder since the last poll."""
     run_id: int
-    rows: object                     # core.runfolder.MetricsRows (new rows; .reset: start over)
-    evals: list                      # every row of eval.csv (dicts)
+    rows: MetricsRows | None         # new rows (.reset: start over); None when the folder is gone
+    evals: list[dict]                # every row of eval.csv
     info: dict                       # run.json
     settings: dict                   # the model's settings (run.json, else the checkpoint's)
-    snapshot: tuple | None = None    # (step, GlimpseTrace) when snapshot.npz changed
+    snapshot: Snapshot | None = None  # when snapshot.npz changed
     checkpoint_mtime: int = 0        # ns; 0 while there is no checkpoint
     error: str = ""                  # why the checkpoint cannot be read, if it cannot
     gone: bool = False               # the run folder no longer exists (deleted, unmounted)
@@ -42,67 +50,78 @@ class RunUpdate:
 class ModelResult:
     """Samples or a glimpse trace from a run's checkpoint."""
     run_id: int
-    kind: str                        # "samples" or "trace"
+    kind: ModelKind
     step: int = 0                    # the checkpoint's training step
     images: np.ndarray | None = None  # samples: (N, C, H, W) in [0, 1]
-    trace: object | None = None      # trace: GlimpseTrace of the fixed test examples
+    trace: GlimpseTrace | None = None  # trace: of the fixed test examples
     seed: int = 0
     error: str = ""                  # why there is no result (a one-line message)
     note: str = ""                   # trace: where its examples came from, when not the run's own data
 
 
 @dataclass
-class _Request:
-    kind: str
+class CompareJob:
+    """A request to the loader; a failed one is the subject of the messages.Failure reported."""
+    kind: JobKind
     run_id: int
     folder: Path
     seed: int = 0
     count: int = 64
 
 
+class _Key(NamedTuple):
+    """A pending job's key: the newest job of a kind and run replaces the older one."""
+    kind: JobKind
+    run_id: int
+
+
 class _Loaded(NamedTuple):
     """A run's checkpoint as the loader keeps it."""
     mtime: int                       # ns: reloaded when the file changes
-    model: object                    # core.model.DRAW, on the CPU, in eval mode
+    model: DRAW                      # on the CPU, in eval mode
     ckpt: dict                       # its model_config, dataset, data_settings and step (not the weights)
 
 
 class CompareLoader(JobThread):
+    """A job that fails unexpectedly is reported through `failed` (a messages.Failure whose
+    subject is its CompareJob); a checkpoint that cannot be used is a ModelResult's error."""
+
     polled = Signal(object)          # RunUpdate
     loaded = Signal(object)          # ModelResult
 
     def __init__(self):
-        super().__init__("draw-gui compare loader")   # pending jobs: {(kind, run_id): _Request}
-        self._readers = {}           # run_id -> RunReader (touched only in the loader thread)
-        self._models = {}            # run_id -> _Loaded
-        self._examples = {}          # data settings -> example images (loading MNIST takes a while)
+        super().__init__("draw-gui compare loader")   # pending jobs: {_Key: CompareJob}
+        self._readers: dict[int, RunReader] = {}      # touched only in the loader thread
+        self._models: dict[int, _Loaded] = {}
+        self._examples: dict[str, tuple[np.ndarray, str]] = {}  # data settings -> example images, note
+                                                                # (loading MNIST takes a while)
 
     # ---- GUI thread --------------------------------------------------------------------------
     def poll(self, run_id: int, folder: Path) -> None:
-        self._submit(_Request("poll", run_id, Path(folder)))
+        self._submit(CompareJob("poll", run_id, Path(folder)))
 
     def request_samples(self, run_id: int, folder: Path, seed: int, count: int) -> None:
-        self._submit(_Request("samples", run_id, Path(folder), seed=int(seed), count=int(count)))
+        self._submit(CompareJob("samples", run_id, Path(folder), seed=int(seed), count=int(count)))
 
     def request_trace(self, run_id: int, folder: Path) -> None:
-        self._submit(_Request("trace", run_id, Path(folder)))
+        self._submit(CompareJob("trace", run_id, Path(folder)))
 
     def forget(self, run_id: int) -> None:
         """Drop a removed run's pending requests, then its reader and its loaded model."""
         with self._lock:
-            for key in [k for k in self._pending if k[1] == run_id]:
+            for key in [k for k in self._pending if k.run_id == run_id]:
                 del self._pending[key]
-        self._submit(_Request("forget", run_id, Path()))
+        self._submit(CompareJob("forget", run_id, Path()))
 
-    def _submit(self, request: _Request) -> None:
+    def _submit(self, request: CompareJob) -> None:
         with self._lock:
-            self._pending[(request.kind, request.run_id)] = request
+            self._pending[_Key(request.kind, request.run_id)] = request
             self._schedule()
 
     # ---- loader thread -------------------------------------------------------------------------
-    def _take(self) -> _Request | None:
+    def _take(self) -> CompareJob | None:
         with self._lock:
-            return self._pop_next(KINDS, kind_of=lambda key: key[0])   # keys are (kind, run_id)
+            return self._pop_next(KINDS, kind_of=lambda key: key.kind)
 
     @Slot()
     def _work(self) -> None:
@@ -116,13 +135,9 @@ class CompareLoader(JobThread):
                 else:
                     self.loaded.emit(self._model_job(job))
             except Exception as e:  # noqa: BLE001 - one bad run must not end the thread for the others
-                message = f"{type(e).__name__}: {e}"
-                if job.kind == "poll":
-                    print(f"draw-gui compare: {message}\n{traceback.format_exc(limit=3)}")
-                else:
-                    self.loaded.emit(ModelResult(job.run_id, job.kind, error=message))
+                self.report_failure(e, subject=job)
 
-    def _poll(self, job: _Request) -> RunUpdate:
+    def _poll(self, job: CompareJob) -> RunUpdate:
         from core.compare import model_settings
         from core.runfolder import RunReader
         if not job.folder.is_dir():   # deleted or unmounted: said in the run's row, polled again later
@@ -136,8 +151,9 @@ class CompareLoader(JobThread):
             mtime = reader.checkpoint_path.stat().st_mtime_ns
         except FileNotFoundError:
             mtime = 0
+        snapshot = reader.new_snapshot()
         update = RunUpdate(job.run_id, reader.new_metrics(), reader.evals(), info, {},
-                           reader.new_snapshot(), mtime)
+                           None if snapshot is None else Snapshot(*snapshot), mtime)
         update.settings = model_settings(info, None)
         if not update.settings and mtime:      # run.json says nothing of the model: ask the checkpoint
             try:   # loaded once: a model's settings do not change when its checkpoint does
@@ -147,7 +163,7 @@ class CompareLoader(JobThread):
                 update.error = str(e)
         return update
 
-    def _model(self, job: _Request) -> _Loaded:
+    def _model(self, job: CompareJob) -> _Loaded:
         """The run's checkpoint, loaded again only when it changed."""
         from core.checkpoint import load_model
         path = job.folder / CHECKPOINT_NAME
@@ -155,25 +171,26 @@ class CompareLoader(JobThread):
         loaded = self._models.get(job.run_id)
         if loaded is None or loaded.mtime != mtime:
             model, ckpt, _ = load_model(path, "cpu")
-            ckpt = {k: ckpt.get(k) for k in ("model_config", "dataset", "data_settings", "step")}  # not the weights twice
+            keep = ("model_config", "dataset", "data_settings", "step")
+            ckpt = {k: ckpt.get(k) for k in keep}  # not the weights twice
             loaded = self._models[job.run_id] = _Loaded(mtime, model, ckpt)
         return loaded
 
-    def _model_job(self, job: _Request) -> ModelResult:
+    def _model_job(self, job: CompareJob) -> ModelResult:
         from core.checkpoint import CheckpointError
         if not (job.folder / CHECKPOINT_NAME).exists():
             return ModelResult(job.run_id, job.kind, error="no checkpoint.pt yet (it is written at the first save)")
         try:
-            _, model, ckpt = self._model(job)
+            loaded = self._model(job)
         except CheckpointError as e:
             return ModelResult(job.run_id, job.kind, error=str(e))
         from core import compare
-        step = int(ckpt.get("step") or 0)
+        step = int(loaded.ckpt.get("step") or 0)
         if job.kind == "samples":      # (both run the model under torch.inference_mode)
-            images = compare.prior_samples(model, job.seed, job.count)
+            images = compare.prior_samples(loaded.model, job.seed, job.count)
             return ModelResult(job.run_id, "samples", step, images=images, seed=job.seed)
-        images, note = self._example_images(ckpt)
-        trace = compare.example_trace(model, images)
+        images, note = self._example_images(loaded.ckpt)
+        trace = compare.example_trace(loaded.model, images)
         return ModelResult(job.run_id, "trace", step, trace=trace, note=note)
 
     def _example_images(self, ckpt: dict) -> tuple[np.ndarray, str]:

@@ -8,6 +8,7 @@ the same quantity as the curves (the bound, Lx or Lz of the test set).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,10 +18,17 @@ from draw_gui.text import format_duration
 from draw_gui.widgets.curves import GrowingCurves
 from draw_gui.widgets.loss_plot import SmoothedPlotMixin, SmoothingControl, _StepAxis, lay_out_plot, new_plot
 
-# What the plot can show: (label, metrics column, eval.csv column).
-SERIES = {"total": ("total loss L", "loss", "nll_bound"), "Lx": ("reconstruction Lx", "recon", "recon"),
-          "Lz": ("KL Lz", "kl", "kl"), "nll": ("test NLL bound", None, "nll_bound")}
+class Series(NamedTuple):
+    """A quantity the plot can show."""
+    label: str
+    column: str | None        # its metrics.csv column; None: the evaluations alone (the test NLL bound)
+    eval_column: str          # its eval.csv column
+
+
+SERIES = {"total": Series("total loss L", "loss", "nll_bound"), "Lx": Series("reconstruction Lx", "recon", "recon"),
+          "Lz": Series("KL Lz", "kl", "kl"), "nll": Series("test NLL bound", None, "nll_bound")}
 COLUMNS = ("loss", "recon", "kl")
+EVAL_COLUMNS = ("step", "nll_bound", "recon", "kl")   # the rows of a run's evals array
 _HOVER_HINT = "move the mouse over the plot to read every run's value there"
 
 
@@ -38,7 +46,11 @@ class _RunCurves(GrowingCurves):
     def __init__(self, name: str, colour: tuple, curve, markers, capacity: int = 1024):
         super().__init__(2, len(COLUMNS), capacity)
         self.name, self.colour, self.curve, self.markers = name, colour, curve, markers
-        self.evals = np.empty((4, 0))                     # step, nll_bound, recon, kl
+        self.evals = np.empty((len(EVAL_COLUMNS), 0))     # one row per EVAL_COLUMNS
+
+    def eval_row(self, column: str) -> np.ndarray:
+        """The evaluations' values of one of EVAL_COLUMNS."""
+        return self.evals[EVAL_COLUMNS.index(column)]
 
     def append_rows(self, rows, smoothing: float) -> None:
         """core.runfolder.MetricsRows."""
@@ -89,8 +101,8 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
             self._schedule_refresh()
 
     def set_evals(self, run_id: int, evals: list[dict]) -> None:
-        ev = np.array([[e.get(k, math.nan) for k in ("step", "nll_bound", "recon", "kl")] for e in evals],
-                      dtype=float).reshape(-1, 4).T
+        ev = np.array([[e.get(k, math.nan) for k in EVAL_COLUMNS] for e in evals],
+                      dtype=float).reshape(-1, len(EVAL_COLUMNS)).T
         run = self._runs[run_id]
         if ev.shape != run.evals.shape or not np.array_equal(ev, run.evals, equal_nan=True):
             run.evals = ev
@@ -140,8 +152,8 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
                                            slot=self._on_mouse_moved)
 
         self.series_combo = QtWidgets.QComboBox()
-        for key, (label, _, _) in SERIES.items():
-            self.series_combo.addItem(label, key)
+        for key, series in SERIES.items():
+            self.series_combo.addItem(series.label, key)
         self.series_combo.setToolTip("Which loss to compare: the training bound L = Lx + Lz per step, its "
                                      "reconstruction part Lx or KL part Lz, or only the test-set NLL bound "
                                      "of each evaluation (diamonds: the test set's value of the same loss)")
@@ -176,7 +188,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
     def _eval_x(self, run: _RunCurves) -> np.ndarray:
         """Where a run's evaluations go on the x axis: their step, or the time of that step."""
-        steps = run.evals[0]
+        steps = run.eval_row("step")
         if self.x_mode == "step":
             return steps
         if run.count == 0:
@@ -186,30 +198,31 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
     def curve_data(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) the run's curve shows now: the chosen loss by step or by time, smoothed."""
         run = self._runs[run_id]
-        column = SERIES[self.series][1]
+        column = SERIES[self.series].column
         if column is None:                          # the test NLL bound: the evaluations themselves
-            return self._eval_x(run), run.evals[1]
+            return self._eval_x(run), run.eval_row("nll_bound")
         row = COLUMNS.index(column)
         return run.x[0 if self.x_mode == "step" else 1, :run.count], run.shown(self._smoothing)[row]
 
     def refresh(self) -> None:
-        _, column, eval_column = SERIES[self.series]
-        eval_row = ("step", "nll_bound", "recon", "kl").index(eval_column)
+        column, eval_column = SERIES[self.series].column, SERIES[self.series].eval_column
         for run_id, run in self._runs.items():
             if not run.curve.isVisible():
                 continue                            # refreshed when shown again
             x, y = self.curve_data(run_id)
             run.curve.setData(x, y, connect="finite", symbol="d" if column is None else None,
                               symbolBrush=pg.mkBrush(*run.colour), symbolSize=8)
-            run.markers.setData(self._eval_x(run) if column else [], run.evals[eval_row] if column else [])
+            run.markers.setData(self._eval_x(run) if column else [], run.eval_row(eval_column) if column else [])
 
-    def _on_mouse_moved(self, event) -> None:
-        """Every visible run's value at the x nearest the mouse, in the run's colour."""
+    def _on_mouse_moved(self, event: tuple) -> None:
+        """Every visible run's value at the x nearest the mouse, in the run's colour (event: the
+        SignalProxy's arguments, the scene position)."""
+        scene_pos = event[0]
         view_box = self.plot_item.getViewBox()
-        if not view_box.sceneBoundingRect().contains(event[0]):
+        if not view_box.sceneBoundingRect().contains(scene_pos):
             self._cursor_line.hide()
             return
-        self.show_values_at(view_box.mapSceneToView(event[0]).x())
+        self.show_values_at(view_box.mapSceneToView(scene_pos).x())
 
     def show_values_at(self, x: float) -> str:
         parts = []
@@ -222,7 +235,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
             i = int(np.clip(np.searchsorted(xs, x), 1, max(len(xs) - 1, 1)))
             if len(xs) == 1 or abs(xs[i - 1] - x) <= abs(xs[i] - x):
                 i -= 1
-            colour = "#%02x%02x%02x" % run.colour
+            colour = "#{:02x}{:02x}{:02x}".format(*run.colour)
             parts.append(f"<span style='color:{colour}'>■</span> {run.name} {ys[i]:.1f}")
         where = format_duration(max(0.0, x)) if self.x_mode == "time" else f"step {max(0, round(x)):,}"
         text = f"{where} · " + " · ".join(parts) if parts else _HOVER_HINT

@@ -11,17 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QListView, QMenu,
                                QPushButton, QScrollArea, QSplitter, QToolButton, QTreeView, QVBoxLayout,
                                QWidget)
 
 from core.compare import EXAMPLES, RunError, noise_note, resolve_run, summary
-from draw_gui.compare.loader import CompareLoader
+from draw_gui.compare.loader import CompareJob, CompareLoader, ModelResult, RunUpdate
 from draw_gui.compare.plot import ComparePlot
 from draw_gui.compare.widgets import PALETTE, RunColumn, RunRow
 from draw_gui.models.shipped import shipped_models
+from draw_gui.workers.messages import Failure
 from draw_gui.glimpses.timeline import Timeline
 
 POLL_MS = 1500                  # runs still training are re-read this often
@@ -47,6 +47,8 @@ class _Run:
 
 
 class CompareView(QWidget):
+    failed = Signal(object)     # messages.Failure: a run could not be read (its row says so too)
+
     def __init__(self, settings=None, parent=None):
         super().__init__(parent)
         self.settings = settings            # remembers the folder of the Add dialog
@@ -223,6 +225,7 @@ class CompareView(QWidget):
             self._loader = CompareLoader()
             self._loader.polled.connect(self._on_polled)
             self._loader.loaded.connect(self._on_loaded)
+            self._loader.failed.connect(self._on_failed)
         self._loader.poll(run_id, folder)
         run.samples_pending = True          # asked for once the first poll has found the checkpoint
         self.poll_timer.start()
@@ -266,7 +269,7 @@ class CompareView(QWidget):
         for run in self.runs.values():
             self._loader.poll(run.id, run.folder)
 
-    def _on_polled(self, update) -> None:
+    def _on_polled(self, update: RunUpdate) -> None:
         run = self.runs.get(update.run_id)
         if run is None:
             return                                  # removed since
@@ -283,9 +286,8 @@ class CompareView(QWidget):
         if len(update.rows):
             run.step = int(update.rows.step[-1])
         if update.snapshot is not None:
-            step, trace = update.snapshot
             run.has_snapshot, run.trace_pending = True, False
-            self._set_trace(run, trace, f"snapshot at step {step:,}")
+            self._set_trace(run, update.snapshot.trace, f"snapshot at step {update.snapshot.step:,}")
         checkpoint_changed = update.checkpoint_mtime != run.checkpoint_mtime
         run.checkpoint_mtime = update.checkpoint_mtime
         if checkpoint_changed and update.checkpoint_mtime:
@@ -323,7 +325,22 @@ class CompareView(QWidget):
                 self._apply_view_options(run.column)
         self._update_timeline()
 
-    def _on_loaded(self, result) -> None:
+    def _on_failed(self, failure: Failure) -> None:
+        """A job of the loader failed: the run's row (a poll) or column (samples, glimpses) says
+        why, and so does the window (`failed`)."""
+        job: CompareJob = failure.subject
+        run = self.runs.get(job.run_id)
+        if run is not None and job.kind == "poll":
+            if not run.polled:          # nothing is on its way until a poll succeeds
+                run.samples_pending = False
+                run.column.set_samples(None, f"no samples: the run could not be read ({failure.message})", 8)
+            run.polled = True
+            self._update_row(run, f"could not be read: {failure.message}")
+        elif run is not None and job.kind in ("trace", "samples"):
+            self._on_loaded(ModelResult(job.run_id, job.kind, error=failure.message))
+        self.failed.emit(failure)
+
+    def _on_loaded(self, result: ModelResult) -> None:
         run = self.runs.get(result.run_id)
         if run is None:
             return

@@ -13,11 +13,17 @@ import concurrent.futures
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal, Slot
 
 from core.runfolder import CHECKPOINT_NAME, INFO_NAME, RUN_FILES, SNAPSHOT_NAME, MetricsRows, RunReader
+from draw_gui.workers.messages import Evaluation, FailureKind, Snapshot, failure_from
+
+if TYPE_CHECKING:
+    from core.trace import GlimpseTrace
+    from draw_gui.workers.training import ModelWeights
 
 POLL_INTERVAL_MS = 1000
 STALE_AFTER_S = 300          # "no update for 5 min": a running run writes metrics every ~5 s
@@ -45,7 +51,7 @@ def _whole(v) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and 0 <= v < 2**53
 
 
-def _check_trace(trace) -> None:
+def _check_trace(trace: GlimpseTrace) -> None:
     """A snapshot the glimpse viewer can draw, or ValueError (a foreign or damaged file)."""
     c = trace.canvases
     if c.ndim != 5 or c.shape[0] < 1 or c.shape[1] < 1:
@@ -66,10 +72,10 @@ class FollowUpdate:
     """One poll's news, plain data for the window."""
     metrics: MetricsRows
     info: dict | None = None            # run.json when it changed
-    evals: list | None = None           # every eval.csv row, when they changed
-    snapshot: tuple | None = None       # (step, GlimpseTrace) when snapshot.npz changed
-    weights: object | None = None       # worker.ModelWeights when checkpoint.pt changed
-    problems: list = field(default_factory=list)
+    evals: list[Evaluation] | None = None  # every eval.csv row, when they changed
+    snapshot: Snapshot | None = None    # when snapshot.npz changed
+    weights: ModelWeights | None = None  # when checkpoint.pt changed
+    problems: list[str] = field(default_factory=list)
     newest_mtime: float = 0.0           # the newest run file's modification time
     changed: bool = False
     gone: bool = False                  # the folder is not there (deleted, moved, unmounted)
@@ -83,7 +89,7 @@ class FollowPoller:
         self.path = Path(path)
         self.reader: RunReader | None = None   # made when the folder is there
         self.gone = False                      # the folder was missing at the last poll
-        self._examples = None               # the snapshot's images: the latent tab's principal directions
+        self._examples: np.ndarray | None = None  # the snapshot's images: the latent tab's principal directions
         self._forget()
 
     def _forget(self) -> None:
@@ -139,14 +145,14 @@ class FollowPoller:
                 self._evals = update.evals = evals
                 update.changed = True
         try:
-            snapshot = self.reader.new_snapshot()
-            if snapshot is not None:
-                if not _whole(snapshot[0]):
-                    raise ValueError(f"its step is {snapshot[0]!r}, not a whole number")
-                _check_trace(snapshot[1])
-                snapshot = (int(snapshot[0]), snapshot[1])
-                update.snapshot, update.changed = snapshot, True
-                self._examples = snapshot[1].images
+            read = self.reader.new_snapshot()
+            if read is not None:
+                step, trace = read
+                if not _whole(step):
+                    raise ValueError(f"its step is {step!r}, not a whole number")
+                _check_trace(trace)
+                update.snapshot, update.changed = Snapshot(int(step), trace), True
+                self._examples = trace.images
         except Exception as e:  # noqa: BLE001 - a damaged snapshot must never reach the viewer
             update.problems.append(f"snapshot.npz is damaged ({type(e).__name__}: {e}); keeping the last one")
         key = self._key(stats.get(CHECKPOINT_NAME))
@@ -174,7 +180,7 @@ class FollowPoller:
         """What tells a changed file from the one last read: (mtime, size), None when absent."""
         return None if st is None else (st.st_mtime, st.st_size)
 
-    def _weights(self):
+    def _weights(self) -> ModelWeights:
         from core.checkpoint import checkpoint_configs, load_checkpoint
         from draw_gui.workers.training import ModelWeights
         path = self.reader.checkpoint_path
@@ -189,8 +195,8 @@ class FollowPoller:
 class RunFollower(QObject):
     """Polls a run folder off the UI thread: `updated` carries a FollowUpdate to the UI thread."""
 
-    updated = Signal(object)
-    _done = Signal(object)          # from the poll thread
+    updated = Signal(object)        # FollowUpdate
+    _done = Signal(object)          # FollowUpdate, from the poll thread
 
     def __init__(self, path, parent=None):
         super().__init__(parent)
@@ -225,12 +231,13 @@ class RunFollower(QObject):
         try:
             update = self._poller.poll()
         except Exception as e:  # noqa: BLE001 - following must survive anything on disk
+            failure = failure_from(e, "follow", kind=FailureKind.ERROR)   # said in the status bar
             update = FollowUpdate(metrics=MetricsRows.empty(),
-                                  problems=[f"the run folder could not be read ({type(e).__name__}: {e})"])
+                                  problems=[f"the run folder could not be read ({failure.message})"])
         self._done.emit(update)
 
     @Slot(object)
-    def _deliver(self, update):
+    def _deliver(self, update: FollowUpdate):
         self._future = None
         if self._closed:
             # The poll under way at close has ended: this may go now, but not from inside its

@@ -5,20 +5,59 @@ eval.csv gives the test-bound markers, the Glimpses tab shows the latest snapsho
 the user's t), the Latent tab gets checkpoint.pt's weights whenever it changes, and the title and
 status bar say whose run it is, its step and state, and how long ago it last changed. Local
 training controls are disabled until Stop following.
+
+Follow mode uses only the window's public API (FollowHost, which MainWindow implements): it never
+touches the window's private names or its status-bar widgets.
 """
 from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from draw_gui.follow import follower as run_follower
 from draw_gui.text import format_duration
+from draw_gui.widgets.slots import weakly
+from draw_gui.workers.messages import TRAINING_STATES, RunState, StatusLine
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMenu
+
+    from draw_gui.glimpses.view import GlimpseView
+    from draw_gui.latent.view import LatentView
+    from draw_gui.widgets.loss_plot import LossPlot
+    from draw_gui.window.config_panel import ConfigPanel
+    from draw_gui.window.settings import Settings
 
 MAX_RECENT_RUNS = 8
+
+
+class FollowHost(Protocol):
+    """What follow mode uses of the window (draw_gui.window.main_window.MainWindow), and nothing
+    else. The window must be a QObject: a FollowMode is its child."""
+
+    settings: Settings             # follow_dir and recent_runs are remembered there
+    follow: FollowMode | None      # the followed run, set and cleared by follow() and stop()
+    config_panel: ConfigPanel      # shows the followed run's settings (values kept and given back)
+    loss_plot: LossPlot            # its curves and test bounds
+    glimpse_view: GlimpseView      # its latest snapshot.npz
+    latent_view: LatentView        # its checkpoint.pt's weights
+    follow_recent_menu: QMenu      # File → Follow recent run
+
+    @property
+    def state(self) -> RunState: ...
+    def set_state(self, state: RunState) -> None: ...
+    def follow_run(self, path: str | None = None) -> bool: ...
+    def show_error(self, title: str, message: str) -> None: ...
+    def show_message(self, text: str, timeout_ms: int = 0) -> None: ...
+    def show_run_status(self, status: StatusLine) -> None: ...
+    def clear_run_status(self) -> None: ...
+    def set_glimpse_refresh(self, source: Callable[[], None] | None) -> None: ...
 
 
 def _ago(seconds: float) -> str:
@@ -31,7 +70,7 @@ def _ago(seconds: float) -> str:
 
 
 class FollowMode(QObject):
-    def __init__(self, window, path: Path):
+    def __init__(self, window: FollowHost, path: Path):
         super().__init__(window)
         # A weak reference: this child of the window must never hold it. Were this object the
         # last to hold the window, deleting it (deleteLater on stop) would free the window in the
@@ -44,17 +83,17 @@ class FollowMode(QObject):
         self.problem: str | None = None
         self.gone = False                        # the folder is not there (deleted, moved, unmounted)
         self.last_change: float | None = None   # wall-clock time of the run's last change
-        self._newest_mtime = None
+        self._newest_mtime: float | None = None
         self._saved_config = window.config_panel.values()  # restored on stop
-        self._banner_style = window.banner.styleSheet()
-        self.snapshot_step = self.weights_step = None
+        self.snapshot_step: int | None = None
+        self.weights_step: int | None = None
         self.follower = run_follower.RunFollower(path)
         self.follower.updated.connect(self._on_update)
         self.clock = QTimer(self, interval=1000)   # "updated 4 s ago" ticks without new data
-        self.clock.timeout.connect(self._show_status)
+        self.clock.timeout.connect(self.show_status)
 
     @property
-    def window(self):
+    def window(self) -> FollowHost | None:
         return self._window()
 
     # ---- lifetime --------------------------------------------------------------------------
@@ -62,13 +101,9 @@ class FollowMode(QObject):
         w = self.window
         w.loss_plot.clear()
         w.glimpse_view.set_trace(None)
-        # A banner says why Start is disabled and how to get it back.
-        w.banner.setStyleSheet("background: #1d3b57; color: #d6ecff; padding: 6px;")
-        w.banner.show()
         # Refresh (button, F5) re-reads the folder instead of asking the idle local worker.
-        w.glimpse_view.refresh_requested.disconnect(w.worker.request_snapshot)
-        w.glimpse_view.refresh_requested.connect(self.follower.poll_now)
-        self._show_status()
+        w.set_glimpse_refresh(self.follower.poll_now)
+        self.show_status()   # with a banner that says why Start is disabled and how to get it back
         self.follower.start()
         self.clock.start()
 
@@ -76,35 +111,27 @@ class FollowMode(QObject):
         w = self.window
         self.clock.stop()
         self.follower.close()
-        w.glimpse_view.refresh_requested.disconnect(self.follower.poll_now)
-        w.glimpse_view.refresh_requested.connect(w.worker.request_snapshot)
+        w.set_glimpse_refresh(None)
         w.config_panel.set_values(self._saved_config)
-        for label in (w.device_label, w.step_label, w.rate_label):
-            label.setText("")
-            label.setStyleSheet("")
-        w.device_label.setText("no run")
-        w.epoch_bar.setValue(0)
-        w.setWindowTitle("draw-gui")
-        w.banner.hide()
-        w.banner.setStyleSheet(self._banner_style)
+        w.clear_run_status()
         w.loss_plot.clear()
         w.glimpse_view.set_trace(None)
 
     # ---- what the poller found ---------------------------------------------------------------
-    def _on_update(self, u):
+    def _on_update(self, u: run_follower.FollowUpdate):
         w = self.window
         if w is None:
             return
         if u.gone:   # the follower polls on, cheaply: a remounted or re-synced folder comes back
             if not self.gone:
                 self.gone = True
-                w.statusBar().showMessage(u.problems[-1])   # until something else is said
+                w.show_message(u.problems[-1])   # until something else is said
             self.problem = u.problems[-1]
-            self._show_status()
+            self.show_status()
             return
         if self.gone:
             self.gone = False
-            w.statusBar().showMessage(f"the run folder is back: {self.path}", 10000)
+            w.show_message(f"the run folder is back: {self.path}", 10000)
         if u.newest_mtime and u.newest_mtime != self._newest_mtime:
             # The first time the files' own times (the run may have ended long ago); later, when
             # the change was seen here, which a server clock that differs from ours cannot skew.
@@ -123,9 +150,9 @@ class FollowMode(QObject):
             w.loss_plot.set_evaluations([e["step"] for e in rows], [e["nll_bound"] for e in rows])
         if u.snapshot is not None:
             try:
-                w.glimpse_view.set_trace(u.snapshot[1])   # keeps the user's t
-                self.step = max(self.step, int(u.snapshot[0]))
-                self.snapshot_step = int(u.snapshot[0])
+                w.glimpse_view.set_trace(u.snapshot.trace)   # keeps the user's t
+                self.step = max(self.step, int(u.snapshot.step))
+                self.snapshot_step = int(u.snapshot.step)
             except Exception as e:  # noqa: BLE001 - a snapshot the viewer cannot draw is skipped
                 u.problems.append(f"snapshot.npz could not be shown ({type(e).__name__}: {e})")
         if u.weights is not None:
@@ -133,8 +160,8 @@ class FollowMode(QObject):
             self.weights_step = u.weights.step
         self.problem = u.problems[-1] if u.problems else (None if u.changed else self.problem)
         if u.problems:
-            w.statusBar().showMessage(u.problems[-1], 10000)
-        self._show_status()
+            w.show_message(u.problems[-1], 10000)
+        self.show_status()
 
     def _set_info(self, info: dict):
         self.info = info
@@ -151,53 +178,53 @@ class FollowMode(QObject):
     def status(self) -> str:
         if self.gone:
             return "the run folder is gone"
-        return str(self.info.get("status") or ("running" if self.info else "no run.json"))
+        return str(self.info.get("status") or (RunState.RUNNING if self.info else "no run.json"))
 
     def age_s(self) -> float | None:
         return None if self.last_change is None else time.time() - self.last_change
 
     def stale(self) -> bool:
         age = self.age_s()
-        return self.status() == "running" and age is not None and age > run_follower.STALE_AFTER_S
+        return self.status() == RunState.RUNNING and age is not None and age > run_follower.STALE_AFTER_S
 
-    def _show_status(self):
-        w, info = self.window, self.info
-        if w is None:
-            return
+    def show_status(self):
+        """The window's title, status bar and banner say whose run this is, its step and state,
+        and how long ago it last changed (every second, and at every update)."""
+        w = self.window
+        if w is not None:
+            w.show_run_status(self.status_line())
+
+    def status_line(self) -> StatusLine:
+        """What show_status shows."""
+        info = self.info
         name = self.path.name
         total = int(info.get("total_steps") or 0)
         spe = int(info.get("steps_per_epoch") or 0)
         title_state = self.status()
-        w.setWindowTitle(f"draw-gui — following {name} · step {self.step:,} · {title_state}")
         world = int(info.get("world_size") or 1)
         where = info.get("device", "")
         if world > 1:
             where = f"{where} × {world} processes"
         host = info.get("host")
-        w.device_label.setText(f"following {name}" + (f" · {host}" if host else "") + (f" · {where}" if where else ""))
-        w.device_label.setToolTip(str(self.path))
         step = f"step {self.step:,}" + (f" / {total:,}" if total else "")
+        fraction = None
         if spe:
             epoch = max(self.step - 1, 0) // spe
             epochs = -(-total // spe) if total else None
             step += f" · epoch {epoch + 1}" + (f"/{epochs}" if epochs else "")
-            w.epoch_bar.setValue(int(1000 * (self.step - epoch * spe) / spe))
-        w.step_label.setText(step)
+            fraction = (self.step - epoch * spe) / spe
         age = self.age_s()
         parts = [title_state]
-        if title_state == "running" and info.get("images_per_s"):
+        if title_state == RunState.RUNNING and info.get("images_per_s"):
             parts.append(f"{info['images_per_s']:,.0f} img/s")
         if age is not None:
             parts.append(f"updated {_ago(age)} ago")
-        if self.stale():
-            text = f"no update for {_ago(age)}: is the run still going?"
-            w.rate_label.setStyleSheet("color: #ffb000; font-weight: bold;")
-        else:
-            text = " · ".join(parts)
-            w.rate_label.setStyleSheet("")
-        w.rate_label.setText(text)
-        shown = [f"glimpses at step {self.snapshot_step:,}" if self.snapshot_step is not None else "no snapshot.npz yet",
-                 f"Latent tab at step {self.weights_step:,}" if self.weights_step is not None else "no checkpoint.pt yet"]
+        stale = self.stale()
+        rate = f"no update for {_ago(age)}: is the run still going?" if stale else " · ".join(parts)
+        shown = [f"glimpses at step {self.snapshot_step:,}" if self.snapshot_step is not None
+                 else "no snapshot.npz yet",
+                 f"Latent tab at step {self.weights_step:,}" if self.weights_step is not None
+                 else "no checkpoint.pt yet"]
         if self.gone:
             banner = (f"Following {self.path}: the run folder is gone (deleted, moved or unmounted). What it held "
                       "last stays shown, and it is shown again if the folder comes back. "
@@ -205,21 +232,25 @@ class FollowMode(QObject):
         else:
             banner = (f"Following {self.path}" + (f", written on {host}" if host else "") + f": {', '.join(shown)}. "
                       "File → Stop following to train here.")
-        if w.banner.text() != banner:
-            w.banner.setText(banner)
-        w.rate_label.setToolTip("run.json status and the last change seen in the run folder"
-                                + (f"\n{self.problem}" if self.problem else ""))
+        return StatusLine(
+            title=f"draw-gui — following {name} · step {self.step:,} · {title_state}",
+            where=f"following {name}" + (f" · {host}" if host else "") + (f" · {where}" if where else ""),
+            where_tip=str(self.path), step=step, epoch_fraction=fraction, rate=rate,
+            rate_tip="run.json status and the last change seen in the run folder"
+                     + (f"\n{self.problem}" if self.problem else ""),
+            warning=stale, banner=banner)
 
 
 # ---- the window's entry points (MainWindow.follow_run / stop_following call these) -----------
-def follow(window, path=None) -> bool:
+def follow(window: FollowHost, path: str | Path | None = None) -> bool:
     """Start following `path` (asks for a folder when None). False when nothing changed."""
-    if window.state in ("loading", "running", "paused"):
+    if window.state in TRAINING_STATES:
         window.show_error("Follow run folder", "This window is training a run of its own. Stop it (Run → Stop) "
                                                "before following another run.")
         return False
     if not path:
-        path = QFileDialog.getExistingDirectory(window, "Follow run folder", window.settings.get("follow_dir", ""))
+        parent = window if isinstance(window, QWidget) else None
+        path = QFileDialog.getExistingDirectory(parent, "Follow run folder", window.settings.get("follow_dir", ""))
         if not path:
             return False
     problem = run_follower.check_run_folder(path)
@@ -234,25 +265,24 @@ def follow(window, path=None) -> bool:
     window.settings.set("recent_runs", ([str(path)] + recent)[:MAX_RECENT_RUNS])
     fill_recent(window)
     window.follow = FollowMode(window, path)
-    window._set_state("following")
+    window.set_state(RunState.FOLLOWING)
     window.follow.start()
     return True
 
 
-def stop(window) -> None:
+def stop(window: FollowHost) -> None:
     if window.follow is None:
         return
     mode, window.follow = window.follow, None
     mode.stop()
     mode.deleteLater()
-    window._set_state(mode.state_before)
+    window.set_state(mode.state_before)
 
 
-def fill_recent(window) -> None:
+def fill_recent(window: FollowHost) -> None:
     menu = window.follow_recent_menu
     menu.clear()
     runs = window.settings.get("recent_runs", [])
-    from draw_gui.window.menus import weakly   # (window_menus imports this module)
     for p in runs:
         a = menu.addAction(p)
         a.triggered.connect(lambda _=False, p=p, go=weakly(window.follow_run): go(p))  # never holds the window

@@ -13,42 +13,63 @@ before torch has loaded.
 from __future__ import annotations
 
 import itertools
-import traceback
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
 from draw_gui.workers.job_thread import JobThread
+from draw_gui.workers.messages import TextEnum
+
+if TYPE_CHECKING:
+    from core.config import DrawConfig
+    from core.model import DRAW
+    from core.trace import GlimpseTrace
+    from draw_gui.workers.training import ModelWeights
+
+
+class DecodeKind(TextEnum):
+    """What a DecodeRequest asks for (str-valued: DecodeKind.IMAGE == "image")."""
+    IMAGE = "image"              # one latent's sample, with its drawing process
+    DIRECTIONS = "directions"    # two directions for the 2-D pad
+    GRID = "grid"                # samples of latents drawn from the prior
+    FRAMES = "frames"            # the samples of several latents (an interpolation's GIF)
+
 
 # The kinds of request, most urgent first: a drag must not wait behind a grid of samples.
-KINDS = ("image", "directions", "grid", "frames")
+KINDS = (DecodeKind.IMAGE, DecodeKind.DIRECTIONS, DecodeKind.GRID, DecodeKind.FRAMES)
+DirectionMethod = Literal["random", "principal"]
 BATCH = 8                      # big requests are decoded in batches, serving drags in between
 LATENT_RANGE = 3.0             # sliders and the pad span -3..3 (three prior standard deviations)
 
 
 @dataclass
 class DecodeRequest:
-    """What to decode. kind "image": one latent (T, Z), with its trace if `trace`; "frames": the
-    latents (N, T, Z); "grid": `count` samples from the prior drawn with `seed`; "directions":
-    two directions for the pad, `method` "random" (with `seed`) or "principal"."""
-    kind: str = "image"
+    """What to decode. IMAGE: one latent (T, Z), with its trace if `trace`; FRAMES: the latents
+    (N, T, Z); GRID: `count` samples from the prior drawn with `seed`; DIRECTIONS: two directions
+    for the pad, `method` "random" (with `seed`) or "principal"."""
+    kind: DecodeKind = DecodeKind.IMAGE   # a kind's value ("image") is taken too
     latents: np.ndarray | None = None
     trace: bool = False
-    write_glimpse: dict | None = None     # {t: (g_x, g_y, delta)}, 0-based t, paper pixel units
+    # {t: (g_x, g_y, delta)}: write boxes moved by hand, 0-based t, paper pixel units
+    write_glimpse: dict[int, tuple[float, float, float]] | None = None
     seed: int = 0
     count: int = 64
-    method: str = "random"
+    method: DirectionMethod = "random"
     purpose: str = ""                     # what the caller will do with the result
     id: int = -1                          # set by LatentDecoder.submit
+
+    def __post_init__(self):
+        self.kind = DecodeKind(self.kind)   # ValueError for an unknown kind
 
 
 @dataclass
 class DecodeResult:
     request: DecodeRequest
     images: np.ndarray | None = None       # (N, C, H, W) float32 sigma(c_T) in [0, 1]
-    trace: object | None = None            # core.trace.GlimpseTrace of an "image" request
-    directions: np.ndarray | None = None   # (2, T, Z) for "directions"
+    trace: GlimpseTrace | None = None      # of an IMAGE request
+    directions: np.ndarray | None = None   # (2, T, Z) for DIRECTIONS
     step: int = 0                          # the training step of the weights that decoded it
 
     @property
@@ -56,7 +77,7 @@ class DecodeResult:
         return self.request.id
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> DecodeKind:
         return self.request.kind
 
     @property
@@ -65,31 +86,30 @@ class DecodeResult:
 
 
 class LatentDecoder(JobThread):
-    """A copy of the model in its own QThread, decoding the newest request of each kind."""
+    """A copy of the model in its own QThread, decoding the newest request of each kind. A request
+    that fails is reported through `failed` (a messages.Failure whose subject is the request)."""
 
     decoded = Signal(object)          # DecodeResult
-    failed = Signal(str)
 
     def __init__(self):
-        super().__init__("draw-gui latent decoder")   # pending jobs: {kind: DecodeRequest}
-        self._pending_weights = None
+        super().__init__("draw-gui latent decoder")   # pending jobs: {DecodeKind: DecodeRequest}
+        self._pending_weights: ModelWeights | None = None
         self._ids = itertools.count(1)
-        self._model = None
-        self._config = None
-        self._examples = None
+        self._model: DRAW | None = None
+        self._config: DrawConfig | None = None
+        self._examples: np.ndarray | None = None
         self._step = 0
 
     # ---- GUI thread ------------------------------------------------------------------------
-    def set_weights(self, weights) -> None:
-        """weights: worker.ModelWeights. Requests submitted afterwards use them."""
+    def set_weights(self, weights: ModelWeights) -> None:
+        """Requests submitted afterwards use these weights."""
         with self._lock:
             self._pending_weights = weights
             self._schedule()
 
     def submit(self, request: DecodeRequest) -> int:
         """Queue `request` in place of any pending one of its kind; returns its id (ids grow)."""
-        if request.kind not in KINDS:
-            raise ValueError(f"unknown request kind {request.kind!r}")
+        request.kind = DecodeKind(request.kind)   # ValueError for an unknown kind
         with self._lock:
             request.id = next(self._ids)
             self._pending[request.kind] = request
@@ -97,7 +117,7 @@ class LatentDecoder(JobThread):
         return request.id
 
     # ---- decoder thread ----------------------------------------------------------------------
-    def _take(self):
+    def _take(self) -> ModelWeights | DecodeRequest | None:
         with self._lock:
             if self._pending_weights is not None and not self._stopping:
                 weights, self._pending_weights = self._pending_weights, None
@@ -118,9 +138,9 @@ class LatentDecoder(JobThread):
                     else:
                         self._load(job)
             except Exception as e:  # noqa: BLE001 - a bad request must not end the thread
-                self.failed.emit(f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=2)}")
+                self.report_failure(e, subject=job if isinstance(job, DecodeRequest) else None)
 
-    def _load(self, weights) -> None:
+    def _load(self, weights: ModelWeights) -> None:
         from core.model import DRAW
         if self._model is None or weights.config != self._config:
             self._model = DRAW(weights.config).eval()
@@ -132,14 +152,14 @@ class LatentDecoder(JobThread):
     def _decode(self, request: DecodeRequest) -> DecodeResult:
         import torch
         model, result = self._model, DecodeResult(request=request, step=self._step)
-        if request.kind == "image":
+        if request.kind is DecodeKind.IMAGE:
             z = torch.from_numpy(np.asarray(request.latents, np.float32))
             images, trace = model.generate(z=z, trace=request.trace, write_glimpse=request.write_glimpse)
             result.images, result.trace = images.numpy(), trace
-        elif request.kind == "directions":
+        elif request.kind is DecodeKind.DIRECTIONS:
             result.directions = self._directions(request)
         else:
-            if request.kind == "grid":
+            if request.kind is DecodeKind.GRID:
                 generator = torch.Generator().manual_seed(int(request.seed))
                 cfg = model.config
                 latents = torch.randn(request.count, cfg.glimpses, cfg.z_size, generator=generator)
@@ -157,7 +177,7 @@ class LatentDecoder(JobThread):
     def _serve_drags(self) -> None:
         """Between the batches of a long request, decode a pending drag first."""
         with self._lock:
-            request = self._pending.pop("image", None)
+            request = self._pending.pop(DecodeKind.IMAGE, None)
         if request is not None:
             self.decoded.emit(self._decode(request))
 

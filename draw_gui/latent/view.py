@@ -9,6 +9,7 @@ it is showing and drops results older than the newest one shown.
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -17,10 +18,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroup
 
 from core.export import image_grid
 from draw_gui.widgets import saving
-from draw_gui.latent.decoder import DecodeRequest, LatentDecoder, on_pad, prior_latent
+from draw_gui.latent.decoder import DecodeKind, DecodeRequest, DecodeResult, LatentDecoder, on_pad, prior_latent
 from draw_gui.latent.drawing import GIF_SCALE, PNG_SCALE, DrawingProcess
 from draw_gui.latent.interpolation import InterpolationBox
 from draw_gui.latent.pad import LatentPad, PixelImage, SliderPanel, button, image_to_qimage, row, to_qimage
+from draw_gui.workers.messages import Failure
+
+if TYPE_CHECKING:
+    from core.config import DrawConfig
+    from core.trace import GlimpseTrace
+    from draw_gui.workers.training import ModelWeights
 
 PLACEHOLDER = "Start training or open a checkpoint to explore its latent space"
 GRID_SIDE = 8                       # the sample grid is GRID_SIDE x GRID_SIDE
@@ -31,19 +38,23 @@ PAD_AXES = {"dims": "dimensions z_i, z_j", "random": "random directions", "princ
 class LatentView(QWidget):
     """The latent explorer; feed it worker.ModelWeights through set_weights."""
 
-    shown = Signal(str)             # the kind of decode ("image", "grid", ...) now on screen
+    shown = Signal(object)          # the DecodeKind now on screen (it equals its value, "image", ...)
+    failed = Signal(object)         # messages.Failure: a decode failed (the window's status bar says so)
 
     def __init__(self, settings=None, parent=None):
         super().__init__(parent)
         self.settings = settings
         self.decoder: LatentDecoder | None = None     # started with the first weights
-        self._config = None
+        self._config: DrawConfig | None = None
         self._latent: np.ndarray | None = None        # (T, Z) float32, what the sample shows
-        self._writes: dict = {}                       # {t: (g_x, g_y, delta)} write boxes moved by hand
-        self._directions = self._anchor = None        # the pad's two directions and their origin
-        self._image = self._trace = self._grid = None
-        self._latest: dict[str, int] = {}             # kind -> newest request id submitted ...
-        self._shown: dict[str, int] = {}              # ... and shown
+        self._writes: dict[int, tuple[float, float, float]] = {}  # {t: (g_x, g_y, delta)} write boxes moved by hand
+        self._directions: np.ndarray | None = None    # the pad's two directions (2, T, Z) ...
+        self._anchor: np.ndarray | None = None        # ... and their origin (T, Z)
+        self._image: np.ndarray | None = None
+        self._trace: GlimpseTrace | None = None
+        self._grid: np.ndarray | None = None
+        self._latest: dict[DecodeKind, int] = {}      # kind -> newest request id submitted ...
+        self._shown: dict[DecodeKind, int] = {}       # ... and shown
         self._grid_seed, self._direction_seed = 0, 0
         self._grid_stale = False
         self._drawing_due = False                     # a trace waits to be shown in the drawing process
@@ -159,12 +170,12 @@ class LatentView(QWidget):
         self.drawing.reset_requested.connect(self.reset_boxes)
         self.interpolation.mixed.connect(lambda latent: self._change(latent, "mix"))
         self.interpolation.frames_requested.connect(
-            lambda latents, name: self._submit(DecodeRequest("frames", latents=latents, purpose=name)))
+            lambda latents, name: self._submit(DecodeRequest(DecodeKind.FRAMES, latents=latents, purpose=name)))
 
     # ------------------------------------------------------------------ public API
     @Slot(object)
-    def set_weights(self, weights) -> None:
-        """New weights (worker.ModelWeights): redraw what is shown with them."""
+    def set_weights(self, weights: ModelWeights) -> None:
+        """New weights: redraw what is shown with them."""
         if self.decoder is None:
             self.decoder = LatentDecoder()
             self.decoder.decoded.connect(self._on_decoded)
@@ -185,13 +196,13 @@ class LatentView(QWidget):
         """The sample on screen, (C, H, W) in [0, 1]."""
         return self._image
 
-    def trace(self):
+    def trace(self) -> GlimpseTrace | None:
         return self._trace
 
     def grid_images(self) -> np.ndarray | None:
         return self._grid
 
-    def latest_request(self, kind: str = "image") -> int:
+    def latest_request(self, kind: DecodeKind | str = DecodeKind.IMAGE) -> int:
         """The id of the newest decode of this kind asked for (0: none yet)."""
         return self._latest.get(kind, 0)
 
@@ -205,7 +216,7 @@ class LatentView(QWidget):
             self.decoder.shutdown()
 
     # ------------------------------------------------------------------ the latent
-    def _configure(self, config) -> None:
+    def _configure(self, config: DrawConfig) -> None:
         T, Z = config.glimpses, config.z_size
         self._config = config
         self._latent = np.zeros((T, Z), np.float32)
@@ -279,7 +290,7 @@ class LatentView(QWidget):
         name = "PC" if kind == "principal" else "random"
         self.pad.set_labels(f"{name} 1", f"{name} 2")
         if self.decoder is not None and self._config is not None:
-            self._submit(DecodeRequest("directions", method=kind, seed=self._direction_seed))
+            self._submit(DecodeRequest(DecodeKind.DIRECTIONS, method=kind, seed=self._direction_seed))
 
     def _new_directions(self) -> None:
         self._direction_seed += 1
@@ -315,43 +326,44 @@ class LatentView(QWidget):
 
     def _submit_image(self) -> None:
         if self._latent is not None:
-            self._submit(DecodeRequest("image", latents=self._latent, trace=True,
+            self._submit(DecodeRequest(DecodeKind.IMAGE, latents=self._latent, trace=True,
                                        write_glimpse=dict(self._writes) or None))
 
     def _submit_grid(self) -> None:
         # A hidden tab need not keep a grid of 64 samples fresh while training; showEvent catches up.
         self._grid_stale = not self.isVisible()
         if not self._grid_stale:
-            self._submit(DecodeRequest("grid", seed=self._grid_seed, count=GRID_SIDE * GRID_SIDE))
+            self._submit(DecodeRequest(DecodeKind.GRID, seed=self._grid_seed, count=GRID_SIDE * GRID_SIDE))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._grid_stale:
             self._submit_grid()
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(object)
+    def _on_failed(self, failure: Failure) -> None:
         self.step_label.setText("could not decode")
-        self.step_label.setToolTip(message)
+        self.step_label.setToolTip(failure.text())
+        self.failed.emit(failure)
 
     @Slot(object)
-    def _on_decoded(self, result) -> None:
+    def _on_decoded(self, result: DecodeResult) -> None:
         if result.id < self._shown.get(result.kind, 0):
             return                        # an older decode overtaken by a newer one on screen
         self._shown[result.kind] = result.id
-        if result.kind == "image":
+        if result.kind is DecodeKind.IMAGE:
             self._image, self._trace = result.image, result.trace
             self.sample.set_image(image_to_qimage(result.image), result.id)
             self._drawing_due = True
             if not self._drawing_cooldown.isActive():
                 QTimer.singleShot(0, self, self._refresh_drawing)   # after the sample's paint; never once closed
-        elif result.kind == "grid":
+        elif result.kind is DecodeKind.GRID:
             self._grid = result.images
             self.grid.set_image(to_qimage(np.asarray(image_grid(result.images, GRID_SIDE))), result.id)
-        elif result.kind == "directions" and result.request.method == self.axes_combo.currentData():
+        elif result.kind is DecodeKind.DIRECTIONS and result.request.method == self.axes_combo.currentData():
             self._directions, self._anchor = result.directions, self._latent
             self.pad.set_point(0.0, 0.0)
-        elif result.kind == "frames":
+        elif result.kind is DecodeKind.FRAMES:
             frames = [image_grid(image[None], per_row=1, scale=GIF_SCALE, padding=0) for image in result.images]
             saving.save_gif(self, self.settings, frames, result.request.purpose, frame_ms=100)
         self.shown.emit(result.kind)
@@ -361,7 +373,7 @@ class LatentView(QWidget):
         fast: the sample matters most under the mouse, and the panel costs the GUI thread time."""
         if self._drawing_due:
             self._drawing_due = False
-            self.drawing.set_trace(self._trace, self._shown["image"])
+            self.drawing.set_trace(self._trace, self._shown[DecodeKind.IMAGE])
             self._drawing_cooldown.start()
 
     # ------------------------------------------------------------------ saving

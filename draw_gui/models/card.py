@@ -9,21 +9,26 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from draw_gui.text import format_duration
+
+if TYPE_CHECKING:
+    from core.config import DrawConfig
+    from draw_gui.models.shipped import ShippedModel
 
 
 @dataclass(frozen=True)
 class ShownModel:
     name: str                        # "mnist (shipped)", "run.pt", "new model"
     path: str | None = None          # its checkpoint file (None: trained here and not saved)
-    shipped: object | None = None    # draw_gui.models.shipped.ShippedModel
+    shipped: ShippedModel | None = None
     read_only: bool = False          # shown only: never saved over (a shipped model, another's run)
     continued_from: str = ""         # the name of the model it was continued from, if it was
 
 
-def attention_text(m) -> str:
-    """'gaussian attention r2 w5', 'spatial transformer r2 w5', 'no attention' (m: DrawConfig)."""
+def attention_text(m: DrawConfig) -> str:
+    """'gaussian attention r2 w5', 'spatial transformer r2 w5', 'no attention'."""
     if m.attention == "gaussian":
         return f"gaussian attention r{m.read_size} w{m.write_size}"
     if m.attention == "spatial":

@@ -6,11 +6,15 @@ the chooser always names the model on screen.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox
 
 from draw_gui.models.card import ShownModel
+
+ChoiceKind = Literal["shipped", "file", "run", "browse"]   # what an entry opens: a shipped model's name,
+                                                           # a checkpoint, a run folder, or the file dialog
 
 TIP = ("The model shown in every tab: a trained model that ships with draw-gui, a checkpoint you "
        "opened, or a run you followed. Choosing one loads it (the window asks first if training here "
@@ -18,7 +22,7 @@ TIP = ("The model shown in every tab: a trained model that ships with draw-gui, 
 
 
 class ModelChooser(QComboBox):
-    chosen = Signal(str, str)   # kind ("shipped", "file", "run", "browse"), name or path
+    chosen = Signal(str, str)   # ChoiceKind, name or path
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -58,11 +62,11 @@ class ModelChooser(QComboBox):
         self.addItem(text, data)
         self.setItemData(self.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
 
-    def entries(self) -> list[tuple[str, str]]:
+    def entries(self) -> list[tuple[ChoiceKind, str]]:
         """(kind, value) of every entry, in order (separators left out)."""
         return [self.itemData(i) for i in range(self.count()) if self.itemData(i)]
 
-    def index_of(self, kind: str, value: str) -> int:
+    def index_of(self, kind: ChoiceKind, value: str) -> int:
         for i in range(self.count()):
             if self.itemData(i) == (kind, value):
                 return i

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -11,14 +12,21 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from draw_gui.widgets.curves import GrowingCurves
 
-# (legend name, checkbox, hover name, colour, tooltip).  Green and red are reserved
-# app-wide for the read/write attention boxes, so the curves avoid them.
+class _Series(NamedTuple):
+    legend: str               # its name in the legend
+    checkbox: str             # its visibility checkbox's text
+    hover: str                # its name in the hover readout
+    colour: tuple[int, int, int]
+    tip: str                  # the checkbox's tooltip
+
+
+# Green and red are reserved app-wide for the read/write attention boxes, so the curves avoid them.
 _SERIES = (
-    ("total loss", "total", "loss", (215, 215, 215), "Show the total loss L = Lx + Lz"),
-    ("L<sup>x</sup> reconstruction", "Lx", "Lx", (80, 165, 255),
-     "Show the reconstruction loss Lx (negative log-likelihood of the image)"),
-    ("L<sup>z</sup> KL", "Lz", "Lz", (255, 170, 50),
-     "Show the KL loss Lz of the latents against the prior"),
+    _Series("total loss", "total", "loss", (215, 215, 215), "Show the total loss L = Lx + Lz"),
+    _Series("L<sup>x</sup> reconstruction", "Lx", "Lx", (80, 165, 255),
+            "Show the reconstruction loss Lx (negative log-likelihood of the image)"),
+    _Series("L<sup>z</sup> KL", "Lz", "Lz", (255, 170, 50),
+            "Show the KL loss Lz of the latents against the prior"),
 )
 _EVAL_COLOUR = (235, 95, 235)
 _HOVER_HINT = "move the mouse over the plot to read the values at a step"
@@ -206,7 +214,7 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
         self.legend = self.plot_item.addLegend(
             offset=(-10, 10), colCount=2, brush=pg.mkBrush(0, 0, 0, 170), pen=pg.mkPen(90, 90, 90))
         self.curves = [
-            self.plot_item.plot(name=series[0], pen=pg.mkPen(series[3], width=1),
+            self.plot_item.plot(name=series.legend, pen=pg.mkPen(series.colour, width=1),
                                 antialias=False, connect="all", skipFiniteCheck=True)
             for series in _SERIES]
         self.eval_markers = self.plot_item.plot(
@@ -228,7 +236,8 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
         self.log_y_checkbox.setToolTip("Logarithmic loss axis: shows late, small improvements")
         self.log_y_checkbox.toggled.connect(self._on_log_y_toggled)
         self.visibility_checkboxes = []
-        for curve, (_, text, _, colour, tip) in zip(self.curves, _SERIES):
+        for curve, series in zip(self.curves, _SERIES):
+            text, colour, tip = series.checkbox, series.colour, series.tip
             swatch = QtGui.QPixmap(14, 4)
             swatch.fill(QtGui.QColor(*colour))
             checkbox = QtWidgets.QCheckBox(text)
@@ -313,7 +322,7 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
         index = int(np.searchsorted(steps, np.int64(math.ceil(mouse_step))))
         if index > 0 and mouse_step - steps[index - 1] <= steps[index] - mouse_step:
             index -= 1
-        readout = " · ".join(f"{series[2]} {value:.1f}"
+        readout = " · ".join(f"{series.hover} {value:.1f}"
                              for series, value in zip(_SERIES, self._displayed()[:, index]))
         self.hover_label.setText(f"step {int(steps[index]):,} · {readout}")
         self._cursor_line.setPos(int(steps[index]))

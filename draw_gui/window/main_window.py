@@ -1,20 +1,24 @@
 """The draw-gui main window: configure, train live, watch every glimpse, plot the loss.
 
 Widgets hold only what they show; the TrainingWorker in its QThread owns the model and sends
-plain data. Layout follows ../shared/docs/ui.md.
+plain data. The Run panel docks at the left; the tabs (Glimpses, Latent, Compare, Runs) sit above
+the loss plot; the status bar names the device, the step and the rate.
 """
 from __future__ import annotations
 
+import enum
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QByteArray, QThread, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QGridLayout, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QGridLayout, QLabel,
+                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget,
+                               QToolBar, QVBoxLayout, QWidget)
 
 from draw_gui.follow import mode as follow_mode
 
@@ -30,25 +34,60 @@ from draw_gui.models.card import ShownModel, about_html, attention_text, best_ev
 from draw_gui.models.chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.window.settings import Settings
 from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
-from draw_gui.window.menus import weakly
+from draw_gui.widgets.slots import weakly
 from draw_gui.runs.runs_list import RunsList
+from draw_gui.workers.messages import (BUSY_STATES, ENDED_STATES, TRAINING_STATES, Evaluation, Failure, FailureKind,
+                                      RunState, StatusLine)
 from draw_gui.workers.training import AUTOSAVE_MINUTES, RunSetup, TrainingWorker
 
-_KEEP = object()  # _Load.save_path: leave the save target as it is
+if TYPE_CHECKING:
+    from core.trace import GlimpseTrace
+    from draw_gui.follow.mode import FollowMode
+    from draw_gui.workers.training import MetricsUpdate, ModelWeights, RunInfo
+
+
+class _Unchanged(enum.Enum):
+    """A save target a request leaves as it is (Continue training of the model trained here)."""
+    KEEP = "keep"
+
+
+_KEEP = _Unchanged.KEEP  # _Load.save_path: leave the save target as it is
+
+# What a request to the worker is: Start, `train --display`, Open checkpoint (or a run to continue
+# in its folder), a model shown read-only, Continue training.
+LoadKind = Literal["start", "display", "open", "view", "continue"]
+
+FAILURE_TITLES = {FailureKind.CHECKPOINT: "Unusable checkpoint",
+                  FailureKind.NAN: "Training paused: loss is not a number",
+                  FailureKind.SAVE: "Could not save", FailureKind.CONFIG: "Impossible configuration",
+                  FailureKind.ERROR: "Error"}
+
+BANNER_STYLES = {"warning": "background: #5a4a10; color: #ffe9a8; padding: 6px;",   # the window's own notes
+                 "follow": "background: #1d3b57; color: #d6ecff; padding: 6px;"}    # a followed run's
+WARNING_STYLE = "color: #ffb000; font-weight: bold;"
 
 
 @dataclass
 class _Load:
     """A request to the worker, until its model is ready (or it failed)."""
     token: int
-    kind: str                 # start, display, open, view, continue
+    kind: LoadKind
     shown: ShownModel         # what the window shows once it is ready
-    previous_state: str       # the state a failed load goes back to
-    save_path: object = None  # what Ctrl+S saves to once it is ready (_KEEP: unchanged)
+    previous_state: RunState  # the state a failed load goes back to
+    save_path: str | None | _Unchanged = None  # what Ctrl+S saves to once it is ready (_KEEP: unchanged)
     quiet: bool = False       # the start-up model: a failure is a status-bar message, not a dialog
 
 
 class MainWindow(QMainWindow):
+    """The window. Besides its commands (start, open_checkpoint, follow_run, ...), what other
+    modules use of it (follow mode: draw_gui.follow.mode.FollowHost) is public and documented:
+
+    - state, settings, follow, and the views config_panel, loss_plot, glimpse_view, latent_view
+      (and follow_recent_menu, made by window.menus);
+    - set_state, show_error, show_message, show_failure, show_run_status, clear_run_status and
+      set_glimpse_refresh.
+    """
+
     start_requested = Signal(object)  # RunSetup, to the worker thread
 
     def __init__(self, settings: Settings | None = None, open_model: bool = True):
@@ -57,15 +96,15 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or Settings()
         self.setWindowTitle("draw-gui")
-        self.state = "idle"           # idle, loading, running, paused, stopped, finished, failed, following
-        self.run_info = None          # worker.RunInfo of the model shown (view_only: shown, not training)
+        self._state = RunState.IDLE   # the state property; set_state changes it
+        self.run_info: RunInfo | None = None      # of the model shown (view_only: shown, not training)
         self.shown: ShownModel | None = None      # which model that is (title, chooser, About this model)
         self.checkpoint_path: str | None = None   # where Ctrl+S saves without asking
-        self.follow = None                        # FollowMode while following a run folder
+        self.follow: FollowMode | None = None     # while following a run folder
         self._token = 0                           # the newest request to the worker
         self._pending: _Load | None = None        # that request, until its model is ready
         self._stale = False                       # the worker's last ready answered an older request
-        self._restore_state: str | None = None    # where a failed load leaves the window
+        self._restore_state: RunState | None = None  # where a failed load leaves the window
         self._open_model_on_show = open_model
         self._autoplay = False                    # play the next snapshot's glimpses once (start-up)
         self._previewing = False                  # the start-up model's shipped glimpses play meanwhile
@@ -100,6 +139,7 @@ class MainWindow(QMainWindow):
         self.worker.saved.connect(self._on_saved)
         self.worker.autosaved.connect(self._on_autosaved)
         self.worker.weights.connect(self._on_weights)
+        self._glimpse_refresh: Callable[[], None] = self.worker.request_snapshot  # set_glimpse_refresh
         self.thread.start()
 
     def _build_widgets(self):
@@ -133,16 +173,18 @@ class MainWindow(QMainWindow):
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #5a4a10; color: #ffe9a8; padding: 6px;")
+        self.banner.setStyleSheet(BANNER_STYLES["warning"])
         self.banner.hide()
         self.glimpse_view = GlimpseView()
-        self.glimpse_view.refresh_requested.connect(self.worker.request_snapshot)
+        self.glimpse_view.refresh_requested.connect(self._glimpse_refresh)
         self.glimpse_view.settings = self.settings  # save dialogs remember their folder
         self.tabs = QTabWidget()
         self.tabs.addTab(self.glimpse_view, "Glimpses")
         self.latent_view = LatentView(self.settings)
+        self.latent_view.failed.connect(self._on_view_failed)
         self.tabs.addTab(self.latent_view, "Latent")
         self.compare_view = CompareView(self.settings)
+        self.compare_view.failed.connect(self._on_view_failed)
         self.tabs.addTab(self.compare_view, "Compare")
         from draw_gui.runs.paths import runs_root
         self.runs_list = RunsList(roots=[runs_root()], remembered=self._run_folders(),
@@ -254,7 +296,7 @@ class MainWindow(QMainWindow):
     def _open_startup_model(self):
         """The shipped model the window opens on, unless the user (or the command line) asked
         for something else first."""
-        if self._closed or self._token or self.follow is not None or self.state != "idle":
+        if self._closed or self._token or self.follow is not None or self.state is not RunState.IDLE:
             return
         model = shipped_model(DEFAULT) or next(iter(shipped_models()), None)
         if model is None:
@@ -265,7 +307,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, lambda: self._load_startup_model(model.name))
 
     def _load_startup_model(self, name: str):
-        if self._closed or self._token or self.follow is not None or self.state != "idle":
+        if self._closed or self._token or self.follow is not None or self.state is not RunState.IDLE:
             return  # the user asked for something else meanwhile
         if self.open_shipped(name, quiet=True):
             self._startup_token = self._token
@@ -302,7 +344,7 @@ class MainWindow(QMainWindow):
         self.glimpse_view.set_trace(None)
         self.save_settings()
         self._request(setup, "start", ShownModel("new model"), save_path=None)
-        self._set_state("loading")
+        self.set_state(RunState.LOADING)
 
     def start_with(self, setup: RunSetup):
         """Start a run prepared elsewhere (the command line's --display), showing its settings."""
@@ -320,7 +362,7 @@ class MainWindow(QMainWindow):
         self.checkpoint_path = path
         self.loss_plot.clear()
         self._request(setup, "display", shown, save_path=path)
-        self._set_state("loading")
+        self.set_state(RunState.LOADING)
 
     def continue_training(self):
         """Train the model shown further (RunSetup.continue_training): a model shown read-only
@@ -343,32 +385,32 @@ class MainWindow(QMainWindow):
             f"continuing {base.name} from step {info.step:,}: {train.epochs} more epoch"
             f"{'s' if train.epochs != 1 else ''} at batch size {train.batch_size:,} (the Run panel's)…")
         self._request(setup, "continue", shown, save_path=save_path)
-        self._set_state("loading")
+        self.set_state(RunState.LOADING)
 
     def toggle_pause(self):
         focused = QApplication.focusWidget()
         if self.sender() is self.pause_action and isinstance(focused, QAbstractButton):
             focused.click()  # Space on a focused button or checkbox means that control
             return
-        if self.state == "running":
+        if self.state is RunState.RUNNING:
             self.worker.pause()
-        elif self.state == "paused":
+        elif self.state is RunState.PAUSED:
             self.worker.resume()
 
     def step_once(self):
-        if self.state == "paused":
+        if self.state is RunState.PAUSED:
             self.worker.step_once()
 
     def stop(self):
-        if self.state in ("running", "paused"):
+        if self.state in (RunState.RUNNING, RunState.PAUSED):
             self.worker.stop()
             if not self.worker.running:  # paused after a NaN: no loop to end
-                self._set_state("stopped")
+                self.set_state(RunState.STOPPED)
 
     def open_checkpoint(self, path: str | None = None):
         """Open a checkpoint to train on: paused, Resume continues it, Ctrl+S saves over it. The
         file of a shipped model is shown read-only instead (open_shipped)."""
-        if self.state in ("running", "loading"):
+        if self.state in (RunState.RUNNING, RunState.LOADING):
             self.show_error("Open checkpoint", "Stop the current run before opening a checkpoint.")
             return
         if not path:
@@ -387,7 +429,7 @@ class MainWindow(QMainWindow):
         setup = RunSetup(model=model or DrawConfig(), train=train or TrainConfig(), checkpoint=path,
                          data_dir=self.config_panel.values()["data_dir"] or None, paused=True)
         self._request(setup, "open", ShownModel(Path(path).name, path), save_path=path)
-        self._set_state("loading")
+        self.set_state(RunState.LOADING)
 
     def open_shipped(self, name: str, quiet: bool = False) -> bool:
         """Show a model that ships with draw-gui (shipped_models.py), read-only."""
@@ -401,7 +443,7 @@ class MainWindow(QMainWindow):
     def view_checkpoint(self, path: str, shown: ShownModel | None = None, quiet: bool = False) -> bool:
         """Show a checkpoint's model read-only in every tab (RunSetup.view_only): nothing trains
         and nothing is written; Continue training trains a copy. False when nothing was asked for."""
-        if self.state in ("running", "loading"):
+        if self.state in (RunState.RUNNING, RunState.LOADING):
             if not quiet:
                 self.show_error("Open model", "Stop the current run before opening another model.")
             return False
@@ -433,7 +475,8 @@ class MainWindow(QMainWindow):
         if self._token == token:  # refused or cancelled: the chooser names the model shown again
             self._sync_chooser()
 
-    def _request(self, setup: RunSetup, kind: str, shown: ShownModel, save_path=None, quiet: bool = False):
+    def _request(self, setup: RunSetup, kind: LoadKind, shown: ShownModel,
+                 save_path: str | None | _Unchanged = None, quiet: bool = False):
         """Send `setup` to the worker; whatever was asked for before stays silent from now on."""
         self._token += 1
         setup.token = self._token
@@ -549,7 +592,7 @@ class MainWindow(QMainWindow):
             self.view_checkpoint(self.shown.path, self.shown, quiet=True)  # what was shown before
 
     # ---- worker signals --------------------------------------------------------------------------
-    def _on_ready(self, info):
+    def _on_ready(self, info: RunInfo):
         if info.token != self._token:  # an older request's model: a newer one is on its way
             self._stale = True
             return
@@ -586,7 +629,7 @@ class MainWindow(QMainWindow):
             self.device_label.setText("shown read-only")
             self.step_label.setText(f"step {info.step:,}" + (f" · {info.epoch:,} epochs" if info.epoch else ""))
             self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
-            self._set_state("idle")  # nothing trains: Start and Continue training are offered
+            self.set_state(RunState.IDLE)  # nothing trains: Start and Continue training are offered
             hint = ("trained, ships with draw-gui. Continue training trains it further, Start a new one"
                     if load.shown.shipped is not None else "Continue training trains a copy of it")
             self.statusBar().showMessage(f"{load.shown.name}: {hint}", 15000)
@@ -602,12 +645,13 @@ class MainWindow(QMainWindow):
         self._sync_chooser()
         self._update_controls()
         if info.sample_data:
+            self.banner.setStyleSheet(BANNER_STYLES["warning"])
             self.banner.setText("Training on the embedded MNIST sample (10,000 digits): the full MNIST was not "
                                 "found in the data folder and could not be downloaded. Choose a data folder "
                                 "holding MNIST/raw, or connect to the internet, for the full 60,000.")
         self.banner.setVisible(info.sample_data)
 
-    def _on_metrics(self, update):
+    def _on_metrics(self, update: MetricsUpdate):
         if self._stale:
             return
         self.loss_plot.append(update.steps, update.loss, update.recon, update.kl)
@@ -622,7 +666,7 @@ class MainWindow(QMainWindow):
         self.step_label.setText(f"step {step:,} / {total:,} · epoch {epoch + 1}/{epochs}")
         self.epoch_bar.setValue(int(1000 * (fraction or 0)))
 
-    def _on_snapshot(self, trace):
+    def _on_snapshot(self, trace: GlimpseTrace):
         if self._stale:
             return
         self.snapshot_pending = False
@@ -632,23 +676,25 @@ class MainWindow(QMainWindow):
             self.glimpse_view.set_t(1)
             self.glimpse_view.timeline.play_button.setChecked(True)
 
-    def _on_weights(self, weights):
+    def _on_weights(self, weights: ModelWeights):
         if not self._stale and not self._closed:  # closed: no decoder may start after shutdown
             self.latent_view.set_weights(weights)
 
-    def _on_evaluated(self, e):
+    def _on_evaluated(self, e: Evaluation):
         if self._stale:
             return
         self.loss_plot.add_evaluation(e["step"], e["nll_bound"])
         self.statusBar().showMessage(f"test NLL bound at step {e['step']:,}: {e['nll_bound']:.2f} nats", 10000)
 
-    def _on_state(self, state):
-        if state == "failed" and self._restore_state is not None:
+    def _on_state(self, state: RunState):
+        state = RunState(state)
+        if state is RunState.FAILED and self._restore_state is not None:
             state, self._restore_state = self._restore_state, None
-        self._set_state(state)
+        self.set_state(state)
 
-    def _on_failed(self, kind, message):
-        load = self._pending if kind != "save" else None
+    def _on_failed(self, failure: Failure):
+        """The training worker failed: what it was loading is dropped, then the user is told."""
+        load = self._pending if failure.kind is not FailureKind.SAVE else None
         if load is not None:  # the worker could not load what was asked for last
             self._pending = None
             if load.kind in ("start", "display"):
@@ -658,27 +704,21 @@ class MainWindow(QMainWindow):
                 self.step_label.setText("")
                 self.rate_label.setText("")
             else:  # a failed load changes nothing: the model shown stays, and so does its state
-                self._restore_state = {"paused": "stopped", "loading": "idle"}.get(load.previous_state,
-                                                                                   load.previous_state)
+                self._restore_state = {RunState.PAUSED: RunState.STOPPED,
+                                       RunState.LOADING: RunState.IDLE}.get(load.previous_state, load.previous_state)
             self._sync_chooser()
             self._update_controls()
             if load.quiet:
-                self.statusBar().showMessage(f"{load.shown.name} could not be shown: {message}", 20000)
+                self.show_message(f"{load.shown.name} could not be shown: {failure.message}", 20000)
                 return
-        elif kind in ("data", "checkpoint", "config"):
+        elif failure.kind in (FailureKind.DATA, FailureKind.CHECKPOINT, FailureKind.CONFIG):
             self.run_info = None  # the run failed: there is no run to save
-        if kind == "data":
-            box = QMessageBox(QMessageBox.Warning, "No data", message, QMessageBox.Cancel, self)
-            choose = box.addButton("Choose folder…", QMessageBox.AcceptRole)
-            self._exec(box)
-            if box.clickedButton() is choose:
-                folder = QFileDialog.getExistingDirectory(self, "Choose the data folder")
-                if folder:
-                    self.config_panel.data_dir.setText(folder)
-            return
-        titles = {"checkpoint": "Unusable checkpoint", "nan": "Training paused: loss is not a number",
-                  "save": "Could not save", "config": "Impossible configuration", "error": "Error"}
-        self.show_error(titles.get(kind, "Error"), message)
+        self.show_failure(failure)
+
+    def _on_view_failed(self, failure: Failure):
+        """A tab's background job failed (a decode, a compared run's files): the tab says so where
+        it happened, the status bar says what. Not a dialog: it may fail again at every move."""
+        self.show_failure(failure, modal=False)
 
     def _on_autosaved(self, path):
         folder = str(Path(path).parent)
@@ -725,7 +765,7 @@ class MainWindow(QMainWindow):
     def continue_run(self, folder: str):
         """Runs → Continue training: train the run further in its own folder: to the end of its
         epochs if it was stopped or interrupted, else for the Run panel's epochs more."""
-        if self.state in ("running", "loading", "following"):
+        if self.state in (RunState.RUNNING, RunState.LOADING, RunState.FOLLOWING):
             self.show_error("Continue training", "Stop the current run (or stop following) before continuing another.")
             return
         from core.run_index import summarize
@@ -745,7 +785,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.clear()
         self.tabs.setCurrentWidget(self.glimpse_view)
         self._request(setup, "open", ShownModel(f"run {Path(folder).name}", str(path)), save_path=str(path))
-        self._set_state("loading")
+        self.set_state(RunState.LOADING)
 
     def _is_own_run(self, folder: str) -> bool:
         return bool(self.run_info and self.run_info.run_folder and Path(self.run_info.run_folder) == Path(folder))
@@ -758,34 +798,43 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         self.statusBar().showMessage(f"saved {path}", 5000)
 
-    # ---- state and dialogs -----------------------------------------------------------------------
-    def _set_state(self, state):
-        if state == "following":
+    # ---- state and dialogs (public: follow mode uses these, draw_gui.follow.mode.FollowHost) -----
+    @property
+    def state(self) -> RunState:
+        """What the window's run is doing; set_state changes it."""
+        return self._state
+
+    def set_state(self, state: RunState):
+        """What the window's run is doing now: enables the commands that make sense then.
+        FOLLOWING silences whatever the worker was asked for (it must not cover the followed run)."""
+        state = RunState(state)
+        if state is RunState.FOLLOWING:
             self._supersede()  # a model still loading must not cover the followed run
             self.epoch_bar.show()
-        self.state = state
+        self._state = state
         self._update_controls()
         if hasattr(self, "model_chooser"):
             self._sync_chooser()
 
     def _update_controls(self):
-        live = self.state in ("loading", "running", "paused", "following")
-        self.follow_action.setEnabled(self.state not in ("loading", "running", "paused"))
-        self.stop_follow_action.setEnabled(self.state == "following")
+        state = self.state
+        live = state in BUSY_STATES
+        self.follow_action.setEnabled(state not in TRAINING_STATES)
+        self.stop_follow_action.setEnabled(state is RunState.FOLLOWING)
         valid = self.config_panel.is_valid()
         self.start_action.setEnabled(not live and valid)  # while paused, Pause/Resume continues
         self.start_button.setEnabled(self.start_action.isEnabled())
-        self.pause_action.setEnabled(self.state in ("running", "paused"))
+        self.pause_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
         self.pause_button.setEnabled(self.pause_action.isEnabled())
-        self.pause_button.setText("Resume" if self.state == "paused" else "Pause")
+        self.pause_button.setText("Resume" if state is RunState.PAUSED else "Pause")
         self.pause_button.setIcon(self.style().standardIcon(
-            QStyle.SP_MediaPlay if self.state == "paused" else QStyle.SP_MediaPause))
-        self.step_action.setEnabled(self.state == "paused")
-        self.step_button.setEnabled(self.state == "paused")
-        self.stop_action.setEnabled(self.state in ("running", "paused"))
+            QStyle.SP_MediaPlay if state is RunState.PAUSED else QStyle.SP_MediaPause))
+        self.step_action.setEnabled(state is RunState.PAUSED)
+        self.step_button.setEnabled(state is RunState.PAUSED)
+        self.stop_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
         self.stop_button.setEnabled(self.stop_action.isEnabled())
         self.config_panel.set_locked(live)
-        self.open_action.setEnabled(not live or self.state == "paused")
+        self.open_action.setEnabled(not live or state is RunState.PAUSED)
         if hasattr(self, "model_chooser"):
             self.model_chooser.setEnabled(self.open_action.isEnabled())
         self.shipped_menu.setEnabled(self.open_action.isEnabled())
@@ -793,14 +842,78 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(trainable)
         self.save_as_action.setEnabled(trainable)
         viewing = self.run_info is not None and self.run_info.view_only and bool(self.shown and self.shown.path)
-        self.continue_action.setEnabled(valid and self.state in ("idle", "paused", "stopped", "finished", "failed")
+        self.continue_action.setEnabled(valid and state in ENDED_STATES + (RunState.PAUSED,)
                                         and (viewing or trainable))
         self.continue_button.setEnabled(self.continue_action.isEnabled())
         self.about_model_action.setEnabled(self.run_info is not None and self.shown is not None)
 
     def show_error(self, title: str, message: str):
+        """A modal warning."""
         box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
         self._exec(box)
+
+    def show_message(self, text: str, timeout_ms: int = 0):
+        """A message in the status bar, for timeout_ms (0: until another replaces it)."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def show_failure(self, failure: Failure, modal: bool = True):
+        """Where every background failure (messages.Failure) reaches the user. modal: a dialog
+        titled by its kind, its traceback (an unexpected error's) under Show Details; a missing
+        data set offers to choose its folder. Else a status-bar message naming the worker."""
+        if not modal:
+            self.show_message(f"{failure.source}: {failure.message}" if failure.source else failure.message, 15000)
+            return
+        if failure.kind is FailureKind.DATA:
+            box = QMessageBox(QMessageBox.Warning, "No data", failure.message, QMessageBox.Cancel, self)
+            choose = box.addButton("Choose folder…", QMessageBox.AcceptRole)
+            self._exec(box)
+            if box.clickedButton() is choose:
+                folder = QFileDialog.getExistingDirectory(self, "Choose the data folder")
+                if folder:
+                    self.config_panel.data_dir.setText(folder)
+            return
+        box = QMessageBox(QMessageBox.Warning, FAILURE_TITLES.get(failure.kind, "Error"), failure.message,
+                          QMessageBox.Ok, self)
+        if failure.details:
+            box.setDetailedText(failure.details)
+        self._exec(box)
+
+    def show_run_status(self, status: StatusLine):
+        """The title, status bar fields and banner say `status` (a run shown from elsewhere)."""
+        self.setWindowTitle(status.title)
+        self.device_label.setText(status.where)
+        self.device_label.setToolTip(status.where_tip)
+        self.step_label.setText(status.step)
+        if status.epoch_fraction is not None:
+            self.epoch_bar.setValue(int(1000 * status.epoch_fraction))
+        self.rate_label.setStyleSheet(WARNING_STYLE if status.warning else "")
+        self.rate_label.setText(status.rate)
+        self.rate_label.setToolTip(status.rate_tip)
+        if status.banner is None:
+            self.banner.hide()
+            return
+        self.banner.setStyleSheet(BANNER_STYLES["follow"])
+        if self.banner.text() != status.banner:
+            self.banner.setText(status.banner)
+        self.banner.show()
+
+    def clear_run_status(self):
+        """The title and status bar say no run is shown; the banner is hidden."""
+        for label in (self.device_label, self.step_label, self.rate_label):
+            label.setText("")
+            label.setStyleSheet("")
+        self.device_label.setText("no run")
+        self.epoch_bar.setValue(0)
+        self.setWindowTitle("draw-gui")
+        self.banner.hide()
+        self.banner.setStyleSheet(BANNER_STYLES["warning"])
+
+    def set_glimpse_refresh(self, source: Callable[[], None] | None):
+        """What Refresh glimpses (its button, F5) asks for new glimpses: `source` (a followed run
+        folder's poll), or None for the training worker."""
+        self.glimpse_view.refresh_requested.disconnect(self._glimpse_refresh)
+        self._glimpse_refresh = source or self.worker.request_snapshot
+        self.glimpse_view.refresh_requested.connect(self._glimpse_refresh)
 
     def _exec(self, box):
         """Modal dialogs go through here, so tests can answer them."""
@@ -819,7 +932,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop training and join the worker thread; True when it ended in time."""
         self._closed = True
-        loading = self.state == "loading" or self._pending is not None
+        loading = self.state is RunState.LOADING or self._pending is not None
         try:
             self._supersede()  # a model still loading stops before it runs the model, and stays quiet
             self.worker.stop()

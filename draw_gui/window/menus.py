@@ -16,6 +16,7 @@ from draw_gui import __version__
 
 from draw_gui.follow import mode as follow_mode
 from draw_gui.models.shipped import shipped_models
+from draw_gui.widgets.slots import weakly
 
 ABOUT = f"""<h3>draw-gui {__version__}</h3>
 <p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,
@@ -30,18 +31,6 @@ Tiny Images</i>, 2009.<br>
 SVHN: for non-commercial use only; cite Y. Netzer et al., <i>Reading Digits in Natural Images with
 Unsupervised Feature Learning</i>, NIPS Workshop 2011.</p>
 <p>draw-gui is free software under the MIT licence.</p>"""
-
-
-def weakly(method):
-    """`method` (bound) as a callable that does not keep its object alive: for slots that name the
-    window. Qt holds a callable connected to a widget's signal for the widget's whole life, so a
-    lambda holding the window makes a cycle gc cannot see, and a closed window is never freed."""
-    ref = weakref.WeakMethod(method)
-
-    def call(*args, **kwargs):
-        m = ref()
-        return None if m is None else m(*args, **kwargs)
-    return call
 
 
 AUTOSAVE_CHOICES = (1, 2, 5, 10, 30)  # minutes

@@ -10,15 +10,30 @@ Qt aborts the whole process when a QThread object is destroyed while its thread 
 it was joined: every started thread is held in a module-level list until it has finished, whoever
 owned it (a widget closed while a long job ran, an owner that never called shutdown), and the
 threads still running when Python exits are joined first (atexit).
+
+Every background worker (the training worker and the JobThreads) is a BackgroundWorker: a failure
+in its thread goes out through its `failed` signal as a messages.Failure, built by
+report_failure, never a print or a silent drop; the window tells the user.
 """
 from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-_unjoined: list = []   # (QThread, objects that must outlive it, stop): started, not yet seen finished
+from draw_gui.workers.messages import Failure, FailureKind, failure_from
+
+
+class _Unjoined(NamedTuple):
+    thread: QThread
+    objects: tuple                   # what must outlive the thread (the worker living in it)
+    stop: Callable[[], None] | None  # ends the work under way (join_all)
+
+
+_unjoined: list[_Unjoined] = []   # started, not yet seen finished
 
 
 def keep_until_finished(thread: QThread, *objects, stop=None) -> None:
@@ -26,12 +41,12 @@ def keep_until_finished(thread: QThread, *objects, stop=None) -> None:
     so that dropping its owner can never destroy it while it runs. `stop`: what ends the work
     under way when Python exits (join_all). Call from the GUI thread, before thread.start()."""
     _sweep()
-    _unjoined.append((thread, objects, stop))
+    _unjoined.append(_Unjoined(thread, objects, stop))
 
 
 def _sweep() -> None:
     """Let go of the threads that have finished (their objects may now be freed)."""
-    _unjoined[:] = [entry for entry in _unjoined if not entry[0].isFinished()]
+    _unjoined[:] = [entry for entry in _unjoined if not entry.thread.isFinished()]
 
 
 def unjoined() -> int:
@@ -44,20 +59,37 @@ def unjoined() -> int:
 def join_all(timeout_ms: int = 30000) -> None:
     """Ask every thread still running to end and wait for it (at exit: before Python destroys
     them). A job under way finishes first: the JobThreads end theirs early when asked to."""
-    for thread, _, stop in list(_unjoined):
-        if stop is not None:
-            stop()
-        thread.quit()
-    for thread, _, _ in list(_unjoined):
-        thread.wait(timeout_ms)
+    for entry in list(_unjoined):
+        if entry.stop is not None:
+            entry.stop()
+        entry.thread.quit()
+    for entry in list(_unjoined):
+        entry.thread.wait(timeout_ms)
     _sweep()
 
 
-class JobThread(QObject):
+class BackgroundWorker(QObject):
+    """A QObject working in a thread of its own. Its failures reach the GUI thread one way: a
+    messages.Failure through `failed`, made by report_failure."""
+
+    failed = Signal(object)          # messages.Failure
+    source = "background worker"     # names the worker in its failures ("training", ...)
+
+    def report_failure(self, error: BaseException | Failure, subject: Any = None,
+                       kind: FailureKind | None = None, message: str | None = None) -> Failure:
+        """Send `error` (an exception being handled, or a Failure made already) through `failed`,
+        and return the Failure. kind and message: as messages.failure_from."""
+        failure = error if isinstance(error, Failure) else failure_from(error, self.source, subject, kind, message)
+        self.failed.emit(failure)
+        return failure
+
+
+class JobThread(BackgroundWorker):
     _wake = Signal()
 
     def __init__(self, name: str):
         super().__init__()
+        self.source = name.removeprefix("draw-gui ")
         self._lock = threading.Lock()
         self._pending: dict = {}
         self._scheduled = False

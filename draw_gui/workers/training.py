@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal, Slot
+
+from draw_gui.workers.job_thread import BackgroundWorker
+from draw_gui.workers.messages import Evaluation, Failure, FailureKind, RunState, failure_from, os_reason
+
+if TYPE_CHECKING:
+    import torch
+
+    from core.config import DrawConfig, TrainConfig
+    from core.live_run import LiveRun
+    from core.loop import Progress, Trainer
+    from core.model import DRAW
+    from core.run import Run
 
 METRICS_INTERVAL_S = 1 / 30
 SNAPSHOT_INTERVAL_S = 3.0     # live glimpse refresh while training
@@ -25,8 +38,8 @@ SNAPSHOT_INTERVAL_S_FOLDER = 30.0  # snapshot.npz in the run folder
 @dataclass
 class RunSetup:
     """Everything Start needs, as plain data."""
-    model: object                 # core.model.DrawConfig (image_shape is taken from the data)
-    train: object                 # core.train.TrainConfig
+    model: DrawConfig             # image_shape is taken from the data
+    train: TrainConfig
     dataset: str = "mnist"
     data_dir: str | None = None
     folder: str | None = None
@@ -54,8 +67,8 @@ class RunSetup:
 @dataclass
 class RunInfo:
     """Sent once a run is ready: what the window shows in its title and status bar."""
-    model: object
-    train: object
+    model: DrawConfig
+    train: TrainConfig
     dataset: str
     source: str
     device: str
@@ -63,8 +76,8 @@ class RunInfo:
     step: int
     total_steps: int
     steps_per_epoch: int
-    history: dict                 # column -> np.ndarray (a continued run's past)
-    evals: list
+    history: dict[str, np.ndarray]  # column -> values (a continued run's past)
+    evals: list[Evaluation]
     sample_data: bool = False     # training on the embedded sample because the full set is missing
     token: int = 0                # RunSetup.token of the request this answers
     view_only: bool = False       # a model shown read-only: nothing trains
@@ -79,35 +92,43 @@ class MetricsUpdate:
     loss: np.ndarray
     recon: np.ndarray
     kl: np.ndarray
-    progress: object              # core.loop.Progress of the last step
+    progress: Progress            # of the last step
 
 
 @dataclass
 class ModelWeights:
     """A copy of the model for another thread (the latent explorer): CPU clones, never shared."""
-    config: object                # core.model.DrawConfig
-    state: dict                   # state_dict of detached CPU tensor clones
+    config: DrawConfig
+    state: dict[str, torch.Tensor]  # state_dict of detached CPU tensor clones
     step: int
     examples: np.ndarray | None   # (B, C, H, W) the fixed test examples (for principal directions)
 
 
-class TrainingWorker(QObject):
+class _View(NamedTuple):
+    """A view_only setup's model: shown, not trained."""
+    model: DRAW
+    step: int
+
+
+class TrainingWorker(BackgroundWorker):
+    """Its failures: `failed` (BackgroundWorker) carries a messages.Failure."""
+
+    source = "training"
     ready = Signal(object)           # RunInfo
     metrics = Signal(object)         # MetricsUpdate
     snapshot = Signal(object)        # core.trace.GlimpseTrace of the fixed examples
     weights = Signal(object)         # ModelWeights, with snapshots (at most every WEIGHTS_INTERVAL_S)
-    evaluated = Signal(object)       # dict: step, epoch, nll_bound, recon, kl
-    state_changed = Signal(str)      # loading, running, paused, stopped, finished, failed
-    failed = Signal(str, str)        # kind (data, checkpoint, nan, save, config, error), message
+    evaluated = Signal(object)       # messages.Evaluation
+    state_changed = Signal(object)   # messages.RunState: LOADING, RUNNING, PAUSED, STOPPED, FINISHED, FAILED
     saved = Signal(str)              # path of a written checkpoint
     autosaved = Signal(str)          # path of the run folder's checkpoint.pt, just written
     _invoke = Signal(object)         # run a callable on the worker thread when no loop is running
 
     def __init__(self):
         super().__init__()
-        self._trainer = None
-        self._view = None            # (model, step) of a view_only setup: a model shown, not trained
-        self._examples = None
+        self._trainer: Trainer | None = None
+        self._view: _View | None = None
+        self._examples: torch.Tensor | None = None
         self._token = 0              # RunSetup.token of what the worker holds
         self.newest = 0              # the newest token the window asked for (set from the GUI thread)
         self._looping = False
@@ -117,9 +138,9 @@ class TrainingWorker(QObject):
         self.dirty = False           # progress since the last save
         self._saved_event = threading.Event()
         self._stop_requested = False
-        self._run = None             # core.run.Run of the trainer
-        self._folder: Path | None = None   # the run folder the trainer autosaves to
-        self._live = None            # core.live_run.LiveRun writing it, once a step has trained
+        self._run: Run | None = None           # the trainer's
+        self._folder: Path | None = None       # the run folder the trainer autosaves to
+        self._live: LiveRun | None = None      # writing it, once a step has trained
         self._autosave_minutes = AUTOSAVE_MINUTES
         self._invoke.connect(self._call)
 
@@ -127,8 +148,8 @@ class TrainingWorker(QObject):
     def pause(self):
         if self._trainer is not None:
             self._trainer.pause()
-            self.state_changed.emit("paused")
-            self._on_worker_thread(lambda: self._autosave("paused"))
+            self.state_changed.emit(RunState.PAUSED)
+            self._on_worker_thread(lambda: self._autosave(RunState.PAUSED))
 
     def resume(self):
         if self._trainer is None:
@@ -137,7 +158,7 @@ class TrainingWorker(QObject):
         if not self._looping:  # after a NaN the loop had ended: start it again
             self._invoke.emit(self._loop)
         else:
-            self.state_changed.emit("running")
+            self.state_changed.emit(RunState.RUNNING)
 
     def step_once(self):
         if self._trainer is None:
@@ -172,23 +193,30 @@ class TrainingWorker(QObject):
         if not self.dirty:
             return True
         self._saved_event.clear()
-        self._on_worker_thread(lambda: (self._autosave("paused" if self._trainer and self._trainer.paused
-                                                         else "running"), self._saved_event.set()))
+        self._on_worker_thread(lambda: (self._autosave(self._run_state()), self._saved_event.set()))
         return self._saved_event.wait(timeout_s) and not self.dirty
 
     @property
     def running(self) -> bool:
         return self._looping
 
-    def _on_worker_thread(self, fn):
+    def _on_worker_thread(self, fn: Callable[[], object]):
         if self._trainer is not None and self._looping:
             self._trainer.call_soon(fn)
         else:
             self._invoke.emit(fn)
 
     @Slot(object)
-    def _call(self, fn):
-        fn()
+    def _call(self, fn: Callable[[], object]):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - reported like every failure, never a print from Qt
+            if self._current():
+                self.report_failure(e)
+
+    def _run_state(self) -> RunState:
+        """The trainer's state, as run.json says it: paused or running."""
+        return RunState.PAUSED if self._trainer is not None and self._trainer.paused else RunState.RUNNING
 
     # ---- worker thread --------------------------------------------------------------------
     def _current(self) -> bool:
@@ -200,7 +228,7 @@ class TrainingWorker(QObject):
         if setup.token < self.newest:
             return  # asked for and superseded before it began: skip the work
         if not setup.view_only:
-            self.state_changed.emit("loading")
+            self.state_changed.emit(RunState.LOADING)
         try:
             committed = self._setup(setup)
         except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a crash
@@ -214,7 +242,7 @@ class TrainingWorker(QObject):
         if not committed or setup.token < self.newest:
             return  # superseded while it loaded: a newer request follows
         if self._stop_requested:  # closed or stopped while the data loaded
-            self.state_changed.emit("stopped")
+            self.state_changed.emit(RunState.STOPPED)
             return
         if not setup.view_only:
             self._loop()
@@ -281,7 +309,7 @@ class TrainingWorker(QObject):
         self._emit_snapshot(force=True)
         return True
 
-    def _run_folder_for(self, setup: RunSetup, run) -> Path:
+    def _run_folder_for(self, setup: RunSetup, run: Run) -> Path:
         """Where this run autosaves: the folder asked for; the run folder a continued checkpoint
         lives in (as `draw-gui train --restore` continues there); else a new folder under the
         runs folder. It is made when the first step has trained."""
@@ -322,7 +350,7 @@ class TrainingWorker(QObject):
         if setup.token < self.newest:
             return False
         step = int(ckpt.get("step", 0))
-        self._trainer, self._view, self._examples, self._token = None, (model, step), examples, setup.token
+        self._trainer, self._view, self._examples, self._token = None, _View(model, step), examples, setup.token
         self._run = self._folder = self._live = None
         self.dirty = False
         history = {k: np.asarray(v.double().numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
@@ -342,26 +370,27 @@ class TrainingWorker(QObject):
             return
         self._looping = True
         if self._current():
-            self.state_changed.emit("paused" if trainer.paused else "running")
+            self.state_changed.emit(self._run_state())
         try:
-            outcome = trainer.run(on_progress=self._on_progress, on_epoch_end=self._on_epoch_end,
-                                  report_interval_s=METRICS_INTERVAL_S)
+            outcome = RunState(trainer.run(on_progress=self._on_progress, on_epoch_end=self._on_epoch_end,
+                                           report_interval_s=METRICS_INTERVAL_S))   # STOPPED or FINISHED
         except NonFiniteLoss as e:
-            self._autosave("paused")   # the last good state, in the run folder
+            self._autosave(RunState.PAUSED)   # the last good state, in the run folder
             self._looping = False
             if self._current():
                 where = f" (saved in {self._folder})" if self._live is not None else ""
-                self.failed.emit("nan", f"{e}. Training is paused at the last good state{where}; you can save it.")
-                self.state_changed.emit("paused")
+                self.report_failure(e, message=f"{e}. Training is paused at the last good state{where}; "
+                                               "you can save it.")
+                self.state_changed.emit(RunState.PAUSED)
             return
         except Exception as e:  # noqa: BLE001
             if self._live is not None:
-                self._live.finish("failed")
+                self._live.finish(RunState.FAILED)
             self._looping = False
             if self._current():
                 self._fail(e)
             return
-        if outcome == "finished" and self._current():
+        if outcome is RunState.FINISHED and self._current():
             self._evaluate()
         self._autosave(outcome)    # stopped (Stop, closing, another model) or finished: on disk first
         if self._live is not None:
@@ -372,7 +401,7 @@ class TrainingWorker(QObject):
         self._emit_snapshot(force=True)
         self.state_changed.emit(outcome)
 
-    def _on_progress(self, progress):
+    def _on_progress(self, progress: Progress):
         self.dirty = True
         cols = self._trainer.history.columns
         n = len(self._trainer.history)
@@ -389,7 +418,7 @@ class TrainingWorker(QObject):
             self._emit_snapshot()
         self._keep_run_folder(progress)   # after the window has its numbers: the first step makes the folder
 
-    def _on_epoch_end(self, epoch):
+    def _on_epoch_end(self, epoch: int):
         if self._trainer.step < self._trainer.total_steps:
             self._evaluate()
 
@@ -401,7 +430,7 @@ class TrainingWorker(QObject):
                 self.evaluated.emit(dict(self._trainer.history.evals[-1]))
 
     # ---- the run folder (worker thread) ---------------------------------------------------
-    def _keep_run_folder(self, progress):
+    def _keep_run_folder(self, progress: Progress):
         """After a trained step: make the run folder on the first one, then let LiveRun write
         metrics, run.json, snapshots and the timed checkpoint (core.live_run)."""
         if self._folder is None:
@@ -413,9 +442,9 @@ class TrainingWorker(QObject):
             try:
                 folder = RunFolder(self._folder)
             except OSError as e:
-                reason = e.strerror if getattr(e, "strerror", None) else str(e)
-                self.failed.emit("save", f"Could not make the run folder {self._folder}: {reason}. Training goes "
-                                         "on without autosaving; save a checkpoint with File → Save as.")
+                self.report_failure(e, kind=FailureKind.SAVE,
+                                    message=f"Could not make the run folder {self._folder}: {os_reason(e)}. Training "
+                                            "goes on without autosaving; save a checkpoint with File → Save as.")
                 self._folder = None
                 return
             run = self._run
@@ -425,30 +454,31 @@ class TrainingWorker(QObject):
                                  metrics_every_s=FOLLOW_INTERVAL_S, snapshot_every_s=SNAPSHOT_INTERVAL_S_FOLDER,
                                  checkpoint_every_s=60 * self._autosave_minutes)
             self._live.start()
-        self._live.info["status"] = "paused" if self._trainer.paused else "running"
+        self._live.info["status"] = self._run_state()
         self._live.on_progress(progress)
 
-    def _autosave(self, reason: str):
+    def _autosave(self, reason: RunState | str):
         """checkpoint.pt, metrics.csv and eval.csv of the run folder, atomically (a kill -9 loses
-        at most what trained since). reason: paused, stopped, finished, or LiveRun's timed save."""
+        at most what trained since). reason: a RunState (PAUSED, RUNNING, STOPPED, FINISHED: what
+        run.json says from now on), or LiveRun's timed save (its own words)."""
         live, trainer = self._live, self._trainer
         if live is None or trainer is None:
             return
         if not self.dirty:   # nothing new to write: only say what the run is doing now
-            if reason in ("paused", "running"):
-                live.set_status(reason)
+            if reason in (RunState.PAUSED, RunState.RUNNING):
+                live.set_status(RunState(reason))
             return
-        if reason in ("paused", "stopped", "finished", "running"):
-            live.info["status"] = reason
+        if reason in (RunState.PAUSED, RunState.STOPPED, RunState.FINISHED, RunState.RUNNING):
+            live.info["status"] = RunState(reason)
         try:
             live.run.write_metrics(trainer.history)
             path = live.run.save_checkpoint(trainer.checkpoint())
             live.checkpoint_saved()
         except Exception as e:  # noqa: BLE001 - a failed autosave must never end the run
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
             if self._current():
-                self.failed.emit("save", f"Could not autosave to {live.run.path}: {reason}. Training goes on; "
-                                         "free some space, or save a checkpoint elsewhere with File → Save as.")
+                self.report_failure(e, kind=FailureKind.SAVE,
+                                    message=f"Could not autosave to {live.run.path}: {os_reason(e)}. Training goes "
+                                            "on; free some space, or save a checkpoint elsewhere with File → Save as.")
             return
         self.dirty = False
         if self._current():
@@ -458,7 +488,7 @@ class TrainingWorker(QObject):
         if self._trainer is not None:
             model, step, paused = self._trainer.model, self._trainer.step, self._trainer.paused
         elif self._view is not None:
-            (model, step), paused = self._view, True
+            model, step, paused = self._view.model, self._view.step, True
         else:
             return
         if not self._current():
@@ -481,16 +511,17 @@ class TrainingWorker(QObject):
         if self._trainer is None:
             return
         if is_shipped(path):
-            self.failed.emit("save", f"Could not save {path}: it belongs to a model that ships with draw-gui, "
-                                     "and those are never overwritten. Nothing was written; choose another file.")
+            self.report_failure(Failure(FailureKind.SAVE, f"Could not save {path}: it belongs to a model that ships "
+                                        "with draw-gui, and those are never overwritten. Nothing was written; "
+                                        "choose another file.", source=self.source))
             self._saved_event.set()
             return
         try:
             save_checkpoint(path, self._trainer.checkpoint())
         except Exception as e:  # noqa: BLE001 - a failed save must never end the run
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
-            self.failed.emit("save", f"Could not save {path}: {reason}. Nothing was overwritten; "
-                                     "choose another folder or free some space.")
+            self.report_failure(e, kind=FailureKind.SAVE,
+                                message=f"Could not save {path}: {os_reason(e)}. Nothing was overwritten; "
+                                        "choose another folder or free some space.")
             self._saved_event.set()
             return
         self.dirty = False
@@ -498,20 +529,17 @@ class TrainingWorker(QObject):
         self.saved.emit(str(path))
 
     def _fail(self, e: Exception, keep: bool = False, checkpoint: str | None = None):
-        """keep: a load failed, and the model held before stays (else a setup failure drops it).
+        """Report a failed setup or run (messages.failure_from), then the FAILED state.
+        keep: a load failed, and the model held before stays (else a setup failure drops it).
         checkpoint: the file the failed setup read: settings it holds that cannot be used (a
         ConfigError or other ValueError) are that file's fault, said in one line like CheckpointError."""
-        from core.checkpoint import CheckpointError
-        from core.data import DataUnavailable
-        from core.model import ConfigError
-        if checkpoint and isinstance(e, (ConfigError, ValueError)) and not isinstance(e, CheckpointError):
+        failure = failure_from(e, self.source)
+        if checkpoint and failure.kind is FailureKind.CONFIG:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            e = CheckpointError(first if first.startswith(str(checkpoint))
-                                else f"{checkpoint} is not a usable checkpoint: {first}")
-        kind = ("data" if isinstance(e, DataUnavailable) else "checkpoint" if isinstance(e, CheckpointError)
-                else "config" if isinstance(e, (ConfigError, ValueError)) else "error")
-        message = str(e) if kind != "error" else f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=3)}"
-        if not keep and kind in ("data", "checkpoint", "config"):
+            failure = failure_from(e, self.source, kind=FailureKind.CHECKPOINT,
+                                   message=first if first.startswith(str(checkpoint))
+                                   else f"{checkpoint} is not a usable checkpoint: {first}")
+        if not keep and failure.kind in (FailureKind.DATA, FailureKind.CHECKPOINT, FailureKind.CONFIG):
             self._trainer = self._view = self._run = self._folder = self._live = None
-        self.failed.emit(kind, message)
-        self.state_changed.emit("failed")
+        self.report_failure(failure)
+        self.state_changed.emit(RunState.FAILED)
