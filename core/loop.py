@@ -212,9 +212,9 @@ class Trainer:
             try:
                 result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             except Exception as e:  # noqa: BLE001 - a failed compilation (no C++ compiler, ...) must not end the run
-                if self.model._compiled_glimpse is None:
+                if not self.model.compiled:
                     raise
-                self.model._compiled_glimpse, self.model.compile_mode = None, None
+                self.model.drop_compiled()
                 self.compile_note = f"torch.compile failed ({type(e).__name__}); training continues without it"
                 result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             if distributed:

@@ -107,6 +107,15 @@ class DRAW(nn.Module):
         self.compile_mode = mode or "default"
         self._compiled_glimpse = torch.compile(self._glimpse, dynamic=False, mode=mode)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether training steps run the torch.compile'd glimpse (compile_glimpse)."""
+        return self._compiled_glimpse is not None
+
+    def drop_compiled(self) -> None:
+        """Back to the plain glimpse step (a compilation that failed)."""
+        self._compiled_glimpse, self.compile_mode = None, None
+
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None, trace: bool = False,
                 log_weight: bool = False) -> DrawOutput:
         """x: (B, C, H, W) in [0, 1]; eps: (T, B, Z) noise of the reparameterisation (drawn if None)."""
@@ -167,12 +176,13 @@ class DRAW(nn.Module):
         flat = hs.reshape(T * B, -1)
         glimpse = None
         if write_glimpse and cfg.attention != "none":
-            glimpse = [p.view(T, B, 1).clone() for p in self.write.glimpse(flat)]
+            # (g_x, g_y, delta, sigma^2 or angle, gamma), each (T, B, 1): the decoder's own write boxes
+            x_at, y_at, delta_at, fourth, gamma = (p.view(T, B, 1).clone() for p in self.write.glimpse(flat))
             for t, (g_x, g_y, delta) in write_glimpse.items():
-                if cfg.attention == "gaussian":   # sigma^2 follows delta^2
-                    glimpse[3][t] = glimpse[3][t] * (delta / glimpse[2][t]) ** 2
-                glimpse[0][t], glimpse[1][t], glimpse[2][t] = g_x, g_y, delta
-            glimpse = [p.view(T * B, 1) for p in glimpse]
+                if cfg.attention == "gaussian":   # sigma^2 follows delta^2: the same blur per stride
+                    fourth[t] = fourth[t] * (delta / delta_at[t]) ** 2
+                x_at[t], y_at[t], delta_at[t] = g_x, g_y, delta
+            glimpse = [p.view(T * B, 1) for p in (x_at, y_at, delta_at, fourth, gamma)]
         updates, write_params = self.write(flat, glimpse)                   # (T*B, C, H, W)
         updates = updates.view(T, B, *canvas0.shape[1:])
         if not trace:

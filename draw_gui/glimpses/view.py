@@ -27,7 +27,7 @@ from draw_gui.glimpses.timeline import GLIMPSE_KEYS, Timeline
 PADDING = 1                       # pixels between cells, as in exported panels
 MAX_EXAMPLES_PER_ROW = 8
 MAX_SCALE = 6                     # beyond this rendering costs more than a 40 glimpses/s frame
-SAVE_GIF_KEYS = QKeySequence("Ctrl+E")   # docs/ui.md: Ctrl+E export
+SAVE_GIF_KEYS = QKeySequence("Ctrl+E")   # E for export, as in most image tools
 
 
 def _gap(scale: int) -> int:
