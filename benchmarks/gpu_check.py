@@ -185,7 +185,7 @@ def _print(report, args, quick, epoch_batch, best):
     f = report["fidelity"]
     print(f"{report['gpu'] or report['device']}, torch {report['torch']}, {'QUICK ' if quick else ''}paper configuration")
     print(f"  fidelity: bound per image max rel diff {f['bound_max_rel_diff']:.2e}; after 3 steps "
-          f"cpu {['%.3f' % v for v in f['losses_cpu']]} device {['%.3f' % v for v in f['losses_device']]}")
+          f"cpu {[f'{v:.3f}' for v in f['losses_cpu']]} device {[f'{v:.3f}' for v in f['losses_device']]}")
     for k, v in report["images_per_s"].items():
         print(f"  {k:>24}: {v:10.1f} images/s" if isinstance(v, float) else f"  {k:>24}: {v}")
     print(f"  one epoch of {report['epoch']['images']:,} images at batch {epoch_batch}"

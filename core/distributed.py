@@ -64,7 +64,7 @@ class Distributed:
         return self.backend != ""
 
     @classmethod
-    def from_env(cls, device: str = "auto", timeout_s: float = 1800) -> "Distributed":
+    def from_env(cls, device: str = "auto", timeout_s: float = 1800) -> Distributed:
         """Join the process group torchrun describes in the environment; a process not started
         by torchrun gets a disabled Distributed and nothing is initialised."""
         if not under_torchrun():

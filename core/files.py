@@ -9,7 +9,7 @@ import contextlib
 import os
 import pathlib
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 PathLike = str | os.PathLike
 

@@ -12,7 +12,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from core.config import is_count
 from core.runfolder import CHECKPOINT_NAME, INFO_NAME, RunReader
@@ -32,7 +32,7 @@ class Status(str, enum.Enum):
     UNKNOWN = "unknown"          # no run.json, or a status draw-gui does not write
 
     @classmethod
-    def parse(cls, value) -> "Status":
+    def parse(cls, value) -> Status:
         try:
             return cls(value)
         except ValueError:

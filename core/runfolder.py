@@ -180,7 +180,7 @@ class MetricsRows:
         return len(self.step)
 
     @classmethod
-    def empty(cls) -> "MetricsRows":
+    def empty(cls) -> MetricsRows:
         e = np.empty(0)
         return cls(step=e, epoch=e, loss=e, recon=e, kl=e, time_s=e)
 

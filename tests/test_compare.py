@@ -4,7 +4,6 @@ import pytest
 import torch
 from PIL import Image
 
-from core.checkpoint import save_checkpoint
 from core.compare import example_images, run_stats, summary
 from core.config import DrawConfig
 from core.loop import History

@@ -65,7 +65,7 @@ def test_several_batches_show_the_same_as_one_batch(qtbot):
         in_batches.append(steps[part], loss[part], recon[part], kl[part])
     at_once.append(steps, loss, recon, kl)
     for index in (TOTAL, LX, LZ):
-        qtbot.waitUntil(lambda: at_once.curves[index].xData is not None)
+        qtbot.waitUntil(lambda index=index: at_once.curves[index].xData is not None)
         wait_for_curve(qtbot, in_batches, index, at_once.curves[index].xData,
                        at_once.curves[index].yData)
 

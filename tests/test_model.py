@@ -1,5 +1,4 @@
 """The DRAW maths against literal implementations of the paper's equations."""
-import math
 
 import pytest
 import torch

@@ -3,7 +3,6 @@ user's pictures folder), atomic writes, and a clear message when a save fails.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
