@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.config import DrawConfig, settings
+
 PAPER = "Gregor et al. 2015, DRAW, Table 3"
 
 
@@ -53,8 +55,15 @@ class Preset:
         return f"{self.title}: {self.summary()}; {PAPER}"
 
 
+# The DrawConfig fields a preset sets, declared preset=True in core.config: a form shows "custom"
+# once one of them differs.
+MODEL_FIELDS = tuple(name for name, s in settings(DrawConfig).items() if s.preset)
+
+
 def _model(T: int, lstm: int, z: int, read: int, write: int) -> dict:
-    return dict(glimpses=T, enc_size=lstm, dec_size=lstm, z_size=z, attention="gaussian",
+    """Table 3's row; the other preset fields (MODEL_FIELDS) at their defaults."""
+    defaults = {name: s.default for name, s in settings(DrawConfig).items() if s.preset}
+    return dict(defaults, glimpses=T, enc_size=lstm, dec_size=lstm, z_size=z, attention="gaussian",
                 read_size=read, write_size=write)
 
 
@@ -63,9 +72,6 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("svhn", "SVHN", "svhn", _model(32, 800, 100, 12, 12), size=32, paper_size=64),
     Preset("cifar10", "CIFAR-10", "cifar10", _model(64, 400, 200, 5, 5), size=32, paper_size=32),
 )}
-
-# The DrawConfig fields a preset sets: a form shows "custom" once one of them differs.
-MODEL_FIELDS = ("glimpses", "enc_size", "dec_size", "z_size", "attention", "read_size", "write_size")
 
 
 def get_preset(name: str) -> Preset:
@@ -79,6 +85,6 @@ def get_preset(name: str) -> Preset:
 def matching_preset(dataset: str, model: dict) -> Preset | None:
     """The preset whose dataset and model settings these are, or None (custom settings)."""
     for preset in PRESETS.values():
-        if preset.dataset == dataset and all(model.get(k) == v for k, v in preset.model.items()):
+        if preset.dataset == dataset and all(model.get(k) == preset.model[k] for k in MODEL_FIELDS):
             return preset
     return None

@@ -12,7 +12,8 @@ import sys
 
 from draw_gui import __version__
 from draw_gui.cli.common import (  # noqa: F401  (tests and callers use them from here too)
-    EXIT_USAGE, AUTO_COMPILE_STEPS, UsageError, NoDisplay, display_problem, open_window, bool_arg, whole_number, count, seconds, checkpoint_arg)
+    EXIT_USAGE, AUTO_COMPILE_STEPS, UsageError, NoDisplay, display_problem, open_window, bool_arg, whole_number,
+    count, seconds, checkpoint_arg)
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (what was wrong, and where the help is)."""
@@ -31,6 +32,29 @@ def _opt(group, *names, **kw):
     group.add_argument(*spellings, default=None, **kw)
 
 
+def _setting_options(group, config_class, before: dict | None = None, notes: dict | None = None) -> None:
+    """An option for each field of config_class declared with cli spellings (core.config.setting),
+    in field order, its type from the field's: whole numbers >= 0 or >= 1 as the bounds say, true or
+    false, one of the choices. before[name]() adds hand-written options ahead of that field's;
+    notes[name] ends its help (what the command line does on its own, such as an automatic default)."""
+    from core.config import settings
+    types = {"bool": bool_arg, "float": float, "int": int}
+    for name, s in settings(config_class).items():
+        if name in (before or {}):
+            before[name]()
+        if not s.cli:
+            continue
+        kw = dict(dest=s.dest, type=types.get(s.kind), metavar=s.metavar,
+                  help=" ".join(filter(None, (s.help, (notes or {}).get(name)))) or None)
+        if s.kind == "int" and s.low in (0, 1):
+            kw["type"] = whole_number if s.low == 0 else count
+        if s.kind == "bool":
+            kw.update(nargs="?", const=True, metavar=s.metavar or "BOOL")
+        if s.choices:
+            kw.update(type=str.lower, choices=s.choices)
+        _opt(group, *s.cli, **kw)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="draw-gui", allow_abbrev=False,
                                 description="Train and explore DRAW models (Gregor et al. 2015). "
@@ -45,42 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=f"presets (--preset NAME: the dataset and model of {PAPER}):\n{presets}\n"
                               "Training settings keep draw-gui's defaults (Table 3 gives none). torchvision's "
                               "SVHN is 32x32;\n--image-size 64 scales it to the paper's size (no new detail, ~4x the time).")
+    from core.config import DrawConfig, TrainConfig
     m = t.add_argument_group("model (defaults: the paper's MNIST setting)")
     _opt(m, "--preset", metavar="NAME", help=f"the paper's setting for a dataset: {', '.join(PRESETS)} "
          "(listed below); sets --dataset and the model, options given explicitly still win")
-    _opt(m, "--read_size", type=whole_number, metavar="N", help="read glimpse N x N (default 2)")
-    _opt(m, "--write_size", type=whole_number, metavar="N", help="write glimpse N x N (default 5)")
-    _opt(m, "--num_glimpses", "--glimpses", type=count, metavar="T", help="glimpses T (default 64)")
-    _opt(m, "--latent_size", "--z_size", type=count, metavar="Z", help="latent units per glimpse (100)")
-    _opt(m, "--hidden_size", type=count, metavar="H", help="encoder and decoder LSTM units (256)")
-    _opt(m, "--enc_size", type=count, metavar="H", help="encoder LSTM units")
-    _opt(m, "--dec_size", type=count, metavar="H", help="decoder LSTM units")
-    _opt(m, "--use_attention", type=bool_arg, nargs="?", const=True, metavar="BOOL",
-         help="Gaussian attention (default true); false reads and writes whole images")
-    from core.config import ATTENTIONS
-    _opt(m, "--attention", choices=ATTENTIONS, help="attention kind: gaussian (the paper's filter grids), "
-         "spatial (affine crops, Jaderberg et al. 2015) or none")
-    _opt(m, "--spatial_rotation", type=bool_arg, nargs="?", const=True, metavar="BOOL",
-         help="with --attention spatial: glimpses may rotate too (default false)")
+    # One option per field declared with cli spellings in core.config; the options that are not one
+    # field each (draw_gui.cli.train.SHORTHANDS) are written here, before the fields they set.
+    _setting_options(m, DrawConfig, before={
+        "enc_size": lambda: _opt(m, "--hidden_size", type=count, metavar="H",
+                                 help="encoder and decoder LSTM units (256)"),
+        "attention": lambda: _opt(m, "--use_attention", type=bool_arg, nargs="?", const=True, metavar="BOOL",
+                                  help="Gaussian attention (default true); false reads and writes whole images")})
     o = t.add_argument_group("optimisation")
-    _opt(o, "--optimizer", type=str.lower, choices=("adam", "sgd", "rmsprop"), help="default adam")
-    _opt(o, "--lr", "--learning_rate", type=float, help="learning rate (default 1e-3)")
-    _opt(o, "--lr_decay", type=float, help="multiply the learning rate by this every epoch (1)")
-    _opt(o, "--grad_clip", type=float, help="max global gradient norm, 0 = off (default 5)")
-    _opt(o, "--grad_clamp", type=float, help="the seed's element-wise gradient clamp, 0 = off")
-    _opt(o, "--kl_warmup", type=whole_number, metavar="STEPS", help="KL weight warm-up steps (the bound "
-         "reported is always the true one)")
-    _opt(o, "--batch_size", type=count, help="default 64")
-    _opt(o, "--maxEpochs", "--max_epochs", "--epochs", type=count, dest="epochs", help="default 20")
-    _opt(o, "--max_steps", type=whole_number, metavar="N", help="stop after N steps in all")
-    _opt(o, "--seed", type=int)
-    _opt(o, "--backend", "--device", dest="device", metavar="DEVICE", help="auto (default), cpu, cuda, cuda:N, mps")
-    _opt(o, "--threads", type=whole_number, help="CPU threads for torch (default or 0: chosen by measurement)")
-    _opt(o, "--precision", choices=("fp32", "bf16"), help="bf16 autocasts the forward pass (GPUs; the loss "
-         "stays float32); default fp32")
-    _opt(o, "--compile", type=bool_arg, nargs="?", const=True, metavar="BOOL",
-         help="torch.compile the glimpse step: about 1.3x faster on a CPU once compiled (~40 s). "
-              f"Default: on for runs of {AUTO_COMPILE_STEPS:,} steps or more")
+    _setting_options(o, TrainConfig, before={
+        "compile": lambda: _opt(o, "--threads", type=whole_number,
+                                help="CPU threads for torch (default or 0: chosen by measurement)")},
+        notes={"compile": f"Default: on for runs of {AUTO_COMPILE_STEPS:,} steps or more"})
     d = t.add_argument_group("data")
     _opt(d, "--dataset", help="mnist (default), binarized-mnist, fashion-mnist, cifar10, svhn, folder")
     _opt(d, "--data_dir", metavar="DIR", help="where datasets are (or are downloaded to); also $DRAW_GUI_DATA")

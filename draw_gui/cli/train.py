@@ -22,6 +22,32 @@ def _preset(args):
         raise UsageError(str(e)) from None
 
 
+# The model options that are not one field each (cli.main writes them by hand): the fields they
+# set. The fields' own options (core.config: --enc_size, --attention) override them.
+SHORTHANDS = {
+    "hidden_size": lambda h: {"enc_size": h, "dec_size": h},
+    "use_attention": lambda on: {"attention": "gaussian" if on else "none"},
+}
+
+
+def _options_set(args, config_class) -> dict[str, dict]:
+    """{option's dest: {field: value}} for the options of config_class's fields given on the
+    command line: the shorthands (DrawConfig's), then each declared field option (core.config)."""
+    from core.config import DrawConfig, settings
+    given = {}
+    if config_class is DrawConfig:
+        given = {o: fields_of(getattr(args, o)) for o, fields_of in SHORTHANDS.items() if getattr(args, o) is not None}
+    for name, s in settings(config_class).items():
+        if s.cli and getattr(args, s.dest) is not None:
+            given[s.dest] = {name: getattr(args, s.dest)}
+    return given
+
+
+def _field_values(args, config_class) -> dict:
+    """{field: value} as the options given set them (a field's own option over a shorthand)."""
+    return {name: v for values in _options_set(args, config_class).values() for name, v in values.items()}
+
+
 def _model_and_train_config(args, image_shape, base_model=None, base_train=None):
     from core.config import DrawConfig
     from core.config import TrainConfig
@@ -30,37 +56,17 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
     mc = base_model or DrawConfig(image_shape=tuple(image_shape), **(preset.model if preset else {}))
     tc = base_train or TrainConfig(**(preset.train if preset else {}))
     if base_model is None:  # the model's shape is fixed once trained
-        changes = {}
-        if args.read_size is not None: changes["read_size"] = args.read_size
-        if args.write_size is not None: changes["write_size"] = args.write_size
-        if args.num_glimpses is not None: changes["glimpses"] = args.num_glimpses
-        if args.latent_size is not None: changes["z_size"] = args.latent_size
-        if args.hidden_size is not None: changes.update(enc_size=args.hidden_size, dec_size=args.hidden_size)
-        if args.enc_size is not None: changes["enc_size"] = args.enc_size
-        if args.dec_size is not None: changes["dec_size"] = args.dec_size
-        if args.use_attention is not None: changes["attention"] = "gaussian" if args.use_attention else "none"
-        if args.attention is not None: changes["attention"] = args.attention
-        if args.spatial_rotation is not None: changes["spatial_rotation"] = args.spatial_rotation
-        mc = replace(mc, **changes)
-    t_changes = {k: getattr(args, k) for k in ("optimizer", "lr", "lr_decay", "grad_clip", "grad_clamp",
-                                                 "batch_size", "epochs", "max_steps", "seed", "device")
-                 if getattr(args, k) is not None}
-    if args.kl_warmup is not None:
-        t_changes["kl_warmup_steps"] = args.kl_warmup
-    if args.compile is not None:
-        t_changes["compile"] = args.compile
-    if args.precision:
-        t_changes["precision"] = args.precision
-    return mc.validate(), replace(tc, **t_changes).validate()
+        mc = replace(mc, **_field_values(args, DrawConfig))
+    return mc.validate(), replace(tc, **_field_values(args, TrainConfig)).validate()
 
 
 def preset_summary(preset, cfg, dataset: str) -> str:
     """'preset cifar10 (Table 3)', and which of its settings the options changed."""
     if preset is None:
         return ""
+    from core.config import DrawConfig, settings
     from core.presets import MODEL_FIELDS
-    names = {"glimpses": "T", "enc_size": "encoder LSTM", "dec_size": "decoder LSTM", "z_size": "z",
-             "read_size": "read N", "write_size": "write N", "attention": "attention"}
+    names = {name: s.short or name for name, s in settings(DrawConfig).items()}
     fields = list(MODEL_FIELDS)
     if cfg.enc_size == cfg.dec_size:   # --hidden_size sets both: say it once
         names["enc_size"] = "LSTM"
@@ -139,10 +145,24 @@ class ProgressPrinter:
             self.log.flush()
 
 
+def _changed_model_options(args, saved: dict) -> list[str]:
+    """The model options given (by dest) that differ from a restored checkpoint's model_config:
+    they cannot change. One that repeats the checkpoint's value changes nothing and is accepted."""
+    from dataclasses import fields
+    from core.config import DrawConfig
+    defaults = {f.name: f.default for f in fields(DrawConfig)}  # what a checkpoint lacking the field loads with
+    return [option for option, values in _options_set(args, DrawConfig).items()
+            if any(v != saved.get(name, defaults[name]) for name, v in values.items())]
+
+
 def _saved_value(option: str, saved: dict) -> str:
-    key = {"num_glimpses": "glimpses", "latent_size": "z_size", "hidden_size": "enc_size",
-           "use_attention": "attention"}.get(option, option)
-    return f"{key} {saved.get(key)}" if option != "preset" else "its own settings"
+    """What the checkpoint has for a model option: 'glimpses 64' for --num_glimpses."""
+    if option == "preset":
+        return "its own settings"
+    from core.config import DrawConfig, settings
+    key = {s.dest: name for name, s in settings(DrawConfig).items() if s.cli}.get(option) \
+        or next(iter(SHORTHANDS[option](True)))   # a shorthand: the first field it sets
+    return f"{key} {saved.get(key)}"
 
 
 def _absolute(path) -> str | None:
@@ -172,15 +192,7 @@ def run_train(args, dist=None) -> int:
         if not shipped:  # a shipped model continues in a new run folder, never inside the package
             out_dir = out_dir or path.parent
         saved = ckpt["model_config"]
-        same = {  # an option that repeats the checkpoint's value changes nothing and is accepted
-            "read_size": lambda v: v == saved.get("read_size"), "write_size": lambda v: v == saved.get("write_size"),
-            "num_glimpses": lambda v: v == saved.get("glimpses"), "latent_size": lambda v: v == saved.get("z_size"),
-            "hidden_size": lambda v: v == saved.get("enc_size") == saved.get("dec_size"),
-            "enc_size": lambda v: v == saved.get("enc_size"), "dec_size": lambda v: v == saved.get("dec_size"),
-            "use_attention": lambda v: ("gaussian" if v else "none") == saved.get("attention", "gaussian"),
-            "attention": lambda v: v == saved.get("attention", "gaussian"),
-            "spatial_rotation": lambda v: v == saved.get("spatial_rotation", False)}
-        fixed = [n for n, equal in same.items() if getattr(args, n) is not None and not equal(getattr(args, n))]
+        fixed = _changed_model_options(args, saved)
         if args.preset is not None:
             fixed.insert(0, "preset")
         if fixed:

@@ -10,10 +10,10 @@ import os
 
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QWidget)
 
-from core.config import ConfigError, DrawConfig, TrainConfig
+from core.config import MAX_SIDE, ConfigError, DrawConfig, Setting, TrainConfig, settings
 from core.presets import PAPER, PRESETS, matching_preset
 
 DATASETS = [  # (shown, key, image shape or None when it depends on the folder)
@@ -27,21 +27,39 @@ DATASETS = [  # (shown, key, image shape or None when it depends on the folder)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INVALID_STYLE = "border: 1px solid #e05050; border-radius: 2px;"
 
-# name: (label, minimum, maximum, tooltip) for the integer settings
-INTEGER_FIELDS = {
-    "read_size": ("read N", 1, 64, "N: the read glimpse is an N×N grid of Gaussian filters (eq. 27), or of "
-                  "bilinear samples for a spatial transformer"),
-    "write_size": ("write N", 1, 64, "N̂: the write patch w_t is N̂×N̂ (eq. 28-29)"),
-    "glimpses": ("glimpses T", 1, 1024, "T: how many read-write steps draw one image"),
-    "z_size": ("latent z", 1, 4096, "size of z_t, the latent drawn at each glimpse (eq. 6)"),
-    "hidden": ("LSTM units", 1, 8192, "units of the encoder and decoder LSTMs (eq. 5, 7)"),
-    "batch_size": ("batch size", 1, 65536, "images per training step"),
-    "epochs": ("epochs", 1, 100000, "passes over the training set"),
-    "kl_warmup_steps": ("KL warm-up", 0, 10 ** 7, "steps over which the KL weight rises from 0 to 1 while "
-                        "optimising; the loss shown is always the true bound"),
-    "seed": ("seed", 0, 2 ** 31 - 1, "random seed: the same seed and settings train the same model"),
-    "image_size": ("image size", 4, 512, "your images are resized to this many pixels square"),
+SPIN_LIMITS = (-2**31, 2**31 - 1)   # what a QSpinBox holds
+
+# The rows below the data folder, top to bottom. A name is a DrawConfig or TrainConfig field, shown
+# with the label, bounds and tooltip declared in core.config, or one of OWN_SPINS. A field declared
+# with a label that is not placed here gets its row at the end of its group.
+MODEL_ROWS = ("attention", "read_size", "write_size", "glimpses", "z_size", "hidden")
+TRAIN_ROWS = ("optimizer", "lr", "batch_size", "epochs", "kl_warmup_steps", "device", "seed")
+_LSTM = settings(DrawConfig)["enc_size"]  # --hidden_size's row: both LSTMs
+# name: (label, minimum, maximum, tooltip) of the rows that are not one field each
+OWN_SPINS = {
+    "hidden": ("LSTM units", _LSTM.low, _LSTM.high, "units of the encoder and decoder LSTMs (eq. 5, 7)"),
+    "image_size": ("image size", 4, MAX_SIDE, "your images are resized to this many pixels square"),
 }
+
+
+def shown_fields(config_class) -> dict[str, Setting]:
+    """The declared settings of config_class's fields that have a row here: those with a label."""
+    return {name: s for name, s in settings(config_class).items() if s.label}
+
+
+def rows(placed: tuple, config_class) -> list[str]:
+    """The rows of a group: those placed, then any other field of config_class declared with a label."""
+    return list(placed) + [name for name in shown_fields(config_class) if name not in placed]
+
+
+def spin_range(low, high) -> tuple[int, int]:
+    """Declared bounds as a QSpinBox's range (clipped to what one holds)."""
+    return (SPIN_LIMITS[0] if low is None else max(int(low), SPIN_LIMITS[0]),
+            SPIN_LIMITS[1] if high is None else min(int(high), SPIN_LIMITS[1]))
+
+
+def _text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class ConfigPanel(QWidget):
@@ -54,6 +72,7 @@ class ConfigPanel(QWidget):
         self.labels: dict[str, QLabel] = {}
         self._errors: dict[str, str] = {}
         self._valid = None
+        self._settings = {**shown_fields(DrawConfig), **shown_fields(TrainConfig)}
         form = QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
 
@@ -91,50 +110,57 @@ class ConfigPanel(QWidget):
         add("data_dir", "data folder", row, "where the dataset's files are (or are downloaded to); "
             "for an image folder, the folder of your images")
         self.fields["data_dir"] = self.data_dir
-        self.attention = QComboBox()
-        self.attention.addItem("Gaussian (paper)", "gaussian")
-        self.attention.addItem("spatial transformer", "spatial")
-        self.attention.addItem("spatial transformer + rotation", "spatial+rotation")
-        self.attention.addItem("none (whole image)", "none")
-        add("attention", "attention", self.attention, "Gaussian: read and write through N×N filter grids "
-            "(eq. 19-29); spatial transformer (Jaderberg et al. 2015): the glimpse is an affine crop, "
-            "N×N points of a grid scaled, shifted (and optionally rotated) by A_θ from the decoder state "
-            "and sampled bilinearly; the write warps its N×N patch back with the inverse transform; "
-            "none: read and write the whole image (eq. 17-18)")
-        for name in ("read_size", "write_size", "glimpses", "z_size", "hidden"):
-            self._add_int(add, name)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd", "rmsprop"])
-        add("optimizer", "optimizer", self.optimizer, "Adam, SGD with momentum 0.9, or RMSprop")
-        self.lr = QLineEdit()
-        add("lr", "learning rate", self.lr, "step size of the optimizer, e.g. 1e-3")
-        for name in ("batch_size", "epochs", "kl_warmup_steps"):
-            self._add_int(add, name)
-        self.device = QComboBox()
-        self.device.setEditable(True)
-        self.device.addItems(DEVICES)
-        add("device", "device", self.device, "auto picks cuda, then mps, then the CPU; or type e.g. cuda:1")
-        for name in ("seed", "image_size"):
-            self._add_int(add, name)
+        for name in rows(MODEL_ROWS, DrawConfig) + rows(TRAIN_ROWS, TrainConfig) + ["image_size"]:
+            if name in OWN_SPINS:
+                label, lo, hi, tip = OWN_SPINS[name]
+                add(name, label, self._spin(lo, hi), tip)
+            else:
+                add(name, self._settings[name].label, self._widget(self._settings[name]), self._settings[name].tip)
+        self.attention, self.optimizer, self.lr, self.device = (self.fields[n] for n in ("attention", "optimizer",
+                                                                                       "lr", "device"))
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #e05050;")
         form.addRow(self.error_label)
         self.set_values({})
         self.preset.currentIndexChanged.connect(self._on_preset)
-        for w in (self.dataset, self.attention, self.optimizer):
-            w.currentIndexChanged.connect(self._on_change)
-        self.device.currentTextChanged.connect(self._on_change)
-        for w in (self.data_dir, self.lr):
-            w.textChanged.connect(self._on_change)
+        self.dataset.currentIndexChanged.connect(self._on_change)
+        self.data_dir.textChanged.connect(self._on_change)
         self._validate()
 
-    def _add_int(self, add, name):
-        label, lo, hi, tip = INTEGER_FIELDS[name]
+    def _spin(self, low, high) -> QSpinBox:
         spin = QSpinBox()
-        spin.setRange(lo, hi)
+        spin.setRange(*spin_range(low, high))
         spin.valueChanged.connect(self._on_change)
-        add(name, label, spin, tip)
+        return spin
+
+    def _widget(self, s: Setting) -> QWidget:
+        """The editor of a field's row, by its type: a number box, a menu of its choices, a text field."""
+        if s.name == "attention":   # one menu for attention and spatial_rotation
+            w = QComboBox()
+            w.addItem("Gaussian (paper)", "gaussian")
+            w.addItem("spatial transformer", "spatial")
+            w.addItem("spatial transformer + rotation", "spatial+rotation")
+            w.addItem("none (whole image)", "none")
+            w.currentIndexChanged.connect(self._on_change)
+        elif s.name == "device":    # suggestions, or any torch device name typed in
+            w = QComboBox()
+            w.setEditable(True)
+            w.addItems(DEVICES)
+            w.currentTextChanged.connect(self._on_change)
+        elif s.kind == "int":
+            w = self._spin(s.low, s.high)
+        elif s.kind == "bool":
+            w = QCheckBox()
+            w.toggled.connect(self._on_change)
+        elif s.choices:
+            w = QComboBox()
+            w.addItems(s.choices)
+            w.currentIndexChanged.connect(self._on_change)
+        else:
+            w = QLineEdit()
+            w.textChanged.connect(self._on_change)
+        return w
 
     def _browse(self):
         folder = QFileDialog.getExistingDirectory(self, "Choose a data folder", self.data_dir.text() or os.getcwd())
@@ -144,46 +170,46 @@ class ConfigPanel(QWidget):
     # ---- values ------------------------------------------------------------------------------
     def values(self) -> dict:
         """Plain, JSON-able values (what the settings file keeps)."""
-        v = {name: self.fields[name].value() for name in INTEGER_FIELDS}
+        v = {}
+        for name, w in self.fields.items():
+            if isinstance(w, QSpinBox):
+                v[name] = w.value()
+            elif isinstance(w, QCheckBox):
+                v[name] = w.isChecked()
+            elif name in self._settings and name != "attention":
+                v[name] = (w.currentText() if isinstance(w, QComboBox) else w.text()).strip()
         v.update(dataset=self.dataset.currentData(), data_dir=self.data_dir.text().strip(),
                  attention=self.attention.currentData().split("+")[0],
-                 spatial_rotation=self.attention.currentData() == "spatial+rotation",
-                 optimizer=self.optimizer.currentText(),
-                 lr=self.lr.text().strip(), device=self.device.currentText().strip())
+                 spatial_rotation=self.attention.currentData() == "spatial+rotation")
         return v
 
     def set_values(self, values: dict) -> None:
-        d, t = DrawConfig(), TrainConfig()
-        defaults = dict(dataset="mnist", data_dir="", attention=d.attention,
-                        spatial_rotation=d.spatial_rotation, read_size=d.read_size,
-                        write_size=d.write_size, glimpses=d.glimpses, z_size=d.z_size, hidden=d.enc_size,
-                        optimizer=t.optimizer, lr=f"{t.lr:g}", batch_size=t.batch_size, epochs=t.epochs,
-                        kl_warmup_steps=t.kl_warmup_steps, device=t.device, seed=t.seed, image_size=32)
+        defaults = dict({name: s.default for name, s in self._settings.items()}, dataset="mnist", data_dir="",
+                        spatial_rotation=DrawConfig.spatial_rotation, hidden=_LSTM.default, image_size=32)
         v = {**defaults, **{k: val for k, val in values.items() if k in defaults}}
         self.blockSignals(True)
         self.dataset.setCurrentIndex(max(0, self.dataset.findData(v["dataset"])))
         self.data_dir.setText(str(v["data_dir"]))
         attention = f"{v['attention']}+rotation" if v["attention"] == "spatial" and v["spatial_rotation"] else v["attention"]
         self.attention.setCurrentIndex(max(0, self.attention.findData(attention)))
-        self.optimizer.setCurrentText(str(v["optimizer"]))
-        self.lr.setText(str(v["lr"]))
-        self.device.setCurrentText(str(v["device"]))
-        for name in INTEGER_FIELDS:
-            try:
-                self.fields[name].setValue(int(v[name]))
-            except (TypeError, ValueError):
-                pass
+        for name, w in self.fields.items():
+            if isinstance(w, QSpinBox):
+                try:
+                    w.setValue(int(v[name]))
+                except (TypeError, ValueError):
+                    pass
+            elif isinstance(w, QCheckBox):
+                w.setChecked(v[name] is True)
+            elif name in self._settings and name != "attention":
+                (w.setCurrentText if isinstance(w, QComboBox) else w.setText)(_text(v[name]))
         self.blockSignals(False)
         self._on_change()
 
     def show_configs(self, model, train, dataset: str, data_dir: str | None = None,
                      image_size: int | None = None) -> None:
         """Show the settings of a run (an opened checkpoint, the command line's --display)."""
-        v = dict(dataset=dataset, attention=model.attention, spatial_rotation=model.spatial_rotation,
-                 read_size=model.read_size,
-                 write_size=model.write_size, glimpses=model.glimpses, z_size=model.z_size, hidden=model.enc_size,
-                 optimizer=train.optimizer, lr=f"{train.lr:g}", batch_size=train.batch_size, epochs=train.epochs,
-                 kl_warmup_steps=train.kl_warmup_steps, device=train.device, seed=train.seed)
+        v = {name: getattr(config, name) for config in (model, train) for name in shown_fields(type(config))}
+        v.update(dataset=dataset, spatial_rotation=model.spatial_rotation, hidden=model.enc_size)
         if data_dir is not None:
             v["data_dir"] = data_dir
         if image_size:
@@ -197,21 +223,31 @@ class ConfigPanel(QWidget):
         size = self.fields["image_size"].value()
         return (3, size, size)
 
+    def _field_values(self, v: dict, config_class) -> dict:
+        """config_class's fields as the rows show them, numbers read from their text (ConfigError if
+        one is not a number); not validated."""
+        out = {}
+        for name, s in shown_fields(config_class).items():
+            out[name] = v[name]
+            if s.kind == "float":
+                try:
+                    out[name] = float(v[name])
+                except ValueError:
+                    raise ConfigError(f"{s.label} '{v[name]}' is not a number; write e.g. {s.default:g}", name) from None
+                if not math.isfinite(out[name]):
+                    raise ConfigError(f"{s.label} must be a finite number", name)
+            elif s.kind == "str" and not out[name]:
+                out[name] = s.default   # an emptied text field: the default (device: auto)
+        if config_class is DrawConfig:
+            out.update(enc_size=v["hidden"], dec_size=v["hidden"],
+                       spatial_rotation=v["attention"] == "spatial" and v["spatial_rotation"])
+        return out
+
     def configs(self) -> tuple[DrawConfig, TrainConfig]:
         """The validated configurations; raises ConfigError naming the field at fault."""
         v = self.values()
-        try:
-            lr = float(v["lr"])
-        except ValueError:
-            raise ConfigError(f"learning rate '{v['lr']}' is not a number; write e.g. 1e-3", "lr") from None
-        if not math.isfinite(lr):
-            raise ConfigError("learning rate must be a finite number", "lr")
-        model = DrawConfig(image_shape=self.image_shape(), glimpses=v["glimpses"], enc_size=v["hidden"],
-                           dec_size=v["hidden"], z_size=v["z_size"], attention=v["attention"],
-                           spatial_rotation=v["attention"] == "spatial" and v["spatial_rotation"],
-                           read_size=v["read_size"], write_size=v["write_size"]).validate()
-        train = TrainConfig(optimizer=v["optimizer"], lr=lr, batch_size=v["batch_size"], epochs=v["epochs"],
-                            kl_warmup_steps=v["kl_warmup_steps"], seed=v["seed"], device=v["device"] or "auto")
+        train = TrainConfig(**self._field_values(v, TrainConfig))
+        model = DrawConfig(image_shape=self.image_shape(), **self._field_values(v, DrawConfig)).validate()
         train.validate()
         if v["dataset"] == "folder" and not os.path.isdir(v["data_dir"]):
             raise ConfigError("choose the folder of your images (data folder)", "data_dir")
@@ -237,10 +273,8 @@ class ConfigPanel(QWidget):
     def apply_preset(self, name: str) -> None:
         """Fill in the dataset and model fields with a preset's (core.presets) values."""
         p = PRESETS[name]
-        m = p.model
-        self.set_values({**self.values(), "dataset": p.dataset, "attention": m["attention"],
-                         "read_size": m["read_size"], "write_size": m["write_size"], "glimpses": m["glimpses"],
-                         "z_size": m["z_size"], "hidden": m["enc_size"]})
+        shown = {k: value for k, value in p.model.items() if k in self._settings}
+        self.set_values({**self.values(), **shown, "dataset": p.dataset, "hidden": p.model["enc_size"]})
 
     def _on_preset(self, index: int) -> None:
         name = self.preset.itemData(index)
@@ -250,8 +284,7 @@ class ConfigPanel(QWidget):
     def _show_preset(self) -> None:
         """The chooser follows the fields: the preset they match, else "custom"."""
         v = self.values()
-        model = {k: v[k] for k in ("glimpses", "z_size", "attention", "read_size", "write_size")}
-        preset = matching_preset(v["dataset"], {**model, "enc_size": v["hidden"], "dec_size": v["hidden"]})
+        preset = matching_preset(v["dataset"], vars(DrawConfig(**self._field_values(v, DrawConfig))))
         with QSignalBlocker(self.preset):
             self.preset.setCurrentIndex(max(0, self.preset.findData(preset.name if preset else None)))
 
@@ -267,7 +300,8 @@ class ConfigPanel(QWidget):
         try:
             self.configs()
         except ConfigError as e:
-            name = {"enc_size": "hidden", "dec_size": "hidden", "image_shape": "image_size"}.get(e.field, e.field)
+            name = {"enc_size": "hidden", "dec_size": "hidden", "image_shape": "image_size",
+                    "spatial_rotation": "attention"}.get(e.field, e.field)
             self._errors[name or "dataset"] = str(e)
         for name, w in self.fields.items():
             error = self._errors.get(name)
