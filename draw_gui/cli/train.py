@@ -165,18 +165,13 @@ def _saved_value(option: str, saved: dict) -> str:
     return f"{key} {saved.get(key)}"
 
 
-def _absolute(path) -> str | None:
-    return None if path is None else str(Path(path).expanduser().resolve())
-
-
 def run_train(args, dist=None) -> int:
     """dist: core.distributed.Distributed when torchrun started several processes."""
     from draw_gui.cli.live import distributed_env, run_distributed, train_config_for_ranks
     if dist is None and distributed_env():
         return run_distributed(args, run_train)
-    from core.checkpoint import CheckpointError, checkpoint_configs, data_settings, load_checkpoint
-    from core.data import canonical_dataset_name, load_dataset
-    from core.train import resolve_device
+    from core.checkpoint import checkpoint_configs, load_checkpoint
+    from core.data import canonical_dataset_name
 
     ckpt = None
     out_dir = Path(args.out) if args.out else None
@@ -216,60 +211,39 @@ def run_train(args, dist=None) -> int:
     model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
     if dist is not None:
         train_cfg = train_config_for_ranks(dist, train_cfg)
-    device = resolve_device(train_cfg.device)
-    settings = data_settings(ckpt, args.data_dir, args.folder, args.image_size)
     if args.display:  # the seed's `qlua main.lua --display`: the window, already training
+        from core.checkpoint import data_settings
         from draw_gui.cli.common import open_window
         from draw_gui.workers.training import RunSetup
+        settings = data_settings(ckpt, args.data_dir, args.folder, args.image_size)
         return open_window(setup=RunSetup(model=model_cfg, train=train_cfg, dataset=dataset,
                                       data_dir=settings["data_dir"], folder=settings["folder"],
-                                      image_size=settings["image_size"],
+                                      image_size=settings["image_size"], out=args.out,
                                       checkpoint=str(path) if ckpt is not None else None))
-    data = load_dataset(dataset, data_dir=settings["data_dir"], download=not args.no_download,
-                        image_size=settings["image_size"], folder=settings["folder"],
-                        grayscale=settings["grayscale"])
-    if base_model is None:
-        model_cfg = replace(model_cfg, image_shape=tuple(data.image_shape)).validate()
-    elif tuple(model_cfg.image_shape) != tuple(data.image_shape):
-        raise UsageError(f"the checkpoint's model draws {model_cfg.image_shape} images but {dataset} has "
-                         f"{data.image_shape}; use the dataset it was trained on")
-    if train_cfg.batch_size > data.train.shape[0]:
-        raise UsageError(f"batch size {train_cfg.batch_size} is larger than the {data.train.shape[0]} "
-                         "training images; use a smaller --batch_size")
-
-    import torch
-    from core.train import default_threads
-    torch.set_num_threads(args.threads or default_threads(device.type))
-    from core.data import Batches
-    from core.loop import Trainer
-    from core.runfolder import RunFolder
-
-    batches = Batches(data, train_cfg.batch_size, device=device, seed=train_cfg.seed)
+    from core.run import RunProblem, RunSettings, build_run
     try:
-        trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings={
-            "data_dir": _absolute(settings["data_dir"]), "folder": _absolute(settings["folder"]),
-            "image_size": settings["image_size"]}, dist=dist)
-    except (RuntimeError, ValueError, KeyError, TypeError) as e:
-        if ckpt is None:
-            raise
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CheckpointError(f"{path} cannot be restored: its weights or optimizer state do not fit its own "
-                              f"settings ({first[:120]}); the file is damaged") from None
+        built = build_run(RunSettings(
+            model=model_cfg, train=train_cfg, dataset=dataset, data_dir=args.data_dir, folder=args.folder,
+            image_size=args.image_size, download=not args.no_download, checkpoint=ckpt,
+            checkpoint_name=str(path) if ckpt is not None else None, threads=args.threads, dist=dist))
+    except RunProblem as e:
+        raise UsageError(str(e)) from None
+    trainer, batches, data, device, model_cfg = built.trainer, built.batches, built.data, built.device, built.model
     from draw_gui.cli.common import AUTO_COMPILE_STEPS
     frozen = getattr(sys, "frozen", False)  # a PyInstaller bundle has no compiler tool chain for inductor
     # Under torchrun the glimpse step is compiled only on request (--compile true): see README.
     if args.compile is None and not frozen and dist is None and trainer.total_steps - trainer.step >= AUTO_COMPILE_STEPS:
         trainer.model.compile_glimpse()  # long run: the compiled step pays for its compilation
-    if ckpt is not None and trainer.step >= trainer.total_steps:
-        raise UsageError(f"nothing to train: {path} is already at step {trainer.step}, and this run ends at step "
-                         f"{trainer.total_steps} (--max-steps counts all steps, --maxEpochs all epochs); "
-                         "raise one of them")
 
+    from core.runfolder import RunFolder
     if out_dir is None:
         out_dir = Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     log = open(args.log_file, "a") if args.log_file else None
     try:
         run = RunFolder(out_dir) if dist is None or dist.is_main else None  # rank 0 writes for all
+        if run is not None:
+            from draw_gui.runs.paths import remember_run_folder
+            remember_run_folder(run.path)   # the window's Runs tab lists it
         return _train(args, trainer, batches, run, device, dataset, data, model_cfg, log,
                       start_step=trainer.step if ckpt is not None else None, dist=dist)
     finally:
@@ -286,12 +260,13 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
     from core.loop import NonFiniteLoss
 
     printer = ProgressPrinter(sys.stderr, args.quiet, log, steps_per_epoch=trainer.steps_per_epoch)
-    compiled = trainer.model._compiled_glimpse is not None
+    compiled = trainer.model.compiled
     per_row = args.img_per_row or 8
     save_interval = args.save_interval or 1
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
              else f"{trainer.total_steps} steps")
-    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg, dataset)}{dataset} from {data.source} on {device}, {torch.get_num_threads()} thread(s); "
+    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg, dataset)}{dataset} from {data.source} "
+                    f"on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
                     f"{'torch.compile glimpse step (the first step compiles, ~40 s); ' if compiled else ''}"
                     f"run folder {run.path}"
