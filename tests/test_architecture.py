@@ -130,3 +130,13 @@ def test_the_code_passes_its_lint_configuration():
         pytest.skip("ruff is not installed (pip install -e '.[dev]' installs it)")
     out = subprocess.run([ruff, "check", "--no-cache", "."], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml lists the packages a wheel installs: a subpackage missing there works in a
+    checkout and is absent from `pip install draw-gui`."""
+    tomllib = pytest.importorskip("tomllib")   # Python 3.11+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(REPO).parts) for package in PACKAGES
+               for p in (REPO / package).rglob("__init__.py")}
+    assert folders - listed == set(), "add these to [tool.setuptools] packages"

@@ -119,23 +119,33 @@ class _Failing(JobThread):
                 self.report_failure(e, subject=job)
 
 
+def _collect(signal) -> list:
+    """What a worker thread's signal sends, gathered in the order sent. (qtbot.waitSignal connects a
+    plain function, which runs in the emitting thread: a signal sent between waitSignal starting
+    its timer and entering its event loop quits the loop before it runs, and the wait never ends.)"""
+    sent = []
+    signal.connect(sent.append)
+    return sent
+
+
 def test_a_job_thread_failure_reaches_its_failed_signal_with_kind_and_message(qtbot):
     worker = _Failing()
+    failures = _collect(worker.failed)
     try:
         def boom():
             raise RuntimeError("the job broke")
 
         def bad_value():
             raise ValueError("z_size must be positive")
-        with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
-            worker.submit("a", boom)
-        failure = blocker.args[0]
+        worker.submit("a", boom)
+        qtbot.waitUntil(lambda: len(failures) == 1, timeout=5000)
+        failure = failures[0]
         assert isinstance(failure, Failure) and failure.kind is FailureKind.ERROR and failure.subject is boom
         assert failure.message == "RuntimeError: the job broke" and "Traceback" in failure.details
         assert failure.source == "failing"
-        with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
-            worker.submit("b", bad_value)
-        assert blocker.args[0].kind is FailureKind.CONFIG and blocker.args[0].message == "z_size must be positive"
+        worker.submit("b", bad_value)
+        qtbot.waitUntil(lambda: len(failures) == 2, timeout=5000)
+        assert failures[1].kind is FailureKind.CONFIG and failures[1].message == "z_size must be positive"
     finally:
         assert worker.shutdown()
 
@@ -148,13 +158,14 @@ def test_a_failed_decode_reaches_the_decoders_failed_signal(qtbot):
     weights = ModelWeights(config=config, state={k: v.clone() for k, v in DRAW(config).state_dict().items()},
                            step=3, examples=None)
     decoder = LatentDecoder()
+    failures = _collect(decoder.failed)
     try:
         decoder.set_weights(weights)
         request = DecodeRequest("directions", method="principal")   # needs examples: there are none
         assert request.kind is DecodeKind.DIRECTIONS
-        with qtbot.waitSignal(decoder.failed, timeout=10000) as blocker:
-            decoder.submit(request)
-        failure = blocker.args[0]
+        decoder.submit(request)
+        qtbot.waitUntil(lambda: len(failures) == 1, timeout=10000)
+        (failure,) = failures
         assert failure.kind is FailureKind.CONFIG and failure.subject is request
         assert failure.source == "latent decoder" and "principal directions" in failure.message
     finally:

@@ -179,8 +179,9 @@ def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_fi
     w.save_action.trigger()
     assert w.dialogs[-1][0] == "Save checkpoint" and "never overwritten" in w.dialogs[-1][1]
     assert asked[0].endswith("mnist-continued.pt") and str(shipped.folder) not in asked[0]
-    with qtbot.waitSignal(w.worker.saved, timeout=20000):
-        w.save_action.trigger()
+    w.save_action.trigger()
+    qtbot.waitUntil(lambda: w.checkpoint_path == str(tmp_path / "mine.pt")
+                    and w.statusBar().currentMessage().startswith("saved "), timeout=20000)
     from core.checkpoint import load_checkpoint
     assert load_checkpoint(tmp_path / "mine.pt")["step"] > step0
     # even asked directly, the worker never writes there

@@ -46,8 +46,8 @@ def pause_and_save(qtbot, w, path) -> int:
     w.pause_button.click()
     qtbot.waitUntil(lambda: w.state == "paused")
     w.checkpoint_path = str(path)
-    with qtbot.waitSignal(w.worker.saved, timeout=10000):
-        w.save_action.trigger()
+    w.save_action.trigger()   # the window hears the worker's `saved` (queued to the GUI thread)
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == f"saved {path}", timeout=10000)
     return load_checkpoint(path)["step"]
 
 
