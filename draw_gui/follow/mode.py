@@ -84,7 +84,8 @@ class FollowMode(QObject):
         self.gone = False                        # the folder is not there (deleted, moved, unmounted)
         self.last_change: float | None = None   # wall-clock time of the run's last change
         self._newest_mtime: float | None = None
-        self._saved_config = window.config_panel.values()  # restored on stop
+        self.user_config = window.config_panel.values()  # the user's own settings: restored on stop, and
+        # what the window saves as the user's defaults meanwhile (a followed run's are not theirs)
         self.snapshot_step: int | None = None
         self.weights_step: int | None = None
         self.follower = run_follower.RunFollower(path)
@@ -112,7 +113,7 @@ class FollowMode(QObject):
         self.clock.stop()
         self.follower.close()
         w.set_glimpse_refresh(None)
-        w.config_panel.set_values(self._saved_config)
+        w.config_panel.set_values(self.user_config)
         w.clear_run_status()
         w.loss_plot.clear()
         w.glimpse_view.set_trace(None)

@@ -72,6 +72,9 @@ class ConfigPanel(QWidget):
         self.labels: dict[str, QLabel] = {}
         self._errors: dict[str, str] = {}
         self._valid = None
+        # The image size an image folder is resized to. For the other data sets the (disabled) field
+        # shows their own size instead, and this keeps the user's choice for when they pick a folder.
+        self._folder_image_size = 32
         self._settings = {**shown_fields(DrawConfig), **shown_fields(TrainConfig)}
         form = QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
@@ -178,6 +181,8 @@ class ConfigPanel(QWidget):
                 v[name] = w.isChecked()
             elif name in self._settings and name != "attention":
                 v[name] = (w.currentText() if isinstance(w, QComboBox) else w.text()).strip()
+        if self.dataset.currentData() != "folder":
+            v["image_size"] = self._folder_image_size
         v.update(dataset=self.dataset.currentData(), data_dir=self.data_dir.text().strip(),
                  attention=self.attention.currentData().split("+")[0],
                  spatial_rotation=self.attention.currentData() == "spatial+rotation")
@@ -189,6 +194,10 @@ class ConfigPanel(QWidget):
         v = {**defaults, **{k: val for k, val in values.items() if k in defaults}}
         self.blockSignals(True)
         self.dataset.setCurrentIndex(max(0, self.dataset.findData(v["dataset"])))
+        try:   # after the data set changed (leaving a folder keeps the field's size): the size asked for
+            self._folder_image_size = min(max(int(v["image_size"]), 4), MAX_SIDE)
+        except (TypeError, ValueError):
+            pass
         self.data_dir.setText(str(v["data_dir"]))
         attention = f"{v['attention']}+rotation" if v["attention"] == "spatial" and v["spatial_rotation"] else v["attention"]
         self.attention.setCurrentIndex(max(0, self.attention.findData(attention)))
@@ -290,10 +299,24 @@ class ConfigPanel(QWidget):
 
     def _on_change(self, *_):
         self._show_preset()
-        self.fields["image_size"].setEnabled(self.dataset.currentData() == "folder")
-        self.labels["image_size"].setEnabled(self.dataset.currentData() == "folder")
+        self._show_image_size()
         self._validate()
         self.changed.emit()
+
+    def _show_image_size(self):
+        """An image folder: the size its images are resized to (editable). Another data set: its
+        own size (MNIST 28, CIFAR-10 32), shown disabled, since that is the size DRAW trains on."""
+        field, folder = self.fields["image_size"], self.dataset.currentData() == "folder"
+        if folder and not field.isEnabled():            # back to a folder: the user's size again
+            with QSignalBlocker(field):
+                field.setValue(self._folder_image_size)
+        elif not folder:
+            if field.isEnabled():                       # leaving a folder: keep what the user chose
+                self._folder_image_size = field.value()
+            with QSignalBlocker(field):
+                field.setValue(self.image_shape()[1])
+        field.setEnabled(folder)
+        self.labels["image_size"].setEnabled(folder)
 
     def _validate(self):
         self._errors = {}

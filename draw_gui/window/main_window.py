@@ -65,6 +65,9 @@ FAILURE_TITLES = {FailureKind.CHECKPOINT: "Unusable checkpoint",
 BANNER_STYLES = {"warning": "background: #5a4a10; color: #ffe9a8; padding: 6px;",   # the window's own notes
                  "follow": "background: #1d3b57; color: #d6ecff; padding: 6px;"}    # a followed run's
 WARNING_STYLE = "color: #ffb000; font-weight: bold;"
+# The status bar's last field once a run of the window's own stops training (images/s and ETA meanwhile)
+STATE_WORDS = {RunState.PAUSED: "paused: Space or Resume goes on", RunState.STOPPED: "stopped",
+               RunState.FINISHED: "finished", RunState.FAILED: "failed"}
 
 
 @dataclass
@@ -168,7 +171,9 @@ class MainWindow(QMainWindow):
         self.config_dock.setObjectName("run_dock")
         self.config_dock.setWidget(side)
         side.setMaximumWidth(330)
-        self.config_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        # Closable: View → Run hides and shows it (a small screen needs the room)
+        self.config_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                                     | QDockWidget.DockWidgetClosable)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.config_dock)
 
         self.banner = QLabel()
@@ -259,7 +264,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, lambda: self.show_error("Settings", self.settings.problem))
 
     def save_settings(self):
-        self.settings.set("config", self.config_panel.values())
+        # While following, the Run panel shows another run's settings: the user's own are kept.
+        self.settings.set("config", self.follow.user_config if self.follow is not None else self.config_panel.values())
         self.settings.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
         self.settings.set("window_state", bytes(self.saveState().toBase64()).decode())
         self.settings.set("splitter", bytes(self.splitter.saveState().toBase64()).decode())
@@ -657,7 +663,8 @@ class MainWindow(QMainWindow):
         self.loss_plot.append(update.steps, update.loss, update.recon, update.kl)
         p = update.progress
         self._show_step(p.step, p.total_steps, None, p.epoch, p.epochs, p.epoch_fraction)
-        self.rate_label.setText(f"{p.images_per_s:,.0f} img/s · ETA {format_duration(p.eta_s)}")
+        if self.state is RunState.RUNNING:   # speed and ETA only while training: a step while paused says paused
+            self.rate_label.setText(f"{p.images_per_s:,.0f} img/s · ETA {format_duration(p.eta_s)}")
 
     def _show_step(self, step, total, steps_per_epoch=None, epoch=None, epochs=None, fraction=None):
         if steps_per_epoch:
@@ -812,6 +819,8 @@ class MainWindow(QMainWindow):
             self._supersede()  # a model still loading must not cover the followed run
             self.epoch_bar.show()
         self._state = state
+        if state in STATE_WORDS and self.run_info is not None and not self.run_info.view_only:
+            self.rate_label.setText(STATE_WORDS[state])   # no speed or ETA once nothing trains
         self._update_controls()
         if hasattr(self, "model_chooser"):
             self._sync_chooser()

@@ -1,0 +1,93 @@
+"""What a new user's first hour in the window went wrong on: the window must say the truth."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from draw_gui.follow import follower as run_follower
+from draw_gui.window.main_window import MainWindow
+from draw_gui.window.settings import Settings
+from tests.helpers import record_dialogs
+
+SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
+    qtbot.addWidget(w)
+    w.dialogs = []
+    record_dialogs(monkeypatch, w, w.dialogs)
+    w.show()
+    yield w
+    w.close()
+
+
+def test_the_status_bar_shows_speed_only_while_training_and_says_paused(qtbot, window, shared_data):
+    w = window
+    w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
+    w.start_button.click()
+    qtbot.waitUntil(lambda: "img/s" in w.rate_label.text(), timeout=30000)
+    assert "ETA" in w.rate_label.text()
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    assert "paused" in w.rate_label.text() and "img/s" not in w.rate_label.text()
+    before = w.loss_plot.point_count()
+    w.step_button.click()              # one step while paused reports its numbers, not a speed
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() > before, timeout=10000)
+    assert "paused" in w.rate_label.text() and "ETA" not in w.rate_label.text()
+    w.pause_button.click()             # resume
+    qtbot.waitUntil(lambda: "img/s" in w.rate_label.text(), timeout=10000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    assert w.rate_label.text() == "stopped"
+
+
+def test_view_run_hides_and_shows_the_run_panel(qtbot, window):
+    w = window
+    toggle = w.config_dock.toggleViewAction()
+    assert toggle.isEnabled() and w.config_dock.isVisible()
+    toggle.trigger()
+    qtbot.waitUntil(lambda: not w.config_dock.isVisible())
+    toggle.trigger()
+    qtbot.waitUntil(lambda: w.config_dock.isVisible())
+
+
+def test_following_a_run_never_becomes_the_users_own_settings(qtbot, tmp_path, monkeypatch):
+    from tests.test_follow import _write_run
+    monkeypatch.setattr(run_follower, "POLL_INTERVAL_MS", 50)
+    folder = tmp_path / "run"
+    run = _write_run(folder, 5, 0.2)
+    theirs = {"glimpses": 32, "enc_size": 400, "dec_size": 400, "z_size": 200, "read_size": 5, "write_size": 5,
+              "attention": "gaussian", "image_shape": [1, 28, 28]}
+    run.write_info({"status": "running", "step": 5, "total_steps": 100, "steps_per_epoch": 50, "dataset": "mnist",
+                    "model_config": theirs, "train_config": {"batch_size": 128}})
+    settings = tmp_path / "settings.json"
+    w = MainWindow(Settings(settings), open_model=False)
+    qtbot.addWidget(w)
+    w.config_panel.set_values({**w.config_panel.values(), **SMALL})
+    w.show()
+    assert w.follow_run(str(folder))
+    qtbot.waitUntil(lambda: w.config_panel.values()["glimpses"] == 32, timeout=5000)   # the panel shows theirs
+    w.close()                                                                          # closed while following
+    saved = json.loads(settings.read_text())["config"]
+    assert saved["glimpses"] == 4 and saved["hidden"] == 32                            # the next launch: mine
+
+
+def test_the_disabled_image_size_shows_the_data_sets_own_size(qtbot):
+    from draw_gui.window.config_panel import ConfigPanel
+    panel = ConfigPanel()
+    qtbot.addWidget(panel)
+    size = panel.fields["image_size"]
+    panel.set_values({"dataset": "mnist", "image_size": 48})
+    assert size.value() == 28 and not size.isEnabled()          # what MNIST is, not the folder setting
+    panel.set_values({**panel.values(), "dataset": "cifar10"})
+    assert size.value() == 32 and not size.isEnabled()
+    panel.dataset.setCurrentIndex(panel.dataset.findData("folder"))
+    assert size.value() == 48 and size.isEnabled()              # the user's folder size is kept
+    size.setValue(64)
+    panel.dataset.setCurrentIndex(panel.dataset.findData("mnist"))
+    assert size.value() == 28 and panel.values()["image_size"] == 64
+    panel.set_values({**panel.values(), "read_size": 40})     # the reason names the size shown
+    assert "28x28" in panel.fields["read_size"].toolTip() and "28x28" in panel.error_label.text()
