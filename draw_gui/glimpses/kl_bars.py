@@ -29,9 +29,9 @@ class KLBars(pg.PlotWidget):
         self.setLabel("bottom", "glimpse t")
         self.setLabel("left", "KL (nats)")
         self.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" reads as a unit, not a scale
-        self.setToolTip("KL(Q(z_t | h_t^enc) ‖ P(z_t)) of each glimpse t in nats, mean "
-                        "over the batch: how much the t-th latent z_t tells the decoder. "
-                        "Click a bar to go to that glimpse.")
+        self.setToolTip("<p>KL(Q(z<sub>t</sub> | h<sub>t</sub><sup>enc</sup>) ‖ P(z<sub>t</sub>)) "
+                        "of each glimpse t in nats, mean over the batch: how much the t-th latent "
+                        "z<sub>t</sub> tells the decoder. Click a bar to go to that glimpse.</p>")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None, brush=KL_BAR)
         self.addItem(self.bars)
         # A line as well as the bar colour: late glimpses' KL bars are often too low to see.

@@ -10,12 +10,31 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
 
 SPEEDS = (5, 10, 20, 40)          # glimpses per second offered by the speed combo
 DEFAULT_SPEED = 10
 GLIMPSE_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
 NO_GLIMPSES = "t –/–"
+
+
+def show_playing(button: QPushButton, playing: bool, text: bool = True) -> None:
+    """A play/pause button in one state: the style's standard play or pause icon, and plain
+    "Play"/"Pause" (not ▶/⏸ glyphs, which many fonts lack) as its text or, with text=False, its
+    accessible name."""
+    icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+    button.setIcon(button.style().standardIcon(icon))
+    word = "Pause" if playing else "Play"
+    if text:
+        button.setText(word)
+    button.setAccessibleName(word)
+
+
+def fit_play_button(button: QPushButton) -> None:
+    """Shows Play, wide enough for Pause too so that the row does not shift when it toggles."""
+    show_playing(button, True)
+    button.setMinimumWidth(button.sizeHint().width())
+    show_playing(button, False)
 
 
 class Timeline(QWidget):
@@ -25,8 +44,9 @@ class Timeline(QWidget):
 
     def __init__(self, play_tip: str, slider_tip: str, parent=None):
         super().__init__(parent)
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton()
         self.play_button.setCheckable(True)
+        fit_play_button(self.play_button)
         self.play_button.setToolTip(play_tip)
         self.play_button.toggled.connect(self._on_play_toggled)
         self.play_timer = QTimer(self)
@@ -85,7 +105,7 @@ class Timeline(QWidget):
         self.play_timer.setInterval(self.frame_ms())
 
     def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        show_playing(self.play_button, playing)
         if not playing:
             self.play_timer.stop()
             return

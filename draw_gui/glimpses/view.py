@@ -53,6 +53,7 @@ class GlimpseView(QWidget):
 
         self.caption = QLabel()
         self.caption.setStyleSheet("color: grey;")
+        self.caption.setTextFormat(Qt.TextFormat.RichText)     # σ(c<sub>t</sub>), not σ(c_t)
         self.canvas = PixelCanvas("Press Start to watch DRAW draw")
         self.canvas.resized.connect(self._relayout)
 
@@ -60,23 +61,24 @@ class GlimpseView(QWidget):
         self.timeline = Timeline(
             "Play the T glimpses one after another; stops at t = T (press again at T to start over "
             "from t = 1)",
-            "Glimpse t of T: the read and write boxes and the canvas σ(c_t) after t glimpses "
-            "(←/→ step, Home/End first/last)")
+            "<p>Glimpse t of T: the read and write boxes and the canvas σ(c<sub>t</sub>) after t "
+            "glimpses (←/→ step, Home/End first/last)</p>")
         self.timeline.t_requested.connect(self.set_t)
 
-        self.error_checkbox = QCheckBox("error image")
+        self.error_checkbox = QCheckBox("error image")   # x − σ(previous canvas): see its tooltip
         self.error_checkbox.setToolTip(
-            "Show the error image x̂ = x − σ(c_{t−1}) the encoder reads at glimpse t (eq. 3) in "
+            "<p>Show the error image x̂ = x − σ(c<sub>t−1</sub>), the input minus the previous "
+            "canvas, that the encoder reads at glimpse t (eq. 3) in "
             "place of the input, as 0.5 + x̂/2: mid-grey = no error, white = ink still to draw, "
             "black = ink drawn where x has none; on colour images each channel so, so the tint is "
             "the colour still missing. At t = 1 the input is shown unchanged "
-            "(the trace does not record the initial canvas c_0).")
+            "(the trace does not record the initial canvas c<sub>0</sub>).</p>")
         self.error_checkbox.toggled.connect(self._render)
         self.sigma_checkbox = QCheckBox("σ as line width")
         self.sigma_checkbox.setToolTip(
-            "Draw each box with a line as thick as its filter's σ (the paper's Figure 1); "
-            "the box itself spans N·δ pixels around the centre (g_x, g_y). Gaussian attention only: "
-            "a spatial transformer samples bilinearly and has no σ")
+            "<p>Draw each box with a line as thick as its filter's σ (the paper's Figure 1); "
+            "the box itself spans N·δ pixels around the centre (g<sub>x</sub>, g<sub>y</sub>). "
+            "Gaussian attention only: a spatial transformer samples bilinearly and has no σ</p>")
         self.sigma_checkbox.toggled.connect(self._render)
         self.boxes_checkbox = QCheckBox("boxes")
         self.boxes_checkbox.setChecked(True)
@@ -351,14 +353,14 @@ class GlimpseView(QWidget):
     def _caption_text(self) -> str:
         trace = self._trace
         boxes = self.boxes_checkbox.isChecked()
-        canvas = "canvas σ(c_t)" + (" + write box" if trace.write is not None and boxes else "")
+        canvas = "canvas σ(c<sub>t</sub>)" + (" + write box" if trace.write is not None and boxes else "")
         if trace.images is None:
             return canvas + "   (generated: no input)"
         read = " + read box" if trace.read is not None and boxes else ""
         if not self.error_checkbox.isChecked():
             left = "input" + read
         elif self._t >= 2:
-            left = "error x − σ(c_{t−1})" + read
+            left = "error x − σ(c<sub>t−1</sub>)" + read
         else:
             left = "input" + read + " (t = 1: no earlier canvas to subtract)"
         return f"{left}  |  {canvas}"

@@ -18,7 +18,7 @@ from core.export import glimpse_panel
 from core.trace import attention_corners
 from draw_gui.widgets import saving
 from draw_gui.latent.pad import PixelImage, button, row, to_qimage
-from draw_gui.glimpses.timeline import SPEEDS        # the Glimpses tab's playback speeds
+from draw_gui.glimpses.timeline import SPEEDS, fit_play_button, show_playing   # the Glimpses tab's
 
 PADDING = 1                         # glimpse_panel's margin around the canvas
 GIF_SCALE = 4                       # exported images: nearest-neighbour zoom
@@ -42,10 +42,11 @@ class WriteBoxCanvas(PixelImage):
         self._scale, self._padding = 1, 0   # image pixels per paper pixel, and the panel's margin
         self._drag = None          # ("move" | "resize", press point, box at the press)
         self.setMouseTracking(True)
-        self.setToolTip("Canvas σ(c_t) after glimpse t with its write box (red). Drag inside the box "
-                        "to move the write patch (g_x, g_y), drag its edge or turn the wheel to change "
-                        "the stride δ (the box's side is N·δ); the glimpses after t redraw around the "
-                        "change. A spatial transformer's box keeps its angle.")
+        self.setToolTip("<p>Canvas σ(c<sub>t</sub>) after glimpse t with its write box (red). Drag "
+                        "inside the box to move the write patch (g<sub>x</sub>, g<sub>y</sub>), drag "
+                        "its edge or turn the wheel to change the stride δ (the box's side is N·δ); "
+                        "the glimpses after t redraw around the change. A spatial transformer's box "
+                        "keeps its angle.</p>")
 
     def set_box(self, box, size: int, scale: int, padding: int, angle: float = 0.0,
                 kind: str = "gaussian") -> None:
@@ -142,14 +143,15 @@ class DrawingProcess(QGroupBox):
         self._t = 1
         self._image_id = 0
         self.canvas = WriteBoxCanvas()
-        self.play_button = QPushButton("▶")
-        self.play_button.setFixedWidth(self.play_button.fontMetrics().horizontalAdvance("▶") + 24)
+        self.play_button = QPushButton()
         self.play_button.setCheckable(True)
+        fit_play_button(self.play_button)
         self.play_button.setToolTip("Play the drawing process: the canvas after each glimpse t = 1..T")
         self.play_timer = QTimer(self)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(1, 1)
-        self.slider.setToolTip("Glimpse t: the canvas σ(c_t) after t writes, and the write box of glimpse t")
+        self.slider.setToolTip("<p>Glimpse t: the canvas σ(c<sub>t</sub>) after t writes, and the write box of "
+                                "glimpse t</p>")
         self.t_label = QLabel("t –/–")
         self.t_label.setMinimumWidth(self.t_label.fontMetrics().horizontalAdvance("t 000/000"))
         self.speed_combo = QComboBox()
@@ -219,7 +221,7 @@ class DrawingProcess(QGroupBox):
         self.play_timer.setInterval(round(1000 / self.speed_combo.currentData()))
 
     def _on_play(self, playing: bool) -> None:
-        self.play_button.setText("⏸" if playing else "▶")
+        show_playing(self.play_button, playing)
         if not playing:
             self.play_timer.stop()
             return

@@ -252,7 +252,8 @@ class SliderPanel(QScrollArea):
         self.sliders, self.values = [], []
         width = self.fontMetrics().horizontalAdvance("+0.00 ")
         for i in range(count):
-            name = QLabel(f"z_{i}")
+            name = QLabel(f"z<sub>{i}</sub>")
+            name.setTextFormat(Qt.TextFormat.RichText)
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(-int(LATENT_RANGE * SLIDER_STEPS), int(LATENT_RANGE * SLIDER_STEPS))
             slider.setToolTip(f"latent dimension {i} of z (−3..3: prior standard deviations)")

@@ -1,26 +1,38 @@
 """Save what is on screen as PNG or GIF: one dialog that remembers its folder (default: the
-user's pictures folder), atomic writes, and a clear message when a save fails.
+user's pictures folder, or the home folder where there is none), atomic writes, a clear message
+when a save fails and a "saved <path>" line in the window's status bar when it succeeds.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 FILTERS = {"png": "PNG image (*.png)", "gif": "Animated GIF (*.gif)"}
+SAVED_MESSAGE_MS = 8000             # how long "saved <path>" stays in the status bar
 
 
 def pictures_dir() -> Path:
-    import platformdirs
-    try:
-        return Path(platformdirs.user_pictures_dir())
-    except Exception:  # noqa: BLE001 - some desktops have none
-        return Path.home()
+    """The user's pictures folder where it exists, else the home folder (never the folder the
+    app was launched from: a dialog there looks like a random place)."""
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    if location and Path(location).is_dir():
+        return Path(location)
+    return Path.home()
+
+
+def _start_folder(settings) -> Path:
+    """The folder saved to last, if it still exists; else pictures_dir()."""
+    last = settings.get("export_dir") if settings is not None else None
+    if last and Path(last).is_dir():
+        return Path(last)
+    return pictures_dir()
 
 
 def ask_save_path(parent: QWidget, settings, kind: str, suggested_name: str) -> Path | None:
     """The save dialog, starting in the folder the user saved to last."""
-    folder = Path(settings.get("export_dir") or pictures_dir()) if settings is not None else pictures_dir()
+    folder = _start_folder(settings)
     name = suggested_name if suggested_name.endswith(f".{kind}") else f"{suggested_name}.{kind}"
     path, _ = QFileDialog.getSaveFileName(parent, f"Save {kind.upper()}", str(folder / name), FILTERS[kind])
     if not path:
@@ -43,6 +55,14 @@ def _report(parent: QWidget, path: Path, error: OSError) -> None:
         QMessageBox.warning(parent, "Could not save", message)
 
 
+def _confirm(parent: QWidget, path: Path) -> None:
+    """Tell the user where the file went: the window's status bar, where it has one."""
+    window = parent.window()
+    status_bar = getattr(window, "statusBar", None)
+    if callable(status_bar):
+        status_bar().showMessage(f"saved {path}", SAVED_MESSAGE_MS)
+
+
 def save_png(parent: QWidget, settings, image, suggested_name: str) -> Path | None:
     """image: a PIL image. Returns the written path, or None (cancelled or failed, with a message)."""
     from core.files import atomic_path
@@ -55,6 +75,7 @@ def save_png(parent: QWidget, settings, image, suggested_name: str) -> Path | No
     except OSError as e:
         _report(parent, path, e)
         return None
+    _confirm(parent, path)
     return path
 
 
@@ -70,4 +91,5 @@ def save_gif(parent: QWidget, settings, frames: list, suggested_name: str, frame
     except OSError as e:
         _report(parent, path, e)
         return None
+    _confirm(parent, path)
     return path
