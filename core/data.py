@@ -297,6 +297,11 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
         train, test, source = _load_folder(path, int(image_size or 32), grayscale, test_fraction)
         return ImageData(name, train, test, "none", source)
     root = pathlib.Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    if data_dir is not None and not root.is_dir():
+        # torchvision would create it to download into: a mistyped folder must not appear on disk
+        raise DataUnavailable(f"The data folder {root} does not exist. Choose the folder that holds {name} "
+                              f"(for MNIST, the one with MNIST/raw in it), or give none to use the default cache "
+                              f"folder {default_data_dir()}, where draw-gui downloads it.")
     train, test, source = _load_torchvision(name, root.resolve(), download)
     if image_size is not None and train.shape[-1] != int(image_size):
         _check_fits(train.shape[0] + test.shape[0], train.shape[1], int(image_size), name)

@@ -144,8 +144,8 @@ def test_settings_survive_a_new_window(qtbot, make_window):
 
 
 def test_no_data_offline_says_what_to_do(qtbot, make_window, tmp_path):
+    (tmp_path / "empty").mkdir()   # a folder that does not exist is refused in the panel (test_window_first_hour)
     w = make_window(dataset="fashion-mnist", data_dir=str(tmp_path / "empty"))
-    (tmp_path / "empty").mkdir()
     import urllib.request
     original = urllib.request.urlopen
     urllib.request.urlopen = lambda *a, **k: (_ for _ in ()).throw(OSError("network is unreachable"))

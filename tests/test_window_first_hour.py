@@ -91,3 +91,31 @@ def test_the_disabled_image_size_shows_the_data_sets_own_size(qtbot):
     assert size.value() == 28 and panel.values()["image_size"] == 64
     panel.set_values({**panel.values(), "read_size": 40})     # the reason names the size shown
     assert "28x28" in panel.fields["read_size"].toolTip() and "28x28" in panel.error_label.text()
+
+
+def test_a_data_folder_that_does_not_exist_is_outlined_and_never_created(qtbot, window, tmp_path):
+    w, missing = window, tmp_path / "nonexistent" / "mnist"
+    w.config_panel.set_values({**w.config_panel.values(), **SMALL, "dataset": "mnist", "data_dir": str(missing)})
+    assert not w.config_panel.is_valid() and not w.start_button.isEnabled()
+    assert "does not exist" in w.config_panel.fields["data_dir"].toolTip()
+    assert w.config_panel.fields["data_dir"].styleSheet() != ""          # outlined in red
+    w.start()                                                           # Start is refused: nothing happens
+    from core.data import DataUnavailable, load_dataset                 # and the core never makes it either
+    with pytest.raises(DataUnavailable, match="does not exist"):
+        load_dataset("mnist", data_dir=missing)
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_the_sample_banner_names_the_folder_it_looked_in(qtbot, window, tmp_path, monkeypatch):
+    import urllib.request
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    w = window
+    w.config_panel.set_values({**w.config_panel.values(), **SMALL, "dataset": "mnist", "data_dir": str(empty)})
+    w.start_button.click()
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=60000)
+    assert "embedded MNIST sample" in w.banner.text() and str(empty) in w.banner.text()
+    qtbot.waitUntil(lambda: w.state == "running", timeout=10000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state in ("stopped", "finished"), timeout=10000)

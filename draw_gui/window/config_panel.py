@@ -212,6 +212,7 @@ class ConfigPanel(QWidget):
             elif name in self._settings and name != "attention":
                 (w.setCurrentText if isinstance(w, QComboBox) else w.setText)(_text(v[name]))
         self.blockSignals(False)
+        self._valid = None   # validity found while signals were blocked: say it again now
         self._on_change()
 
     def show_configs(self, model, train, dataset: str, data_dir: str | None = None,
@@ -260,8 +261,12 @@ class ConfigPanel(QWidget):
         train.validate()
         if v["dataset"] == "folder" and not os.path.isdir(v["data_dir"]):
             raise ConfigError("choose the folder of your images (data folder)", "data_dir")
-        if v["data_dir"] and v["dataset"] != "folder" and os.path.exists(v["data_dir"]) \
-                and not os.path.isdir(v["data_dir"]):
+        where = os.path.expanduser(v["data_dir"])
+        if v["data_dir"] and v["dataset"] != "folder" and not os.path.exists(where):
+            # Never made for the user: a mistyped folder would be created and silently stay empty
+            raise ConfigError(f"data folder {v['data_dir']} does not exist; choose the folder that holds the "
+                              "data set, or leave it empty for the default cache folder", "data_dir")
+        if v["data_dir"] and v["dataset"] != "folder" and not os.path.isdir(where):
             raise ConfigError(f"data folder {v['data_dir']} is a file; choose a folder", "data_dir")
         return model, train
 

@@ -653,9 +653,17 @@ class MainWindow(QMainWindow):
         if info.sample_data:
             self.banner.setStyleSheet(BANNER_STYLES["warning"])
             self.banner.setText("Training on the embedded MNIST sample (10,000 digits): the full MNIST was not "
-                                "found in the data folder and could not be downloaded. Choose a data folder "
+                                f"found in {self._data_folder_shown()} and could not be downloaded. Choose a data folder "
                                 "holding MNIST/raw, or connect to the internet, for the full 60,000.")
         self.banner.setVisible(info.sample_data)
+
+    def _data_folder_shown(self) -> str:
+        """The folder the run looked in for its data: the Run panel's, else the default cache."""
+        folder = self.config_panel.values()["data_dir"]
+        if folder:
+            return folder
+        from core.data import default_data_dir   # torch is loaded by now: a run was built
+        return f"the default cache folder {default_data_dir()}"
 
     def _on_metrics(self, update: MetricsUpdate):
         if self._stale:

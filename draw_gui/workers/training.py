@@ -142,6 +142,7 @@ class TrainingWorker(BackgroundWorker):
         self._folder: Path | None = None       # the run folder the trainer autosaves to
         self._live: LiveRun | None = None      # writing it, once a step has trained
         self._autosave_minutes = AUTOSAVE_MINUTES
+        self._autosaved_step = 0     # the trainer's step in the run folder's checkpoint.pt
         self._invoke.connect(self._call)
 
     # ---- thread-safe controls (called from the GUI thread) --------------------------------
@@ -294,6 +295,7 @@ class TrainingWorker(BackgroundWorker):
         self._trainer, self._view, self._examples, self._token = trainer, None, examples, setup.token
         self._run = run
         self._folder, self._live = folder, None
+        self._autosaved_step = trainer.step   # a step is "dirty" before on_progress reports it: compare steps
         self._autosave_minutes = setup.autosave_minutes
         self._sent_rows = len(trainer.history)
         self.dirty = False
@@ -464,7 +466,7 @@ class TrainingWorker(BackgroundWorker):
         live, trainer = self._live, self._trainer
         if live is None or trainer is None:
             return
-        if not self.dirty:   # nothing new to write: only say what the run is doing now
+        if not self.dirty and trainer.step == self._autosaved_step:   # nothing new: say what the run does now
             if reason in (RunState.PAUSED, RunState.RUNNING):
                 live.set_status(RunState(reason))
             return
@@ -481,6 +483,7 @@ class TrainingWorker(BackgroundWorker):
                                             "on; free some space, or save a checkpoint elsewhere with File → Save as.")
             return
         self.dirty = False
+        self._autosaved_step = trainer.step
         if self._current():
             self.autosaved.emit(str(path))
 
