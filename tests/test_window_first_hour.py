@@ -119,3 +119,19 @@ def test_the_sample_banner_names_the_folder_it_looked_in(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: w.state == "running", timeout=10000)
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state in ("stopped", "finished"), timeout=10000)
+
+
+def test_no_widget_in_the_window_shows_raw_tex(qtbot, window):
+    from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QWidget
+    texts = []
+    for widget in window.findChildren(QWidget):
+        texts.append(widget.toolTip())
+        if isinstance(widget, (QLabel, QAbstractButton)):
+            texts.append(widget.text())
+        if isinstance(widget, QGroupBox):
+            texts.append(widget.title())
+    from PySide6.QtGui import QAction
+    texts += [a.text() + a.toolTip() for a in window.findChildren(QAction)]
+    assert len(texts) > 100
+    raw = [t for t in texts if "_{" in t or "^{" in t or "c_T" in t or "c_t" in t]
+    assert raw == []

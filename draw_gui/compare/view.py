@@ -108,7 +108,7 @@ class CompareView(QWidget):
         # One timeline for every run's glimpses, and the sample options.
         self.timeline = Timeline(
             "Play the glimpses of every run together; a run with fewer glimpses keeps its final canvas",
-            "Glimpse t in every run at once (each shows its canvas σ(c_t) and boxes)")
+            "<p>Glimpse t in every run at once (each shows its canvas σ(c<sub>t</sub>) and boxes)</p>")
         self.timeline.t_requested.connect(self.set_t)
         self.example_combo = QComboBox()
         self.example_combo.addItem("all examples", None)
@@ -121,8 +121,8 @@ class CompareView(QWidget):
         self.boxes_checkbox.setToolTip("Read boxes (green) and write boxes (red) of glimpse t in every run")
         self.boxes_checkbox.toggled.connect(self._on_view_option)
         self.error_checkbox = QCheckBox("error image")
-        self.error_checkbox.setToolTip("Show x − σ(c_{t−1}), what each encoder reads at glimpse t, "
-                                       "in place of the input")
+        self.error_checkbox.setToolTip("<p>Show x − σ(c<sub>t−1</sub>), the input minus the previous canvas: what "
+                                       "each encoder reads at glimpse t, in place of the input</p>")
         self.error_checkbox.toggled.connect(self._on_view_option)
         self.seed_button = QPushButton("New seed")
         self.seed_button.setToolTip("Draw every run's samples again from new noise (the same noise for all "

@@ -89,11 +89,11 @@ class LatentView(QWidget):
         latent_box.setMaximumWidth(280)
 
         self.sample = PixelImage(minimum=100)
-        self.sample.setToolTip("The sample σ(c_T) DRAW draws from this latent (eq. 13-15)")
+        self.sample.setToolTip("<p>The sample σ(c<sub>T</sub>) DRAW draws from this latent (eq. 13-15)</p>")
         self.step_label = QLabel()
         self.step_label.setStyleSheet("color: grey;")
         self.save_sample_button = button("Save PNG…", "Save this sample as a PNG", self.save_sample_png)
-        sample_box = QGroupBox("Sample σ(c_T)")
+        sample_box = QGroupBox("Sample: the final canvas")
         box = QVBoxLayout(sample_box)
         box.addWidget(self.sample, 1)
         box.addLayout(row(self.step_label, self.save_sample_button, stretch_at=1))
@@ -284,7 +284,7 @@ class LatentView(QWidget):
         self.new_directions_button.setEnabled(kind == "random")
         self._directions = None
         if kind == "dims":
-            self.pad.set_labels(f"z_{self.x_spin.value()}", f"z_{self.y_spin.value()}")
+            self.pad.set_labels(f"z {self.x_spin.value()}", f"z {self.y_spin.value()}")
             self._show_latent()
             return
         name = "PC" if kind == "principal" else "random"
