@@ -135,3 +135,17 @@ def test_no_widget_in_the_window_shows_raw_tex(qtbot, window):
     assert len(texts) > 100
     raw = [t for t in texts if "_{" in t or "^{" in t or "c_T" in t or "c_t" in t]
     assert raw == []
+
+
+def test_space_pauses_training_after_the_play_button_was_clicked(qtbot, window, shared_data):
+    from PySide6.QtCore import Qt
+    w = window
+    w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
+    w.start_button.click()
+    qtbot.waitUntil(lambda: w.state == "running" and w.glimpse_view.trace() is not None, timeout=30000)
+    qtbot.mouseClick(w.glimpse_view.timeline.play_button, Qt.LeftButton)   # the glimpses play
+    assert w.glimpse_view.timeline.play_button.isChecked()
+    focused = w.focusWidget() or w
+    qtbot.keyClick(focused, Qt.Key_Space)
+    qtbot.waitUntil(lambda: w.state == "paused", timeout=5000)              # Space meant training
+    assert w.glimpse_view.timeline.play_button.isChecked()                 # and the glimpses play on

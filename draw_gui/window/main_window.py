@@ -118,6 +118,11 @@ class MainWindow(QMainWindow):
         self._build_worker()
         self._build_widgets()
         window_menus.build_menus(self)    # also connects the Run panel's buttons
+        # A button clicked with the mouse does not keep the keyboard focus (Tab still reaches it): the
+        # window's keys (Space: pause / resume) then work after clicking Play, Start or a checkbox.
+        for button in self.findChildren(QAbstractButton):
+            if button.focusPolicy() & Qt.ClickFocus:
+                button.setFocusPolicy(Qt.TabFocus)
         self._build_toolbar()
         self._restore_settings()
         self._update_controls()
