@@ -242,3 +242,14 @@ def test_a_compared_run_whose_folder_is_deleted_says_so_and_keeps_its_curve(qtbo
     v.shutdown()
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err and "draw-gui compare:" not in out
+
+
+def test_the_empty_compare_plot_shows_no_empty_legend(qtbot):
+    from draw_gui.compare.plot import ComparePlot
+    plot = ComparePlot()
+    qtbot.addWidget(plot)
+    assert not plot.legend.isVisible()
+    plot.add_run(1, "run a", (200, 100, 50))
+    assert plot.legend.isVisible()
+    plot.remove_run(1)
+    assert not plot.legend.isVisible()

@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore
 
@@ -128,7 +129,11 @@ def test_evaluation_markers_appear_at_step_and_nll(qtbot, plot):
     x, y = plot.eval_markers.xData, plot.eval_markers.yData
     np.testing.assert_array_equal(x, [6000, 12000])
     np.testing.assert_array_equal(y, [96.5, 91.25])
-    assert "test NLL bound" in [label.text for _, label in plot.legend.items]
+    # named beside the plot, not in a legend over the newest points
+    assert plot.eval_checkbox.text() == "test NLL bound" and not plot.eval_checkbox.icon().isNull()
+    assert not [item for item in plot.plot_item.scene().items() if isinstance(item, pg.LegendItem)]
+    plot.eval_checkbox.setChecked(False)
+    assert not plot.eval_markers.isVisible()
 
 
 def test_set_history_replaces_everything_and_clear_empties(qtbot, plot):

@@ -74,6 +74,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         markers = self.plot_item.plot(pen=None, symbol="d", symbolSize=11, symbolBrush=pg.mkBrush(*colour),
                                       symbolPen=pg.mkPen("w", width=1))
         self._runs[run_id] = _RunCurves(name, colour, curve, markers)
+        self.legend.setVisible(True)
         self._schedule_refresh()
 
     def remove_run(self, run_id: int) -> None:
@@ -81,6 +82,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         if run is None:
             return
         self.legend.removeItem(run.curve)
+        self.legend.setVisible(bool(self._runs))   # an empty legend is an empty square
         for item in (run.curve, run.markers):
             self.plot_item.removeItem(item)
 
@@ -144,6 +146,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         self.plot_item.setLabel("left", "nats per image")
         self.legend = self.plot_item.addLegend(offset=(-10, 10), brush=pg.mkBrush(0, 0, 0, 170),
                                                pen=pg.mkPen(90, 90, 90))
+        self.legend.setVisible(False)              # until a run is added
         self._cursor_line = pg.InfiniteLine(angle=90, movable=False,
                                             pen=pg.mkPen(160, 160, 160, style=QtCore.Qt.PenStyle.DashLine))
         self._cursor_line.hide()

@@ -29,6 +29,21 @@ _SERIES = (
             "Show the KL loss Lz of the latents against the prior"),
 )
 _EVAL_COLOUR = (235, 95, 235)
+
+
+def _diamond(colour: tuple, size: int = 12) -> QtGui.QPixmap:
+    """The test-NLL marker as a check box icon: a diamond drawn, not a glyph the font may lack."""
+    pixmap = QtGui.QPixmap(size, size)
+    pixmap.fill(QtCore.Qt.GlobalColor.transparent)
+    painter = QtGui.QPainter(pixmap)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QtGui.QColor(*colour))
+    painter.setPen(QtGui.QPen(QtGui.QColor("white"), 1))
+    half = size / 2
+    painter.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(half, 1), QtCore.QPointF(size - 1, half),
+                                         QtCore.QPointF(half, size - 1), QtCore.QPointF(1, half)]))
+    painter.end()
+    return pixmap
 _HOVER_HINT = "move the mouse over the plot to read the values at a step"
 MAX_SMOOTHING = 0.999
 _SLIDER_SCALE = 1000  # slider ticks per unit of smoothing
@@ -210,9 +225,8 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.setLabel("bottom", "step")
         self.plot_item.setLabel("left", "nats per image")
-        # Top right: falling losses leave it free (log_y moves it to the bottom right).
-        self.legend = self.plot_item.addLegend(
-            offset=(-10, 10), colCount=2, brush=pg.mkBrush(0, 0, 0, 170), pen=pg.mkPen(90, 90, 90))
+        # No legend inside the plot: it covered the newest points (and the last test-NLL diamond) in
+        # short windows. The check boxes above the plot name each curve, with its colour.
         self.curves = [
             self.plot_item.plot(name=series.legend, pen=pg.mkPen(series.colour, width=1),
                                 antialias=False, connect="all", skipFiniteCheck=True)
@@ -243,18 +257,24 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
             checkbox = QtWidgets.QCheckBox(text)
             checkbox.setIcon(QtGui.QIcon(swatch))
             checkbox.setChecked(True)
-            checkbox.setToolTip(tip + " (clicking its legend entry does the same)")
+            checkbox.setToolTip(tip)
             checkbox.toggled.connect(curve.setVisible)
-            # Legend clicks hide the curve too: keep the box in step.
+            # Hiding the curve elsewhere (a test, a future menu) keeps the box in step.
             curve.visibleChanged.connect(
                 lambda c=curve, b=checkbox: self._on_curve_visibility_changed(c, b))
             self.visibility_checkboxes.append(checkbox)
+        self.eval_checkbox = QtWidgets.QCheckBox("test NLL bound")
+        self.eval_checkbox.setIcon(QtGui.QIcon(_diamond(_EVAL_COLOUR)))
+        self.eval_checkbox.setChecked(True)
+        self.eval_checkbox.setToolTip("The NLL bound on the test set, measured at the end of every epoch (nats "
+                                      "per image): the number the paper reports")
+        self.eval_checkbox.toggled.connect(self.eval_markers.setVisible)
         self.hover_label = QtWidgets.QLabel(_HOVER_HINT)
         self.hover_label.setToolTip("Curve values at the training step nearest the mouse")
         self.hover_label.setContentsMargins(6, 2, 6, 2)
 
         lay_out_plot(self, (*self.smoothing_control.widgets(), 12, self.log_y_checkbox, 12,
-                            *self.visibility_checkboxes), self.plot_widget, self.hover_label)
+                            *self.visibility_checkboxes, self.eval_checkbox), self.plot_widget, self.hover_label)
 
     def _reset_buffers(self) -> None:
         self._points = GrowingCurves(1, len(_SERIES), self.initial_capacity, x_dtype=np.int64)  # x: step
@@ -303,9 +323,6 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
     def _on_log_y_toggled(self, enabled: bool) -> None:
         self.plot_item.setLogMode(x=False, y=enabled)
-        # On a log axis the curves crowd the top and the bottom right is free.
-        corner = (1, 1) if enabled else (1, 0)
-        self.legend.anchor(corner, corner, offset=(-10, -10) if enabled else (-10, 10))
         self._schedule_refresh()
 
     def _on_mouse_moved(self, event) -> None:
