@@ -149,3 +149,14 @@ def test_space_pauses_training_after_the_play_button_was_clicked(qtbot, window, 
     qtbot.keyClick(focused, Qt.Key_Space)
     qtbot.waitUntil(lambda: w.state == "paused", timeout=5000)              # Space meant training
     assert w.glimpse_view.timeline.play_button.isChecked()                 # and the glimpses play on
+
+
+def test_start_says_what_it_is_loading_until_the_run_is_ready(qtbot, window, shared_data):
+    w = window
+    w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
+    w.start_button.click()
+    assert w.state == "loading" and "loading MNIST" in w.statusBar().currentMessage()   # at once, not after
+    qtbot.waitUntil(lambda: w.state == "running", timeout=30000)
+    assert "loading" not in w.statusBar().currentMessage()                             # gone once it trains
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)

@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
         self.glimpse_view.set_trace(None)
         self.save_settings()
         self._request(setup, "start", ShownModel("new model"), save_path=None)
+        where = "your image folder" if v["dataset"] == "folder" else self.config_panel.dataset.currentText()
+        self.show_message(f"loading {where} and building the model… (the first time, a data set may download)")
         self.set_state(RunState.LOADING)
 
     def start_with(self, setup: RunSetup):
@@ -440,6 +442,7 @@ class MainWindow(QMainWindow):
         setup = RunSetup(model=model or DrawConfig(), train=train or TrainConfig(), checkpoint=path,
                          data_dir=self.config_panel.values()["data_dir"] or None, paused=True)
         self._request(setup, "open", ShownModel(Path(path).name, path), save_path=path)
+        self.show_message(f"opening {path} and loading its data set…")
         self.set_state(RunState.LOADING)
 
     def open_shipped(self, name: str, quiet: bool = False) -> bool:
@@ -608,6 +611,7 @@ class MainWindow(QMainWindow):
             self._stale = True
             return
         self._stale = False
+        self.statusBar().clearMessage()   # "loading …" is over: what follows says what is shown
         load, self._pending = self._pending, None
         load = load or _Load(info.token, "start", ShownModel("new model"), self.state)
         self.run_info, self.shown = info, load.shown
@@ -715,6 +719,8 @@ class MainWindow(QMainWindow):
     def _on_failed(self, failure: Failure):
         """The training worker failed: what it was loading is dropped, then the user is told."""
         load = self._pending if failure.kind is not FailureKind.SAVE else None
+        if load is not None:
+            self.statusBar().clearMessage()   # the "loading …" it was showing
         if load is not None:  # the worker could not load what was asked for last
             self._pending = None
             if load.kind in ("start", "display"):
