@@ -193,18 +193,22 @@ class _CsvTail:
         self.offset = 0
         self.header = None
         self._identity = None
+        self._gone = False     # the file was missing at a poll after some of it had been read
 
     def new_lines(self) -> tuple[list[list[str]], bool]:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            reset = self.offset > 0
-            self.offset, self.header, self._identity = 0, None, None
-            return [], reset
+            # Gone for now (a folder being deleted, a sync in progress): nothing new, and no reset,
+            # so what was read stays shown. A file that comes back is another file (even with the
+            # same inode number): it is read from its start, with reset=True.
+            self._gone = self.offset > 0 or self._gone
+            return [], False
         reset = False
         identity = (st.st_dev, st.st_ino)
-        if st.st_size < self.offset or (self._identity is not None and identity != self._identity):
-            self.offset, self.header, reset = 0, None, True  # rewritten (a restore) or replaced
+        if self._gone or st.st_size < self.offset or (self._identity is not None and identity != self._identity):
+            self.offset, self.header, reset = 0, None, True  # back after it was gone, rewritten (a restore) or replaced
+            self._gone = False
         self._identity = identity
         if st.st_size == self.offset:
             return [], reset

@@ -115,3 +115,18 @@ def test_everything_read_from_a_run_folder_is_checked_like_a_checkpoint(tmp_path
     assert info == {"device": "cpu", "train_config": {"batch_size": 32}}
     (tmp_path / "run.json").write_text("[1, 2")
     assert reader.info() == {}
+
+
+def test_a_metrics_file_missing_for_a_while_keeps_what_was_read_and_rereads_when_back(tmp_path):
+    from core.runfolder import RunReader
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "metrics.csv").write_text("step,epoch,loss,recon,kl,time_s\n1,1,5,4,1,0.1\n2,1,4,3,1,0.2\n")
+    reader = RunReader(folder)
+    assert list(reader.new_metrics().step) == [1, 2]
+    (folder / "metrics.csv").unlink()                 # a folder being deleted, or synced again
+    gone = reader.new_metrics()
+    assert len(gone) == 0 and not gone.reset          # not "rewritten": the plot keeps its points
+    (folder / "metrics.csv").write_text("step,epoch,loss,recon,kl,time_s\n1,1,5,4,1,0.1\n2,1,4,3,1,0.2\n3,1,3,2,1,0.3\n")
+    back = reader.new_metrics()
+    assert back.reset and list(back.step) == [1, 2, 3]   # read from its start, whatever its inode
