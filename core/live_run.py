@@ -55,9 +55,13 @@ def run_info(trainer, dataset: str, data_source: str, device, version: str, comm
             "batch_size": trainer.config.batch_size}
 
 
+METRICS_EVERY_S = 5.0    # metrics.csv and run.json: a follower's plot lags at most this much
+SNAPSHOT_EVERY_S = 30.0  # snapshot.npz: one forward pass of a few test images
+
+
 class LiveRun:
     def __init__(self, run: RunFolder, trainer, examples: torch.Tensor, info: dict, save=None,
-                 metrics_every_s: float = 5.0, snapshot_every_s: float = 30.0,
+                 metrics_every_s: float = METRICS_EVERY_S, snapshot_every_s: float = SNAPSHOT_EVERY_S,
                  checkpoint_every_s: float = 0.0, clock=time.monotonic):
         self.run, self.trainer, self.examples = run, trainer, examples
         self.info = dict(info)

@@ -71,9 +71,8 @@ def test_a_window_run_killed_with_sigkill_continues_from_its_last_autosave(tmp_p
     assert RunReader(folder).info()["status"] == "finished"
 
 
-@pytest.mark.parametrize("how", ["stop", "close"])
-def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read(qtbot, tmp_path, shared_data,
-                                                                                  runs_dir, how):
+def _training_window(qtbot, tmp_path, shared_data):
+    """A window training a small model on MNIST, 5 steps in."""
     from draw_gui.window.main_window import MainWindow
     from draw_gui.window.settings import Settings
     w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
@@ -83,6 +82,13 @@ def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read
     w.show()
     w.start_button.click()
     qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 5, timeout=30000)
+    return w
+
+
+@pytest.mark.parametrize("how", ["stop", "close"])
+def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read(qtbot, tmp_path, shared_data,
+                                                                                  runs_dir, how):
+    w = _training_window(qtbot, tmp_path, shared_data)
     folder = Path(w.run_info.run_folder)
     assert folder.parent == runs_dir and folder.name.endswith("_mnist_gaussian")
     if how == "stop":
@@ -102,15 +108,7 @@ def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read
 
 
 def test_the_runs_tab_lists_a_window_run_and_continues_it_in_its_own_folder(qtbot, tmp_path, shared_data):
-    from draw_gui.window.main_window import MainWindow
-    from draw_gui.window.settings import Settings
-    w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
-    qtbot.addWidget(w)
-    w.config_panel.set_values({"data_dir": str(shared_data), "glimpses": 4, "hidden": 32, "z_size": 8,
-                               "batch_size": 32, "read_size": 2, "write_size": 3})
-    w.show()
-    w.start_button.click()
-    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 5, timeout=30000)
+    w = _training_window(qtbot, tmp_path, shared_data)
     folder = w.run_info.run_folder
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)

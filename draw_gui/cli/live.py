@@ -9,10 +9,10 @@ import contextlib
 import signal
 from dataclasses import replace
 
+from core.live_run import METRICS_EVERY_S as FOLLOW_INTERVAL_S   # the window's runs write at the same pace
+from core.live_run import SNAPSHOT_EVERY_S as SNAPSHOT_INTERVAL_S
 from draw_gui.cli.common import UsageError
 
-FOLLOW_INTERVAL_S = 5.0      # metrics.csv and run.json: a follower's plot lags at most this much
-SNAPSHOT_INTERVAL_S = 30.0   # snapshot.npz: one forward pass of 8 images
 CHECKPOINT_MINUTES = 10.0    # checkpoint.pt by time, besides epochs: recent weights on long epochs
 
 

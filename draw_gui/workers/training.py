@@ -31,8 +31,6 @@ SNAPSHOT_INTERVAL_S = 3.0     # live glimpse refresh while training
 SNAPSHOT_MIN_GAP_S = 1.0      # never more often than this, even on demand
 WEIGHTS_INTERVAL_S = 3.0      # weights for the latent explorer, sent with snapshots at most this often
 AUTOSAVE_MINUTES = 5.0        # checkpoint.pt in the run folder by time (besides Pause, Stop, close, the end)
-FOLLOW_INTERVAL_S = 5.0       # metrics.csv and run.json, for `draw-gui follow` and Compare
-SNAPSHOT_INTERVAL_S_FOLDER = 30.0  # snapshot.npz in the run folder
 
 
 @dataclass
@@ -453,8 +451,7 @@ class TrainingWorker(BackgroundWorker):
             info = run_info(self._trainer, run.dataset, run.data.source, run.device, version=__version__,
                             command="draw-gui (the window)")
             self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
-                                 metrics_every_s=FOLLOW_INTERVAL_S, snapshot_every_s=SNAPSHOT_INTERVAL_S_FOLDER,
-                                 checkpoint_every_s=60 * self._autosave_minutes)
+                                 checkpoint_every_s=60 * self._autosave_minutes)   # files as `draw-gui train` writes them
             self._live.start()
         self._live.info["status"] = self._run_state()
         self._live.on_progress(progress)
