@@ -182,6 +182,7 @@ class Trainer:
         cfg = self.config
         self.model.train()
         last_report, steps_at_report = time.perf_counter(), self.step
+        first_step = self.step + 1   # always reported: a window shows the run's first point at once
         started = time.perf_counter() - self.elapsed_s
         rate = 0.0
         pending = []  # steps whose numbers are still on the device
@@ -224,7 +225,8 @@ class Trainer:
             pending.append((self.step, epoch, result, now - started))
             finished_epoch = self.step % self.steps_per_epoch == 0
             last = self.step == self.total_steps
-            report_due = on_progress is not None and (now - last_report >= report_interval_s or last or self._paused)
+            report_due = on_progress is not None and (now - last_report >= report_interval_s or last or self._paused
+                                                      or self.step == first_step)
             if distributed:
                 # Every rank reads its numbers back at the same steps, so a non-finite step
                 # stops them all at once; a report waits for the next such step.
