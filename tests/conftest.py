@@ -1,8 +1,12 @@
 import os
+import tempfile
 from pathlib import Path
 
 # Qt tests run without a screen; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Session fixtures (a run trained once for a module) come before the per-test runs_dir below:
+# they too must never list their runs in the user's runs folder.
+os.environ["DRAW_GUI_RUNS_DIR"] = tempfile.mkdtemp(prefix="draw-gui-test-runs-")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
