@@ -2,13 +2,16 @@
 allows, aspect ratio kept and pixels left sharp, on black; a placeholder text while there is none.
 
 Unlike latent_pad.PixelImage it may scale by any factor: the panel is already rendered at the
-largest whole zoom that fits, so this only fills the rest of the space.
+largest whole zoom that fits, so this only fills the rest of the space. A double-click opens the
+image larger in a window of its own.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from draw_gui.widgets import enlarge
 
 
 class PixelCanvas(QWidget):
@@ -20,13 +23,27 @@ class PixelCanvas(QWidget):
         super().__init__(parent)
         self._image = QImage()
         self._placeholder = placeholder          # shown while there is no image
+        self.title = "Glimpses"                  # the enlarged window's title
         self.setMinimumSize(120, 60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # a click gives the view the arrow keys
+        self.setToolTip("")
 
     def set_image(self, image: QImage) -> None:
         self._image = image
         self.update()
+        enlarge.follow(self, image, self.title)
+
+    def image(self) -> QImage:
+        return self._image
+
+    def setToolTip(self, tip: str) -> None:
+        """Callers say what the image is; the tip adds how to see it larger."""
+        super().setToolTip(enlarge.with_hint(tip))
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            enlarge.enlarge(self, self._image, self.title)
 
     def sizeHint(self) -> QSize:
         return QSize(640, 240)

@@ -21,8 +21,10 @@ from draw_gui.latent.pad import PixelImage, button, row, to_qimage
 from draw_gui.glimpses.timeline import SPEEDS, fit_play_button, show_playing   # the Glimpses tab's
 
 PADDING = 1                         # glimpse_panel's margin around the canvas
-GIF_SCALE = 4                       # exported images: nearest-neighbour zoom
+# Exported images' nearest-neighbour zoom: a 28-pixel digit becomes 224 pixels, large enough to
+# read on a slide; the GIF's frames as large as the PNG.
 PNG_SCALE = 8
+GIF_SCALE = PNG_SCALE
 MAX_SCALE = 16
 
 
@@ -214,6 +216,7 @@ class DrawingProcess(QGroupBox):
         box = None if trace.write is None else trace.write[self._t - 1, 0, :3]
         angle = trace.write[self._t - 1, 0, 3] if box is not None and trace.attention == "spatial" else 0.0
         self.canvas.set_box(box, trace.write_size, scale, PADDING, angle, trace.attention)
+        self.canvas.title = f"Drawing process, glimpse t {self._t}/{trace.glimpses}"   # names the enlarged window
         self.canvas.set_image(to_qimage(np.asarray(panel)), self._image_id)
         self.t_label.setText(f"t {self._t}/{trace.glimpses}")
 

@@ -10,10 +10,11 @@ import time
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSlider, QWidget
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSlider, QWidget
 
 from core.export import to_rgb_uint8
 from draw_gui.latent.decoder import LATENT_RANGE
+from draw_gui.widgets import enlarge
 
 DOT = QColor(255, 190, 0)          # amber: green and red mean the read and write boxes
 SLIDER_STEPS = 100                 # slider ticks per unit of z
@@ -51,7 +52,8 @@ def row(*widgets, stretch_at: int | None = None) -> QHBoxLayout:
 
 
 class PixelImage(QWidget):
-    """One image as large as fits, at a whole-number zoom so every pixel is the same size."""
+    """One image as large as fits, at a whole-number zoom so every pixel is the same size; a
+    double-click opens it larger in a window of its own."""
 
     resized = Signal()
     painted = Signal(int, float)     # image id, time.perf_counter(): when a decode reached the screen
@@ -61,12 +63,34 @@ class PixelImage(QWidget):
         self._image = QImage()
         self._placeholder = placeholder
         self.image_id = 0                  # which decode the image came from
+        self.title = ""                    # the enlarged window's title; default: the group box's
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("")
 
     def set_image(self, image: QImage, image_id: int = 0) -> None:
         self._image, self.image_id = image, image_id
         self.update()
+        enlarge.follow(self, image, self.enlarged_title())
+
+    def setToolTip(self, tip: str) -> None:
+        """Callers say what the image is; the tip adds how to see it larger."""
+        super().setToolTip(enlarge.with_hint(tip))
+
+    def enlarged_title(self) -> str:
+        """`title`, else the title of the group box the image sits in, else "Image"."""
+        if self.title:
+            return self.title
+        parent = self.parentWidget()
+        while parent is not None and not parent.isWindow():
+            if isinstance(parent, QGroupBox) and parent.title():
+                return parent.title()
+            parent = parent.parentWidget()
+        return "Image"
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            enlarge.enlarge(self, self._image, self.enlarged_title())
 
     def image(self) -> QImage:
         return self._image
