@@ -122,7 +122,34 @@ def test_pad_on_two_directions_moves_the_whole_latent(qtbot, view, directions):
     settle(qtbot, view)
     moved = view.latent() - before
     assert np.count_nonzero(moved) > T * Z // 2           # a direction in the T x Z space, not one z_i
-    assert not view.x_spin.isEnabled() and view.sliders.values[0].text() != "+0.00"
+    assert not view.x_spin.isEnabled()
+    assert all(v.text() == "+0.00" for v in view.sliders.values)   # no shift of every z_t was made ...
+    view.mode_combo.setCurrentIndex(view.mode_combo.findData("glimpse"))
+    view.glimpse_spin.setValue(2)                                 # ... glimpse 2's z shows the move
+    shown = [float(v.text()) for v in view.sliders.values]
+    assert np.allclose(shown, view.latent()[1], atol=0.006) and any(abs(x) >= 0.01 for x in shown)
+
+
+def test_after_randomize_the_sliders_show_the_shift_in_use_and_move_every_z_t_by_it(qtbot, view):
+    view.lock_seed.setChecked(True)
+    view.randomize_button.click()
+    settle(qtbot, view)
+    random = view.latent()
+    assert np.ptp(random[:, 3]) > 0.5                      # each glimpse has its own z_t (eq. 13)
+    assert view.mode_combo.currentData() == "shared"
+    assert all(v.text() == "+0.00" for v in view.sliders.values)   # not the mean over t (about ±0.1)
+    view.sliders.sliders[3].setValue(150)
+    settle(qtbot, view)
+    assert np.allclose(view.latent()[:, 3], random[:, 3] + 1.5, atol=1e-6)   # every z_t shifted ...
+    assert np.array_equal(np.delete(view.latent(), 3, axis=1), np.delete(random, 3, axis=1))
+    assert view.sliders.values[3].text() == "+1.50"        # ... and the slider says by how much
+    view.sliders.sliders[3].setValue(0)
+    settle(qtbot, view)
+    assert np.allclose(view.latent(), random, atol=1e-6)   # back to the random latent
+    view.zero_button.click()
+    view.sliders.sliders[3].setValue(-100)                 # from Zero, the shift is the z every glimpse uses
+    settle(qtbot, view)
+    assert np.all(view.latent()[:, 3] == -1.0) and view.sliders.values[3].text() == "-1.00"
 
 
 def test_glimpse_mode_changes_only_z_t(qtbot, view):
@@ -232,7 +259,7 @@ def test_saved_gifs_have_the_right_frames_and_size(qtbot, view, save_to, tmp_pat
     save_to["path"] = tmp_path / "drawing.gif"
     view.drawing.gif_button.click()
     with Image.open(tmp_path / "drawing.gif") as gif:
-        assert gif.n_frames == T and gif.size == (28 * 4 + 2, 28 * 4 + 2)
+        assert gif.n_frames == T and gif.size == (28 * 8 + 2, 28 * 8 + 2)
 
     view.interpolation.set_a_button.click()
     view.randomize_button.click()
@@ -243,7 +270,7 @@ def test_saved_gifs_have_the_right_frames_and_size(qtbot, view, save_to, tmp_pat
     view.interpolation.save_mix_button.click()
     qtbot.waitUntil((tmp_path / "mix.gif").exists, timeout=10000)
     with Image.open(tmp_path / "mix.gif") as gif:
-        assert gif.n_frames == 10 and gif.size == (28 * 4, 28 * 4)
+        assert gif.n_frames == 10 and gif.size == (28 * 8, 28 * 8)
 
     save_to["path"] = tmp_path / "sweep.gif"
     view.interpolation.sweep_spin.setValue(4)
@@ -258,7 +285,7 @@ def test_saved_gifs_have_the_right_frames_and_size(qtbot, view, save_to, tmp_pat
 
 def test_saved_pngs_show_the_sample_the_grid_and_the_drawing(qtbot, view, save_to, tmp_path):
     for button, name, size in ((view.save_sample_button, "sample.png", (224, 224)),
-                               (view.save_grid_button, "grid.png", (GRID_SIDE * 57 + 1,) * 2),
+                               (view.save_grid_button, "grid.png", (GRID_SIDE * 113 + 1,) * 2),
                                (view.drawing.png_button, "drawing.png", (226, 226))):
         save_to["path"] = tmp_path / name
         button.click()

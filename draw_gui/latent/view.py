@@ -1,7 +1,7 @@
 """The Latent tab: move through DRAW's latent space and watch the sample redraw as you move.
 
-A latent is a T x Z tensor, one z_t per glimpse (eq. 13). The tab edits it with sliders (one z
-shared by all glimpses, or the z of one glimpse t), a 2-D pad, an interpolation between two
+A latent is a T x Z tensor, one z_t per glimpse (eq. 13). The tab edits it with sliders (a shift
+of dimension i added to every glimpse's z_t, or the z of one glimpse t), a 2-D pad, an interpolation between two
 latents and a draggable write box, and shows the sample, its drawing process and a grid of
 samples. Every decode goes to a LatentDecoder in its own thread; the tab only keeps the latent
 it is showing and drops results older than the newest one shown.
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 PLACEHOLDER = "Start training or open a checkpoint to explore its latent space"
 GRID_SIDE = 8                       # the sample grid is GRID_SIDE x GRID_SIDE
 DRAWING_HZ = 30
+# Where the panels go: (row, column, row span, column span) of the latent box, sample, pad, drawing
+# process, interpolation and sample grid, for 4 columns and, in a tab narrower than WIDE_PX, for 2.
+PLACES = {4: ((0, 0, 2, 1), (0, 1, 1, 1), (0, 2, 1, 1), (0, 3, 1, 1), (1, 1, 1, 2), (1, 3, 1, 1)),
+          2: ((0, 0, 2, 1), (0, 1, 1, 1), (1, 1, 1, 1), (2, 0, 1, 1), (3, 0, 1, 2), (2, 1, 1, 1))}
+WIDE_PX = 900
 PAD_AXES = {"dims": "dimensions z_i, z_j", "random": "random directions", "principal": "principal directions"}
 
 
@@ -47,6 +52,7 @@ class LatentView(QWidget):
         self.decoder: LatentDecoder | None = None     # started with the first weights
         self._config: DrawConfig | None = None
         self._latent: np.ndarray | None = None        # (T, Z) float32, what the sample shows
+        self._shift: np.ndarray | None = None         # (Z,) what "all glimpses" added to every z_t
         self._writes: dict[int, tuple[float, float, float]] = {}  # {t: (g_x, g_y, delta)} write boxes moved by hand
         self._directions: np.ndarray | None = None    # the pad's two directions (2, T, Z) ...
         self._anchor: np.ndarray | None = None        # ... and their origin (T, Z)
@@ -65,10 +71,16 @@ class LatentView(QWidget):
     # ------------------------------------------------------------------ construction
     def _build(self) -> None:
         self.mode_combo = QComboBox()
-        self.mode_combo.addItem("one z for all glimpses", "shared")
+        # "All glimpses" shifts every z_t by the same amount rather than setting them all to one
+        # value: a random latent has a different z_t per glimpse (eq. 13), and the shift is what
+        # the sliders can truly show (its mean over glimpses is near 0 and means nothing). From
+        # Zero, the shift is the z every glimpse uses.
+        self.mode_combo.addItem("all glimpses: shift z", "shared")
         self.mode_combo.addItem("z of glimpse t", "glimpse")
-        self.mode_combo.setToolTip("What the sliders set: latent dimension i of every z_t at once, or only "
-                                   "of z_t for the chosen glimpse t (the other glimpses keep theirs)")
+        self.mode_combo.setToolTip("What the sliders show and set: a shift added to dimension i of every "
+                                   "glimpse's z_t (0 after Randomize or Zero; from Zero it is the z every "
+                                   "glimpse uses), or the values of z_t for the chosen glimpse t (the other "
+                                   "glimpses keep theirs)")
         self.glimpse_spin = QSpinBox(prefix="t ")
         self.glimpse_spin.setToolTip("The glimpse t whose z_t the sliders show and set")
         self.randomize_button = button("Randomize", "Draw a whole new latent z_1..z_T from the prior "
@@ -123,6 +135,7 @@ class LatentView(QWidget):
         self.interpolation = InterpolationBox(lambda: self._latent, self._slider_glimpse)
 
         self.grid = PixelImage(minimum=100)
+        self.grid.title = f"Samples ({GRID_SIDE * GRID_SIDE})"
         self.grid.setToolTip(f"{GRID_SIDE * GRID_SIDE} samples, each from its own latent drawn from the prior")
         self.new_grid_button = button("New samples", "Draw the grid again from new latents", self.new_grid)
         self.save_grid_button = button("Save PNG…", "Save the grid as a PNG", self.save_grid_png)
@@ -132,22 +145,15 @@ class LatentView(QWidget):
         box.addLayout(row(self.new_grid_button, self.save_grid_button, stretch_at=1))
 
         content = QWidget()
-        layout = QGridLayout(content)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(latent_box, 0, 0, 2, 1)
-        layout.addWidget(sample_box, 0, 1)
-        layout.addWidget(pad_box, 0, 2)
-        layout.addWidget(self.drawing, 0, 3)
-        layout.addWidget(self.interpolation, 1, 1, 1, 2)
-        layout.addWidget(grid_box, 1, 3)
-        for column in (1, 2, 3):
-            layout.setColumnStretch(column, 1)
-        layout.setRowStretch(0, 3)
-        layout.setRowStretch(1, 2)
+        self._grid_layout = QGridLayout(content)
+        self._grid_layout.setContentsMargins(4, 4, 4, 4)
+        self._panels = (latent_box, sample_box, pad_box, self.drawing, self.interpolation, grid_box)
+        self._columns = 0
+        self._arrange(4)
         self.placeholder = QLabel(PLACEHOLDER, alignment=Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: grey;")
-        # Its four columns need ~810 pixels: a narrower window (1024 wide, the Run panel open)
-        # scrolls them instead of pushing the window wider than the screen.
+        # The panels never push the window wider than the screen: narrower than WIDE_PX (1024
+        # wide with the Run panel open) they stand in two columns, and scroll rather than shrink.
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -171,6 +177,25 @@ class LatentView(QWidget):
         self.interpolation.mixed.connect(lambda latent: self._change(latent, "mix"))
         self.interpolation.frames_requested.connect(
             lambda latents, name: self._submit(DecodeRequest(DecodeKind.FRAMES, latents=latents, purpose=name)))
+
+    def _arrange(self, columns: int) -> None:
+        """Place the panels in PLACES[columns] (4 side by side, or 2 in a narrow tab)."""
+        if columns == self._columns:
+            return
+        layout = self._grid_layout
+        for panel in self._panels:
+            layout.removeWidget(panel)
+        for panel, place in zip(self._panels, PLACES[columns]):
+            layout.addWidget(panel, *place)
+        for column in range(4):   # the latent box keeps its width; the image panels share the rest
+            layout.setColumnStretch(column, 1 if 0 < column < columns else 0)
+        for line, stretch in enumerate((3, 2, 0, 0) if columns == 4 else (1, 1, 1, 1)):
+            layout.setRowStretch(line, stretch)
+        self._columns = columns
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(4 if self.width() >= WIDE_PX else 2)
 
     # ------------------------------------------------------------------ public API
     @Slot(object)
@@ -220,6 +245,7 @@ class LatentView(QWidget):
         T, Z = config.glimpses, config.z_size
         self._config = config
         self._latent = np.zeros((T, Z), np.float32)
+        self._shift = np.zeros(Z, np.float32)
         self._directions = None
         self._writes.clear()
         self.sliders.set_count(Z)
@@ -236,15 +262,12 @@ class LatentView(QWidget):
         """The glimpse whose z_t the sliders set, or None when they set every glimpse's."""
         return None if self.mode_combo.currentData() == "shared" else self.glimpse_spin.value() - 1
 
-    def _scope(self):
-        """The rows of the latent the sliders and the pad's dimensions act on."""
-        glimpse = self._slider_glimpse()
-        return slice(None) if glimpse is None else glimpse
-
     def _change(self, latent: np.ndarray, source: str) -> None:
         self._latent = latent
+        if source not in ("sliders", "pad dims"):
+            self._shift = np.zeros_like(self._shift)   # a new latent (Randomize, Zero, a mix, a direction)
         self._submit_image()               # first, so the decoder works while the controls follow
-        if source != "pad" and self.axes_combo.currentData() != "dims":
+        if not source.startswith("pad") and self.axes_combo.currentData() != "dims":
             self._anchor = latent          # the pad's directions now start from here
             self.pad.set_point(0.0, 0.0)
         self._show_latent(source)
@@ -253,15 +276,25 @@ class LatentView(QWidget):
         if self._latent is None:
             return
         self.glimpse_spin.setEnabled(self.mode_combo.currentData() == "glimpse")
-        values = self._latent[self._scope()]
-        shown = values.mean(0) if values.ndim == 2 else values    # shared: the mean over t
+        glimpse = self._slider_glimpse()
+        shown = self._shift if glimpse is None else self._latent[glimpse]
         self.sliders.set_values(shown)
-        if source != "pad" and self.axes_combo.currentData() == "dims":
+        if not source.startswith("pad") and self.axes_combo.currentData() == "dims":
             self.pad.set_point(shown[self.x_spin.value()], shown[self.y_spin.value()])
+
+    def _set(self, latent: np.ndarray, dim: int, value: float) -> None:
+        """Dimension `dim` in the sliders' scope: glimpse t's z_t,dim = value, or (all glimpses)
+        every z_t,dim shifted so that the shift is `value`."""
+        glimpse = self._slider_glimpse()
+        if glimpse is None:
+            latent[:, dim] += np.float32(value) - self._shift[dim]
+            self._shift[dim] = value
+        else:
+            latent[glimpse, dim] = value
 
     def _on_slider(self, dim: int, value: float) -> None:
         latent = self._latent.copy()
-        latent[self._scope(), dim] = value
+        self._set(latent, dim, value)
         self._change(latent, "sliders")
 
     def _on_pad(self, x: float, y: float) -> None:
@@ -269,13 +302,12 @@ class LatentView(QWidget):
             return
         if self.axes_combo.currentData() == "dims":
             latent = self._latent.copy()
-            latent[self._scope(), self.x_spin.value()] = x
-            latent[self._scope(), self.y_spin.value()] = y
+            self._set(latent, self.x_spin.value(), x)
+            self._set(latent, self.y_spin.value(), y)
+            self._change(latent, "pad dims")
         elif self._directions is not None:
-            latent = on_pad(self._anchor, self._directions, x, y)
-        else:
-            return                          # directions still on their way
-        self._change(latent, "pad")
+            self._change(on_pad(self._anchor, self._directions, x, y), "pad")
+        # else: directions still on their way
 
     def _on_axes(self) -> None:
         kind = self.axes_combo.currentData()
@@ -384,4 +416,5 @@ class LatentView(QWidget):
 
     def save_grid_png(self) -> None:
         if self._grid is not None:
-            saving.save_png(self, self.settings, image_grid(self._grid, GRID_SIDE, scale=2), "latent-grid.png")
+            # Zoom 4: 8 MNIST digits make a 905-pixel grid, wide enough to read on a slide.
+            saving.save_png(self, self.settings, image_grid(self._grid, GRID_SIDE, scale=4), "latent-grid.png")
