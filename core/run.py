@@ -50,6 +50,9 @@ class RunSettings:
     fallback: Callable[[str], ImageData | None] | None = None
     threads: int | None = None      # torch CPU threads; None or 0: chosen by measurement
     dist: Distributed | None = None  # torchrun's process group (core.distributed)
+    # Told what build_run starts next ("reading MNIST from ...", "building the model"), for a
+    # caller that shows progress; it must not raise.
+    on_stage: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -92,6 +95,9 @@ def build_run(s: RunSettings) -> Run:
         model_cfg, saved_train = checkpoint_configs(ckpt, name)
     device = resolve_device(train_cfg.device)
     where = data_settings(ckpt, s.data_dir, s.folder, s.image_size)
+    stage = s.on_stage or (lambda text: None)
+    stage(f"reading {dataset}" + (f" from {where['folder'] or where['data_dir']}"
+                                   if where["folder"] or where["data_dir"] else ""))
     stand_in = False
     try:
         data = load_dataset(dataset, data_dir=where["data_dir"], download=s.download, image_size=where["image_size"],
@@ -117,6 +123,7 @@ def build_run(s: RunSettings) -> Run:
                             lr=continued_lr(ckpt, saved_train, step, per_epoch))
     kept = {"data_dir": _absolute(where["data_dir"]), "folder": _absolute(where["folder"]),
             "image_size": where["image_size"]}
+    stage("restoring the checkpoint" if ckpt is not None else "building the model")
     try:
         trainer = Trainer(model_cfg, train_cfg, batches, checkpoint=ckpt, data_settings=kept, dist=s.dist)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:

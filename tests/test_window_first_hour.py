@@ -9,6 +9,7 @@ from draw_gui.follow import follower as run_follower
 from draw_gui.window.main_window import MainWindow
 from draw_gui.window.settings import Settings
 from tests.helpers import record_dialogs
+from tests.test_hostile_checkpoints import good  # noqa: F401 - a fixture
 
 SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_size=3)
 
@@ -153,10 +154,33 @@ def test_space_pauses_training_after_the_play_button_was_clicked(qtbot, window, 
 
 def test_start_says_what_it_is_loading_until_the_run_is_ready(qtbot, window, shared_data):
     w = window
+    messages, bars = [], []
+    w.statusBar().messageChanged.connect(messages.append)
+    w.statusBar().messageChanged.connect(lambda _: bars.append((w.load_bar.isVisibleTo(w), w.load_bar.value(),
+                                                                 w.load_bar.maximum())))
     w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
     w.start_button.click()
     assert w.state == "loading" and "loading MNIST" in w.statusBar().currentMessage()   # at once, not after
     qtbot.waitUntil(lambda: w.state == "running", timeout=30000)
     assert "loading" not in w.statusBar().currentMessage()                             # gone once it trains
+    assert not w.load_bar.isVisibleTo(w)
+    # Each stage in turn, the folder it reads named, with a bar counting the stages
+    stages = [m for m in messages if m.startswith("new model: ")]
+    assert stages == ["new model: starting torch… (1/4)", f"new model: reading mnist from {shared_data}… (2/4)",
+                      "new model: building the model… (3/4)", "new model: drawing the first glimpses… (4/4)"]
+    assert [b for b in bars if b[0]] == [(True, i, 4) for i in range(1, 5)]
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+
+
+def test_opening_a_checkpoint_says_each_stage_and_ends_clean(qtbot, window, good):  # noqa: F811
+    w = window
+    messages = []
+    w.statusBar().messageChanged.connect(messages.append)
+    w.view_checkpoint(str(good))
+    qtbot.waitUntil(lambda: w.run_info is not None and w.shown.path == str(good), timeout=30000)
+    name = good.name
+    stages = [m for m in messages if m.startswith(f"opening {name}: ")]
+    assert stages == [f"opening {name}: starting torch… (1/3)", f"opening {name}: reading the checkpoint… (2/3)",
+                      f"opening {name}: drawing the first glimpses… (3/3)"]
+    assert not w.load_bar.isVisibleTo(w)

@@ -129,6 +129,16 @@ class Evaluation(TypedDict):
 
 
 @dataclass(frozen=True)
+class LoadStage:
+    """What a load (Start, Continue training, opening a model) is doing now: stage `index` of
+    `count`, e.g. LoadStage("reading MNIST from ~/data", 2, 4). The status bar shows both."""
+    text: str
+    index: int
+    count: int
+    token: int = 0        # the window's request this load answers (RunSetup.token)
+
+
+@dataclass(frozen=True)
 class StatusLine:
     """What the window's title bar, status bar and banner say about a run shown from elsewhere
     (follow mode): MainWindow.show_run_status shows it."""

@@ -15,7 +15,8 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 
 from draw_gui.workers.job_thread import BackgroundWorker
-from draw_gui.workers.messages import Evaluation, Failure, FailureKind, RunState, failure_from, os_reason
+from draw_gui.workers.messages import (Evaluation, Failure, FailureKind, LoadStage, RunState, failure_from,
+                                      os_reason)
 
 if TYPE_CHECKING:
     import torch
@@ -118,6 +119,7 @@ class TrainingWorker(BackgroundWorker):
     weights = Signal(object)         # ModelWeights, with snapshots (at most every WEIGHTS_INTERVAL_S)
     evaluated = Signal(object)       # messages.Evaluation
     state_changed = Signal(object)   # messages.RunState: LOADING, RUNNING, PAUSED, STOPPED, FINISHED, FAILED
+    stage = Signal(object)           # messages.LoadStage: what a load is doing, while it loads
     saved = Signal(str)              # path of a written checkpoint
     autosaved = Signal(str)          # path of the run folder's checkpoint.pt, just written
     _invoke = Signal(object)         # run a callable on the worker thread when no loop is running
@@ -252,13 +254,25 @@ class TrainingWorker(BackgroundWorker):
         then a snapshot). Raises on failure, leaving the worker's model as it was. Returns
         whether it was committed."""
         self._stop_requested = False
+        # What the status bar says while this loads (torch's first import alone takes seconds): the
+        # stages come in this order, the middle ones named by build_run ("reading MNIST from ...").
+        count = 3 if setup.view_only else 4    # torch, [data, model | checkpoint], the first glimpses
+        done = []
+
+        def stage(text: str) -> None:
+            done.append(text)
+            if setup.token >= self.newest:
+                self.stage.emit(LoadStage(text, min(len(done), count), count, setup.token))
+
+        stage("starting torch")
+        import torch   # imported here, under its stage, not silently by build_run
         from dataclasses import replace
         from core.checkpoint import CheckpointError, checkpoint_configs, load_checkpoint
         from core.run import RunSettings, build_run
         from draw_gui.resources import MNIST_SETS, embedded_mnist
 
         if setup.view_only:
-            return self._setup_view(setup)
+            return self._setup_view(setup, stage)
         if setup.from_current:
             if self._trainer is None:
                 raise CheckpointError("there is no model here to continue; open a checkpoint first")
@@ -282,7 +296,8 @@ class TrainingWorker(BackgroundWorker):
             data_dir=setup.data_dir or None, folder=setup.folder, image_size=setup.image_size,
             checkpoint=ckpt, checkpoint_name=name,
             more_epochs=setup.train.epochs if setup.continue_training and ckpt is not None else None,
-            fallback=lambda dataset: embedded_mnist() if dataset in MNIST_SETS else None))
+            fallback=lambda dataset: embedded_mnist() if dataset in MNIST_SETS else None, on_stage=stage))
+        stage("drawing the first glimpses")
         trainer = run.trainer
         if setup.paused:
             trainer.pause()
@@ -298,7 +313,6 @@ class TrainingWorker(BackgroundWorker):
         self._sent_rows = len(trainer.history)
         self.dirty = False
         cols = trainer.history.columns
-        import torch
         self.ready.emit(RunInfo(
             model=run.model, train=run.train, dataset=run.data.name, source=run.data.source, device=str(run.device),
             threads=torch.get_num_threads(), step=trainer.step, total_steps=trainer.total_steps,
@@ -326,7 +340,7 @@ class TrainingWorker(BackgroundWorker):
                 return source.parent
         return new_run_folder(run.dataset, run.model.attention)
 
-    def _setup_view(self, setup: RunSetup) -> bool:
+    def _setup_view(self, setup: RunSetup, stage: Callable[[str], None]) -> bool:
         """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
         import torch
         from core.checkpoint import checkpoint_configs, data_settings, load_model
@@ -335,6 +349,7 @@ class TrainingWorker(BackgroundWorker):
         from draw_gui.resources import MNIST_SETS, embedded_mnist
 
         torch.set_num_threads(default_threads("cpu"))
+        stage("reading the checkpoint")
         model, ckpt, _ = load_model(setup.checkpoint, "cpu")  # a view runs on the CPU: no device start-up
         model_cfg, train_cfg = checkpoint_configs(ckpt, setup.checkpoint)
         dataset = ckpt.get("dataset", "mnist")
@@ -349,6 +364,7 @@ class TrainingWorker(BackgroundWorker):
         examples = Batches(data, 1).examples(setup.examples)
         if setup.token < self.newest:
             return False
+        stage("drawing the first glimpses")
         step = int(ckpt.get("step", 0))
         self._trainer, self._view, self._examples, self._token = None, _View(model, step), examples, setup.token
         self._run = self._folder = self._live = None
