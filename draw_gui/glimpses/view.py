@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.export import PANEL_BACKGROUND, glimpse_panel, progress_bar_height, with_progress_bar
 from core.trace import GlimpseTrace, attention_box, attention_corners, outline_vertices
@@ -23,6 +23,7 @@ from draw_gui.widgets import saving
 from draw_gui.glimpses.kl_bars import KLBars
 from draw_gui.glimpses.pixel_canvas import PixelCanvas
 from draw_gui.glimpses.timeline import GLIMPSE_KEYS, Timeline
+from draw_gui.widgets.flow import FlowLayout
 
 PADDING = 1                       # pixels between cells, as in exported panels
 MAX_EXAMPLES_PER_ROW = 8
@@ -104,18 +105,16 @@ class GlimpseView(QWidget):
         self.kl_plot = KLBars()
         self.kl_plot.glimpse_clicked.connect(self.set_t)
 
-        options = QHBoxLayout()
-        for widget in (self.timeline.speed_combo, self.error_checkbox, self.boxes_checkbox,
-                       self.sigma_checkbox):
-            options.addWidget(widget)
-        options.addStretch(1)
-        for widget in (self.save_png_button, self.save_gif_button, self.refresh_button):
-            options.addWidget(widget)
+        options = QWidget()      # one row that wraps in a narrow window (the buttons stay at the right)
+        flow = FlowLayout(options).add_widgets(self.timeline.speed_combo, self.error_checkbox,
+                                               self.boxes_checkbox, self.sigma_checkbox)
+        flow.add_stretch()
+        flow.add_widgets(self.save_png_button, self.save_gif_button, self.refresh_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.timeline)
-        layout.addLayout(options)
+        layout.addWidget(options)
         layout.addWidget(self.kl_plot)
 
         self.timeline.add_shortcuts(self)
@@ -347,6 +346,7 @@ class GlimpseView(QWidget):
         self._image_bytes = panel.tobytes()
         self._image = QImage(self._image_bytes, panel.width, panel.height, 3 * panel.width,
                              QImage.Format.Format_RGB888)
+        self.canvas.title = f"Glimpses, t {self._t}/{trace.glimpses}"   # names the enlarged window
         self.canvas.set_image(self._image)
         self.caption.setText(self._caption_text())
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QDesktopServices, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QStackedWidget, QStyle, QToolButton,
+from PySide6.QtWidgets import (QAbstractItemView, QLabel, QStackedWidget, QStyle, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.run_index import RunSummary, Status, list_runs
+from draw_gui.widgets.flow import FlowLayout
 
 COLUMNS = ("Name", "Data / model", "Step", "Best test NLL", "Status", "Updated")
 STATUS_COLUMN = COLUMNS.index("Status")
@@ -107,17 +108,17 @@ class RunsList(QWidget):
                                           "Open the run folder in the file manager")
         self.remove_action = self._action("Remove from list", icon(QStyle.SP_DialogCloseButton), self._remove,
                                           "Hide this run here (its files are not touched)")
-        buttons = QHBoxLayout()
+        buttons = QWidget()
+        flow = FlowLayout(buttons)        # wraps in a narrow window
         for action in self.actions():
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            buttons.addWidget(button)
+            flow.addWidget(button)
             self.tree.addAction(action)   # the right-click menu
-        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack, 1)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons)
 
         self.timer = QTimer(self)
         self.timer.setInterval(poll_ms)

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from draw_gui.widgets.curves import GrowingCurves
+from draw_gui.widgets.flow import FlowLayout
 
 class _Series(NamedTuple):
     legend: str               # its name in the legend
@@ -110,19 +111,21 @@ class SmoothingControl:
 
 def lay_out_plot(widget: QtWidgets.QWidget, toolbar_items, plot_widget, hover_label) -> None:
     """The loss plots' layout: a toolbar row over the plot over the hover readout.
-    toolbar_items are widgets, or ints for a spacing of that many pixels."""
-    toolbar = QtWidgets.QHBoxLayout()
+    toolbar_items are widgets, or ints for a spacing of that many pixels. The toolbar wraps
+    onto a second line in a narrow window, and the readout is cut rather than widening it."""
+    toolbar_widget = QtWidgets.QWidget()
+    toolbar = FlowLayout(toolbar_widget)
     toolbar.setContentsMargins(4, 2, 4, 2)
     for item in toolbar_items:
         if isinstance(item, int):
-            toolbar.addSpacing(item)
+            toolbar.add_spacing(item)
         else:
             toolbar.addWidget(item)
-    toolbar.addStretch(1)
+    hover_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
     layout = QtWidgets.QVBoxLayout(widget)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(0)
-    layout.addLayout(toolbar)
+    layout.addWidget(toolbar_widget)
     layout.addWidget(plot_widget, 1)
     layout.addWidget(hover_label)
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from PySide6.QtCore import QByteArray, QThread, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QGridLayout, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle, QTabWidget,
-                               QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import QByteArray, QSize, QThread, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QFrame, QGridLayout,
+                               QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter,
+                               QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from draw_gui.follow import mode as follow_mode
 
@@ -34,10 +35,11 @@ from draw_gui.models.card import ShownModel, about_html, attention_text, best_ev
 from draw_gui.models.chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.window.settings import Settings
 from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
+from draw_gui.widgets.focus_ring import FocusRing
 from draw_gui.widgets.slots import weakly
 from draw_gui.runs.runs_list import RunsList
 from draw_gui.workers.messages import (BUSY_STATES, ENDED_STATES, TRAINING_STATES, Evaluation, Failure, FailureKind,
-                                      RunState, StatusLine)
+                                      LoadStage, RunState, StatusLine)
 from draw_gui.workers.training import AUTOSAVE_MINUTES, RunSetup, TrainingWorker
 
 if TYPE_CHECKING:
@@ -51,6 +53,10 @@ class _Unchanged(enum.Enum):
     KEEP = "keep"
 
 
+# The size a new window opens at, where the screen allows (see _fit_to_screen), and what a window
+# manager's frame adds (title bar, borders) to keep off the screen's edge.
+PREFERRED_SIZE = QSize(1280, 820)
+FRAME_ALLOWANCE = QSize(16, 40)
 _KEEP = _Unchanged.KEEP  # _Load.save_path: leave the save target as it is
 
 # What a request to the worker is: Start, `train --display`, Open checkpoint (or a run to continue
@@ -124,6 +130,7 @@ class MainWindow(QMainWindow):
             if button.focusPolicy() & Qt.ClickFocus:
                 button.setFocusPolicy(Qt.TabFocus)
         self._build_toolbar()
+        self.focus_ring = FocusRing(self)   # where Tab has put the keyboard focus
         self._restore_settings()
         self._update_controls()
 
@@ -143,6 +150,7 @@ class MainWindow(QMainWindow):
         self.worker.snapshot.connect(self._on_snapshot)
         self.worker.evaluated.connect(self._on_evaluated)
         self.worker.state_changed.connect(self._on_state)
+        self.worker.stage.connect(self._on_stage)
         self.worker.failed.connect(self._on_failed)
         self.worker.saved.connect(self._on_saved)
         self.worker.autosaved.connect(self._on_autosaved)
@@ -172,10 +180,19 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.config_panel)
         side_layout.addLayout(buttons)
         side_layout.addStretch(1)
+        # Its 16 fields are taller than a 768-pixel screen leaves: they scroll rather than set the
+        # window's minimum height.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.NoFocus)    # Tab goes to the fields, not to the area around them
+        scroll.setWidget(side)
+        scroll.setMinimumWidth(side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+        scroll.setMaximumWidth(330 + scroll.verticalScrollBar().sizeHint().width())
         self.config_dock = QDockWidget("Run", self)
         self.config_dock.setObjectName("run_dock")
-        self.config_dock.setWidget(side)
-        side.setMaximumWidth(330)
+        self.config_dock.setWidget(scroll)
         # Closable: View → Run hides and shows it (a small screen needs the room)
         self.config_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                                      | QDockWidget.DockWidgetClosable)
@@ -229,9 +246,13 @@ class MainWindow(QMainWindow):
         self.epoch_bar.setFormat("epoch %p%")
         self.epoch_bar.setToolTip("progress through the current epoch")
         self.rate_label = QLabel("")
-        for w in (self.device_label, self.step_label, self.epoch_bar, self.rate_label):
+        self.load_bar = QProgressBar()    # while a model loads: its stage of all (LoadStage)
+        self.load_bar.setMaximumWidth(90)
+        self.load_bar.setFormat("%v/%m")
+        self.load_bar.setToolTip("what is loading: this stage of all its stages")
+        self.load_bar.hide()
+        for w in (self.load_bar, self.device_label, self.step_label, self.epoch_bar, self.rate_label):
             status.addPermanentWidget(w)
-        self.resize(1280, 820)
 
     def _on_tab(self, _index):
         # The loss plot below is the live run's; comparing runs needs the room (it has its own plot).
@@ -256,8 +277,9 @@ class MainWindow(QMainWindow):
     def _restore_settings(self):
         self.config_panel.set_values(self.settings.get("config", {}))
         geometry = self.settings.get("geometry")
-        if geometry:
-            self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        if not (geometry and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))):
+            self.resize(PREFERRED_SIZE)
+        self._fit_to_screen()
         state = self.settings.get("window_state")
         if state:
             self.restoreState(QByteArray.fromBase64(state.encode()))
@@ -267,6 +289,21 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         if self.settings.problem:
             QTimer.singleShot(0, self, lambda: self.show_error("Settings", self.settings.problem))
+
+    def _fit_to_screen(self):
+        """Keep the whole window, title bar and status bar included, on the screen it opens on: a
+        1024×768 laptop gets a smaller window, and a size saved on a larger monitor shrinks."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        size = self.size().boundedTo(available.size() - FRAME_ALLOWANCE).expandedTo(self.minimumSizeHint())
+        self.resize(size)
+        if not available.contains(self.geometry()):
+            # centred in what the screen leaves, then (if the frame still overhangs) its top left on screen
+            x = available.x() + max(0, (available.width() - size.width()) // 2)
+            y = available.y() + max(0, (available.height() - size.height() - FRAME_ALLOWANCE.height()) // 2)
+            self.move(x, y)
 
     def save_settings(self):
         # While following, the Run panel shows another run's settings: the user's own are kept.
@@ -507,6 +544,7 @@ class MainWindow(QMainWindow):
         self._token += 1
         self.worker.newest = self._token
         self._pending = None
+        self.load_bar.hide()
 
     def start_in_folder(self):
         """Start, writing the run into a folder the user picks (File → Start in folder…)."""
@@ -611,7 +649,7 @@ class MainWindow(QMainWindow):
             self._stale = True
             return
         self._stale = False
-        self.statusBar().clearMessage()   # "loading …" is over: what follows says what is shown
+        self._loaded()   # "loading …" is over: what follows says what is shown
         load, self._pending = self._pending, None
         load = load or _Load(info.token, "start", ShownModel("new model"), self.state)
         self.run_info, self.shown = info, load.shown
@@ -645,7 +683,7 @@ class MainWindow(QMainWindow):
             self.step_label.setText(f"step {info.step:,}" + (f" · {info.epoch:,} epochs" if info.epoch else ""))
             self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
             self.set_state(RunState.IDLE)  # nothing trains: Start and Continue training are offered
-            hint = ("trained, ships with draw-gui. Continue training trains it further, Start a new one"
+            hint = ("Continue training trains it further; Start, a new one"   # short: it shares the bar
                     if load.shown.shipped is not None else "Continue training trains a copy of it")
             self.statusBar().showMessage(f"{load.shown.name}: {hint}", 15000)
         else:
@@ -710,6 +748,24 @@ class MainWindow(QMainWindow):
         self.loss_plot.add_evaluation(e["step"], e["nll_bound"])
         self.statusBar().showMessage(f"test NLL bound at step {e['step']:,}: {e['nll_bound']:.2f} nats", 10000)
 
+    def _on_stage(self, stage: LoadStage):
+        """What the model asked for last is doing while it loads: said in the status bar with a
+        stage bar, until it is ready or fails. The start-up model (quiet) loads silently."""
+        load = self._pending
+        if load is None or stage.token != load.token or load.quiet:
+            return
+        subject = {"start": "new model", "display": "new model",
+                   "continue": f"continuing {load.shown.name}"}.get(load.kind, f"opening {load.shown.name}")
+        self.show_message(f"{subject}: {stage.text}… ({stage.index}/{stage.count})")
+        self.load_bar.setRange(0, stage.count)
+        self.load_bar.setValue(stage.index)
+        self.load_bar.show()
+
+    def _loaded(self):
+        """A load is over (ready or failed): its stage message and bar go."""
+        self.statusBar().clearMessage()
+        self.load_bar.hide()
+
     def _on_state(self, state: RunState):
         state = RunState(state)
         if state is RunState.FAILED and self._restore_state is not None:
@@ -720,7 +776,7 @@ class MainWindow(QMainWindow):
         """The training worker failed: what it was loading is dropped, then the user is told."""
         load = self._pending if failure.kind is not FailureKind.SAVE else None
         if load is not None:
-            self.statusBar().clearMessage()   # the "loading …" it was showing
+            self._loaded()   # the "loading …" it was showing
         if load is not None:  # the worker could not load what was asked for last
             self._pending = None
             if load.kind in ("start", "display"):
@@ -962,6 +1018,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         loading = self.state is RunState.LOADING or self._pending is not None
         try:
+            self.focus_ring.shutdown()
             self._supersede()  # a model still loading stops before it runs the model, and stays quiet
             self.worker.stop()
             follow_mode.stop(self)
