@@ -34,7 +34,7 @@ GRID_SIDE = 8                       # the sample grid is GRID_SIDE x GRID_SIDE
 DRAWING_HZ = 30
 # Where the panels go: (row, column, row span, column span) of the latent box, sample, pad, drawing
 # process, interpolation and sample grid, for 4 columns and, in a tab narrower than WIDE_PX, for 2.
-PLACES = {4: ((0, 0, 2, 1), (0, 1, 1, 1), (0, 2, 1, 1), (0, 3, 1, 1), (1, 1, 1, 2), (1, 3, 1, 1)),
+PLACES = {4: ((0, 0, 2, 1), (0, 1, 1, 1), (0, 2, 1, 1), (0, 3, 1, 1), (1, 1, 1, 1), (1, 2, 1, 2)),
           2: ((0, 0, 2, 1), (0, 1, 1, 1), (1, 1, 1, 1), (2, 0, 1, 1), (3, 0, 1, 2), (2, 1, 1, 1))}
 WIDE_PX = 900
 PAD_AXES = {"dims": "dimensions z_i, z_j", "random": "random directions", "principal": "principal directions"}
@@ -189,7 +189,7 @@ class LatentView(QWidget):
             layout.addWidget(panel, *place)
         for column in range(4):   # the latent box keeps its width; the image panels share the rest
             layout.setColumnStretch(column, 1 if 0 < column < columns else 0)
-        for line, stretch in enumerate((3, 2, 0, 0) if columns == 4 else (1, 1, 1, 1)):
+        for line, stretch in enumerate((1, 1, 0, 0) if columns == 4 else (1, 1, 1, 1)):
             layout.setRowStretch(line, stretch)
         self._columns = columns
 

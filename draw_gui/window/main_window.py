@@ -53,9 +53,10 @@ class _Unchanged(enum.Enum):
     KEEP = "keep"
 
 
-# The size a new window opens at, where the screen allows (see _fit_to_screen), and what a window
+# The smallest size a new window opens at, where the screen allows (see _fit_to_screen), and what a window
 # manager's frame adds (title bar, borders) to keep off the screen's edge.
 PREFERRED_SIZE = QSize(1280, 820)
+SCREEN_SHARE = 0.85          # ... or this share of a larger screen, so the pictures grow with it
 FRAME_ALLOWANCE = QSize(16, 40)
 _KEEP = _Unchanged.KEEP  # _Load.save_path: leave the save target as it is
 
@@ -278,7 +279,9 @@ class MainWindow(QMainWindow):
         self.config_panel.set_values(self.settings.get("config", {}))
         geometry = self.settings.get("geometry")
         if not (geometry and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))):
-            self.resize(PREFERRED_SIZE)
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            room = screen.availableGeometry().size() * SCREEN_SHARE if screen is not None else PREFERRED_SIZE
+            self.resize(PREFERRED_SIZE.expandedTo(room))   # _fit_to_screen shrinks it where the screen is small
         self._fit_to_screen()
         state = self.settings.get("window_state")
         if state:
@@ -756,10 +759,10 @@ class MainWindow(QMainWindow):
             return
         subject = {"start": "new model", "display": "new model",
                    "continue": f"continuing {load.shown.name}"}.get(load.kind, f"opening {load.shown.name}")
-        self.show_message(f"{subject}: {stage.text}… ({stage.index}/{stage.count})")
         self.load_bar.setRange(0, stage.count)
         self.load_bar.setValue(stage.index)
         self.load_bar.show()
+        self.show_message(f"{subject}: {stage.text}… ({stage.index}/{stage.count})")
 
     def _loaded(self):
         """A load is over (ready or failed): its stage message and bar go."""
