@@ -52,3 +52,12 @@ def test_qt_bindings_keep_none_alive_across_many_signals(qtbot):
         label.isVisible()
     after = (sys.getrefcount(None), sys.getrefcount(True))
     assert abs(after[0] - before[0]) < 500 and abs(after[1] - before[1]) < 500, (before, after)
+
+
+def test_every_file_the_readme_links_to_exists():
+    import re
+    readme = (REPO / "README.md").read_text()
+    links = [target for target in re.findall(r"\]\(([^)#\s]+)\)", readme) if "://" not in target]
+    assert links, "the README links to its screenshots"
+    missing = [target for target in links if not (REPO / target).exists()]
+    assert not missing, f"README links to missing files: {missing}"
