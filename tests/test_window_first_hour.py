@@ -184,3 +184,33 @@ def test_opening_a_checkpoint_says_each_stage_and_ends_clean(qtbot, window, good
     assert stages == [f"opening {name}: starting torch… (1/3)", f"opening {name}: reading the checkpoint… (2/3)",
                       f"opening {name}: drawing the first glimpses… (3/3)"]
     assert not w.load_bar.isVisibleTo(w)
+
+
+def test_opening_a_model_after_a_sample_run_replaces_every_field_and_quits_without_asking(qtbot, window, tmp_path,
+                                                                                         monkeypatch):
+    """Train on the embedded sample (banner up, a speed in the status bar), stop, open the shipped
+    model's file: the banner, title, step, speed and plot are the opened model's; quitting asks nothing."""
+    import urllib.request
+
+    from draw_gui.models.shipped import DEFAULT, shipped_model
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("network is unreachable")))
+    w = window
+    (tmp_path / "empty").mkdir()
+    w.config_panel.set_values({"data_dir": str(tmp_path / "empty"), **SMALL})
+    w.start_button.click()
+    qtbot.waitUntil(lambda: "img/s" in w.rate_label.text(), timeout=60000)
+    assert w.banner.isVisible()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    shipped = shipped_model(DEFAULT)
+    w.open_checkpoint(str(shipped.checkpoint))
+    qtbot.waitUntil(lambda: w.shown is not None and w.shown.shipped is not None and w.state == "idle", timeout=30000)
+    assert not w.banner.isVisible()
+    assert DEFAULT in w.windowTitle()
+    assert w.step_label.text().startswith("step 2,320") and "/" not in w.step_label.text()
+    assert "img/s" not in w.rate_label.text() and "ETA" not in w.rate_label.text()
+    assert w.loss_plot.point_count() > 1000                 # the shipped model's own curves
+    assert not w.epoch_bar.isVisible() and not w.load_bar.isVisible()
+    w.close()
+    assert w.dialogs == []                                  # nothing unsaved: the sample run is in its folder
