@@ -168,7 +168,7 @@ def test_start_says_what_it_is_loading_until_the_run_is_ready(qtbot, window, sha
     stages = [m for m in messages if m.startswith("new model: ")]
     assert stages == ["new model: starting torch… (1/4)", f"new model: reading mnist from {shared_data}… (2/4)",
                       "new model: building the model… (3/4)", "new model: drawing the first glimpses… (4/4)"]
-    assert [b for b in bars if b[0]] == [(True, i, 4) for i in range(1, 5)]
+    assert [b for b in bars if b[0]] == [(True, i, 4) for i in range(1, 5)], (bars, messages)
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
 

@@ -766,8 +766,8 @@ class MainWindow(QMainWindow):
 
     def _loaded(self):
         """A load is over (ready or failed): its stage message and bar go."""
-        self.statusBar().clearMessage()
         self.load_bar.hide()
+        self.statusBar().clearMessage()
 
     def _on_state(self, state: RunState):
         state = RunState(state)
