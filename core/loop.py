@@ -18,6 +18,7 @@ from core.data import Batches
 from core.distributed import Distributed
 from core.evaluate import Evaluation, evaluate
 from core.model import DRAW, DrawConfig
+from core.threads import ThreadTuner
 from core.train import StepResult, TrainConfig, kl_weight, make_optimizer, resolve_device, train_step
 
 HISTORY_KEYS = ("step", "epoch", "loss", "recon", "kl", "time")
@@ -101,6 +102,8 @@ class Trainer:
         self._stop = False
         self._calls = []  # functions to run on the training thread between steps
         self.compile_note = None  # why torch.compile was given up, if it was
+        # Chooses the CPU threads by timing steps (core.threads); None: the caller's fixed number.
+        self.thread_tuner: ThreadTuner | None = None
         # Read the step's numbers back at once on the CPU (free); elsewhere only when needed.
         self.sync_every_step = self.device.type == "cpu"
         if train_config.compile:
@@ -210,6 +213,7 @@ class Trainer:
             if distributed:
                 x, eps = self.dist.shard(x), self.dist.shard(eps, dim=1)
             weight = kl_weight(self.step, cfg)
+            step_started = time.perf_counter()
             try:
                 result = train_step(self.train_model, self.optimizer, x, cfg, kl_scale=weight, eps=eps)
             except Exception as e:  # noqa: BLE001 - a failed compilation (no C++ compiler, ...) must not end the run
@@ -222,6 +226,8 @@ class Trainer:
                 result = self._global_result(result)
             self.step += 1
             now = time.perf_counter()
+            if self.thread_tuner is not None:
+                self.thread_tuner.after_step(now - step_started)
             pending.append((self.step, epoch, result, now - started))
             finished_epoch = self.step % self.steps_per_epoch == 0
             last = self.step == self.total_steps

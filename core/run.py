@@ -49,6 +49,9 @@ class RunSettings:
     # sample); None raises core.data.DataUnavailable.
     fallback: Callable[[str], ImageData | None] | None = None
     threads: int | None = None      # torch CPU threads; None or 0: chosen by measurement
+    # With threads None: time the run's own steps to choose them, and again as the load changes
+    # (core.threads). The window keeps default_threads instead: its GUI thread needs the other core.
+    tune_threads: bool = True
     dist: Distributed | None = None  # torchrun's process group (core.distributed)
     # Told what build_run starts next ("reading MNIST from ...", "building the model"), for a
     # caller that shows progress; it must not raise.
@@ -83,6 +86,7 @@ def build_run(s: RunSettings) -> Run:
     from core.checkpoint import CheckpointError, checkpoint_configs, data_settings
     from core.data import Batches, DataUnavailable, canonical_dataset_name, load_dataset
     from core.loop import Trainer, continued_lr
+    from core.threads import ThreadTuner
     from core.train import default_threads, resolve_device
 
     ckpt, name = s.checkpoint, s.checkpoint_name or "the model shown"
@@ -132,6 +136,8 @@ def build_run(s: RunSettings) -> Run:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{name} cannot be restored: its weights or optimizer state do not fit its own "
                               f"settings ({first[:120]}); the file is damaged") from None
+    if s.tune_threads and not s.threads and device.type == "cpu" and not trainer.dist.enabled:
+        trainer.thread_tuner = ThreadTuner.for_machine(start=torch.get_num_threads())
     if ckpt is not None and trainer.step >= trainer.total_steps:
         raise RunProblem(f"nothing to train: {name} is already at step {trainer.step}, and this run ends at step "
                          f"{trainer.total_steps}; train for more epochs (or more steps)")

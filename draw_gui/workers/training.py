@@ -296,7 +296,8 @@ class TrainingWorker(BackgroundWorker):
             data_dir=setup.data_dir or None, folder=setup.folder, image_size=setup.image_size,
             checkpoint=ckpt, checkpoint_name=name,
             more_epochs=setup.train.epochs if setup.continue_training and ckpt is not None else None,
-            fallback=lambda dataset: embedded_mnist() if dataset in MNIST_SETS else None, on_stage=stage))
+            fallback=lambda dataset: embedded_mnist() if dataset in MNIST_SETS else None, on_stage=stage,
+            tune_threads=False))   # one thread: the GUI thread is the other core's work (README, Speed)
         stage("drawing the first glimpses")
         trainer = run.trainer
         if setup.paused:
