@@ -4,16 +4,18 @@ Per-glimpse PNGs (inputs with the read box | canvases sigma(c_t) with the write 
 GIF of the same sequence, and for samples a grid PNG and a GIF of the drawing process. Plain
 numpy + Pillow (no torch, no Qt) so the CLI and the GUI can both use it.
 
-The window's conventions, kept here too: read boxes green, write boxes red, nearest-neighbour scaling, grey on
-black. Every saver writes to a temporary file in the destination folder and os.replace()s it onto
-the destination, so a failure (read-only folder, disk full) raises OSError and leaves neither a
-partial file nor a temporary file behind, and an existing file at the destination untouched.
+The window's conventions, kept here too: read boxes green, write boxes red (or, with the
+"colour-blind" box palette, blue and orange), nearest-neighbour scaling, grey on black. Every
+saver writes to a temporary file in the destination folder and os.replace()s it onto the
+destination, so a failure (read-only folder, disk full) raises OSError and leaves neither a partial
+file nor a temporary file behind, and an existing file at the destination untouched.
 """
 from __future__ import annotations
 
 import os
 import pathlib
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -23,6 +25,45 @@ from core.trace import GlimpseTrace, attention_box, attention_corners, outline_v
 
 READ_COLOUR = (0, 200, 0)     # green
 WRITE_COLOUR = (230, 0, 0)    # red
+
+
+class BoxPalette(NamedTuple):
+    """The colours of the read and write boxes, their names (for tooltips) and a menu label."""
+    read: tuple[int, int, int]
+    write: tuple[int, int, int]
+    read_name: str
+    write_name: str
+    label: str
+
+
+# The box colours, declared once: the window (View > Box colours), the command line (--box_colours)
+# and every saver take one of these names. "classic" is the original Torch script's green/red;
+# green against red is the pair the commonest colour blindness (deuteranomaly) confuses most, so
+# "colour-blind" is Okabe & Ito's sky blue and orange: apart on the blue-yellow axis every
+# dichromat keeps, and both bright on the black MNIST background (contrast ~9:1 against black).
+BOX_PALETTES = {
+    "classic": BoxPalette(READ_COLOUR, WRITE_COLOUR, "green", "red", "green / red (classic)"),
+    "colour-blind": BoxPalette((86, 180, 233), (230, 159, 0), "blue", "orange",
+                               "blue / orange (colour-blind safe)"),
+}
+DEFAULT_BOX_PALETTE = "classic"
+
+
+def box_palette(name: str | None = None) -> BoxPalette:
+    """The BoxPalette called `name` (None: the default); ValueError for an unknown name."""
+    name = DEFAULT_BOX_PALETTE if name is None else name
+    try:
+        return BOX_PALETTES[name]
+    except KeyError:
+        raise ValueError(f"unknown box colours {name!r}; choose from {', '.join(BOX_PALETTES)}") from None
+
+
+def reserved_colours(palette: str | None = None) -> tuple:
+    """The colours a GIF's palette keeps exact for `palette`'s boxes (and their outline)."""
+    boxes = box_palette(palette)
+    return (boxes.read, boxes.write, OUTLINE_COLOUR)
+
+
 PROGRESS_COLOUR = (128, 128, 128)  # the GIF's progress bar: grey, so it never reads as a box
 # A 1-pixel dark line each side of a box on colour images: a green box on a green photo, or a red
 # one on a red canvas, would vanish otherwise. Grey images on black need none, and keep their look.
@@ -165,7 +206,8 @@ def _boxed_grid(images: np.ndarray, params: np.ndarray | None, size: int, colour
 
 def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
                   boxes: bool = True, sigma_width: bool = False, padding: int = 1,
-                  gap: int | None = None, background=PANEL_BACKGROUND) -> Image.Image:
+                  gap: int | None = None, background=PANEL_BACKGROUND,
+                  palette: str | None = None) -> Image.Image:
     """Glimpse t (0-based; negative counts from the end) for every example of `trace`.
 
     With inputs (trace.images): left the inputs with the read box of glimpse t (green), right the
@@ -175,15 +217,17 @@ def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
     Figure 1: max(1, round(sigma * scale / 2)), at most 1/8 of a cell), else it is 1 pixel (always
     for spatial-transformer glimpses: no sigma; a rotated one is drawn as its quadrilateral). No
     boxes where trace.read / trace.write is None. Cells sit `padding` pixels apart on a dark grey
-    `background` so that black MNIST cells (and the clipping of boxes) stay visible.
+    `background` so that black MNIST cells (and the clipping of boxes) stay visible. `palette`
+    names the box colours (BOX_PALETTES; None: the classic green / red).
     """
+    colours = box_palette(palette)
     T = trace.glimpses
     if not -T <= t < T:
         raise IndexError(f"glimpse {t} out of range for a trace of {T} glimpses")
     t %= T
     canvases = np.asarray(trace.canvases[t])
     write = None if trace.write is None else np.asarray(trace.write)[t]
-    right = _boxed_grid(canvases, write, trace.write_size, WRITE_COLOUR, per_row, scale, padding,
+    right = _boxed_grid(canvases, write, trace.write_size, colours.write, per_row, scale, padding,
                         background, boxes, sigma_width, trace.attention)
     if trace.images is None:
         return right
@@ -191,7 +235,7 @@ def glimpse_panel(trace: GlimpseTrace, t: int, per_row: int = 8, scale: int = 4,
     if images.shape != canvases.shape:
         raise ValueError(f"inputs {images.shape} and canvases {canvases.shape} differ in shape")
     read = None if trace.read is None else np.asarray(trace.read)[t]
-    left = _boxed_grid(images, read, trace.read_size, READ_COLOUR, per_row, scale, padding,
+    left = _boxed_grid(images, read, trace.read_size, colours.read, per_row, scale, padding,
                        background, boxes, sigma_width, trace.attention)
     gap = max(4, 2 * scale) if gap is None else max(0, gap)
     panel = Image.new("RGB", (left.width + gap + right.width, left.height), _rgb(background))
@@ -391,4 +435,4 @@ def save_drawing_gif(trace: GlimpseTrace, path: PathLike, frame_ms: int = 80,
                                        panel_kwargs.get("background", PANEL_BACKGROUND))
         arrays.append(np.asarray(panel))
     return _save_gif_arrays(arrays, path, frame_ms, hold_last_ms, loop,
-                            (READ_COLOUR, WRITE_COLOUR, OUTLINE_COLOUR))
+                            reserved_colours(panel_kwargs.get("palette")))

@@ -55,6 +55,14 @@ def _setting_options(group, config_class, before: dict | None = None, notes: dic
         _opt(group, *s.cli, **kw)
 
 
+def _box_colours_option(group, where: str) -> None:
+    from core.export import BOX_PALETTES, DEFAULT_BOX_PALETTE
+    choices = ", ".join(f"{name} ({p.read_name} / {p.write_name})" for name, p in BOX_PALETTES.items())
+    _opt(group, "--box_colours", type=str.lower, choices=list(BOX_PALETTES), metavar="PALETTE",
+         help=f"colours of the read / write boxes {where}: {choices}; default {DEFAULT_BOX_PALETTE} "
+              "(the window: View > Box colours)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="draw-gui", allow_abbrev=False,
                                 description="Train and explore DRAW models (Gregor et al. 2015). "
@@ -98,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(r, "--save_interval", type=count, metavar="EPOCHS", help="checkpoint every N epochs (1)")
     _opt(r, "--save_image", action="store_true", help="write per-glimpse PNGs and a GIF at each checkpoint")
     _opt(r, "--img_per_row", type=count, help="images per row in saved grids (8)")
+    _box_colours_option(r, "with --save_image")
     _opt(r, "--log_file", metavar="FILE", help="append progress lines to FILE")
     _opt(r, "--no_eval", action="store_true", help="skip the test-set evaluation at epoch ends")
     _opt(r, "--display", action="store_true", help="open the window and train there")
@@ -118,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(s, "--img_per_row", type=count, help="images per row (8)")
     _opt(s, "--frame_ms", type=count, help="GIF frame time in ms (80)")
     _opt(s, "--gif_count", type=count, help="samples shown in the drawing GIF (16)")
+    _box_colours_option(s, "in the drawing GIF")
     _opt(s, "--interpolate", type=count, nargs="?", const=16, metavar="FRAMES",
          help="also a GIF interpolating between random latents (FRAMES frames, default 16)")
     _opt(s, "--linear", action="store_true", help="interpolate linearly instead of spherically")

@@ -45,7 +45,7 @@ def run_sample(args) -> int:
     if trace.write is not None:
         trace.write = trace.write[:, :count]
     gif = save_drawing_gif(trace, out / "drawing.gif", per_row=min(per_row, count),
-                           frame_ms=args.frame_ms or 80)
+                           frame_ms=args.frame_ms or 80, palette=args.box_colours)
     print(f"wrote {grid} ({n} samples, {min(n, per_row)} a row) and {gif} "
           f"(the drawing of {count} of them in {trace.glimpses} glimpses)")
     if args.interpolate or args.sweep is not None:

@@ -282,8 +282,8 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
                 trace = trainer.model(batches.examples(per_row).to(device), trace=True).trace
                 samples, _ = trainer.model.generate(per_row * per_row,
                                                     generator=torch.Generator(device=device).manual_seed(0))
-            save_glimpse_pngs(trace, folder, per_row=per_row)
-            save_drawing_gif(trace, folder / "glimpses.gif", per_row=per_row)
+            save_glimpse_pngs(trace, folder, per_row=per_row, palette=args.box_colours)
+            save_drawing_gif(trace, folder / "glimpses.gif", per_row=per_row, palette=args.box_colours)
             save_grid_png(samples.cpu().numpy(), folder / "samples.png", per_row=per_row)
             note = f", images in {folder}"
         printer.message(f"{reason} at step {trainer.step}: checkpoint {path}{note}")

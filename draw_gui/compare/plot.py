@@ -12,10 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from draw_gui.text import format_duration
 from draw_gui.widgets.curves import GrowingCurves
+from draw_gui.widgets.theme import plot_colours, restyles, style_plot
 from draw_gui.widgets.loss_plot import SmoothedPlotMixin, SmoothingControl, _StepAxis, lay_out_plot, new_plot
 
 class Series(NamedTuple):
@@ -62,6 +63,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("compare plot")
         self._runs: dict[int, _RunCurves] = {}
         self._smoothing = 0.6                 # the main loss plot's default
         self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
@@ -72,7 +74,7 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
     def add_run(self, run_id: int, name: str, colour: tuple) -> None:
         curve = self.plot_item.plot(name=name, pen=pg.mkPen(colour, width=1.5), antialias=False)
         markers = self.plot_item.plot(pen=None, symbol="d", symbolSize=11, symbolBrush=pg.mkBrush(*colour),
-                                      symbolPen=pg.mkPen("w", width=1))
+                                      symbolPen=pg.mkPen(plot_colours().foreground, width=1))
         self._runs[run_id] = _RunCurves(name, colour, curve, markers)
         self.legend.setVisible(True)
         self._schedule_refresh()
@@ -139,6 +141,24 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         for run in self._runs.values():
             run.smooth(self._smoothing)
 
+    def restyle(self) -> None:
+        """Background, axes, legend, cursor and marker outlines in the application palette's light
+        or dark scheme (the runs keep their colours: the run list's swatches show them)."""
+        colours = style_plot(self.plot_widget)
+        background = QtGui.QColor(colours.background)
+        background.setAlpha(170)
+        self.legend.setBrush(pg.mkBrush(background))
+        self.legend.setPen(pg.mkPen(colours.faint))
+        self.legend.setLabelTextColor(colours.foreground)
+        self._cursor_line.setPen(pg.mkPen(colours.faint, style=QtCore.Qt.PenStyle.DashLine))
+        for run in self._runs.values():
+            run.markers.setSymbolPen(pg.mkPen(colours.foreground, width=1))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if restyles(event) and hasattr(self, "legend"):   # the system's colour scheme changed
+            self.restyle()
+
     # ---- drawing ------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.plot_widget = new_plot(_StepAxis("bottom"))
@@ -180,6 +200,10 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         lay_out_plot(self, (self.series_combo, self.step_button, self.time_button,
                             *self.smoothing_control.widgets(), self.log_y_checkbox),
                      self.plot_widget, self.hover_label)
+        self.plot_widget.setAccessibleName("compare plot")
+        self.plot_widget.setAccessibleDescription("the chosen loss of every run compared, one curve a run in the "
+                                                  "run's colour, against the step or the training time")
+        self.restyle()
         self._on_axes_changed()
 
     def _on_axes_changed(self) -> None:

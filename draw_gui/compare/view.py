@@ -17,12 +17,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QWidget)
 
 from core.compare import EXAMPLES, RunError, noise_note, resolve_run, summary
+from core.export import DEFAULT_BOX_PALETTE, box_palette
 from draw_gui.compare.loader import CompareJob, CompareLoader, ModelResult, RunUpdate
 from draw_gui.compare.plot import ComparePlot
 from draw_gui.compare.widgets import PALETTE, RunColumn, RunRow
 from draw_gui.models.shipped import shipped_models
 from draw_gui.workers.messages import Failure
 from draw_gui.glimpses.timeline import Timeline
+from draw_gui.widgets.theme import WarningLabel
 
 POLL_MS = 1500                  # runs still training are re-read this often
 SAMPLE_COUNTS = (64, 16)        # 8x8 or 4x4
@@ -51,11 +53,13 @@ class CompareView(QWidget):
 
     def __init__(self, settings=None, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("compare runs")
         self.settings = settings            # remembers the folder of the Add dialog
         self.runs: dict[int, _Run] = {}
         self._next_id = 1
         self._t = 1
         self.seed = 0
+        self._box_palette = DEFAULT_BOX_PALETTE   # the glimpses' box colours (View ▸ Box colours)
         self._loader: CompareLoader | None = None   # started with the first run: the tab costs nothing unused
         self._build_ui()
         self.poll_timer = QTimer(self, interval=POLL_MS)
@@ -84,8 +88,7 @@ class CompareView(QWidget):
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
         self.add_button.setMenu(menu)
         self.add_button.clicked.connect(self.add_runs_dialog)
-        self.message = QLabel("")
-        self.message.setStyleSheet("color: #ffb060;")
+        self.message = WarningLabel("")     # amber of the light or dark scheme
         self.message.setWordWrap(True)
         self.run_list = QVBoxLayout()
         self.run_list.setContentsMargins(0, 0, 0, 0)
@@ -134,8 +137,7 @@ class CompareView(QWidget):
             self.count_combo.addItem(f"{side_n}×{side_n} samples", n)
         self.count_combo.setToolTip("How many samples from the prior each run draws")
         self.count_combo.currentIndexChanged.connect(lambda _: self.request_samples())
-        self.noise_label = QLabel("")
-        self.noise_label.setStyleSheet("color: #ffb060;")
+        self.noise_label = WarningLabel("")
         timeline = QHBoxLayout()
         for w, stretch in ((self.timeline, 1), (self.timeline.speed_combo, 0),
                            (self.example_combo, 0), (self.boxes_checkbox, 0), (self.error_checkbox, 0),
@@ -215,6 +217,7 @@ class CompareView(QWidget):
         name = folder.name if folder.name not in names else f"{folder.parent.name}/{folder.name}"
         run = _Run(run_id, folder, name, colour, RunRow(name, str(folder), colour), RunColumn(name, colour))
         self.runs[run_id] = run
+        run.column.glimpses.set_box_palette(self._box_palette)
         run.row.visibility_changed.connect(lambda on: self.set_run_visible(run_id, on))
         run.row.remove_clicked.connect(lambda: self.remove_run(run_id))
         self.run_list.insertWidget(self.run_list.count() - 1, run.row)
@@ -406,6 +409,13 @@ class CompareView(QWidget):
         self.timeline.show_t(t, T)
         for run in self.runs.values():
             run.column.show_t(t)
+
+    def set_box_palette(self, name: str) -> None:
+        """Every run's glimpses draw their boxes in core.export.BOX_PALETTES[name]."""
+        box_palette(name)                      # ValueError for an unknown name, before any change
+        self._box_palette = name
+        for run in self.runs.values():
+            run.column.glimpses.set_box_palette(name)
 
     def _on_view_option(self) -> None:
         for run in self.runs.values():

@@ -35,6 +35,8 @@ class RunRow(QWidget):
 
     def __init__(self, name: str, folder: str, colour: tuple, parent=None):
         super().__init__(parent)
+        self.setAccessibleName(f"run {name}")
+        self.setAccessibleDescription(str(folder))
         icon = QLabel()
         icon.setPixmap(swatch(colour))
         self.checkbox = QCheckBox(name)
@@ -67,6 +69,7 @@ class RunColumn(QWidget):
 
     def __init__(self, name: str, colour: tuple, parent=None):
         super().__init__(parent)
+        self.setAccessibleName(f"glimpses and samples of run {name}")
         self.title = QLabel()
         self.title.setPixmap(swatch(colour, 28, 4))
         self.name_label = QLabel(name)

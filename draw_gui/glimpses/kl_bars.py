@@ -9,6 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from draw_gui.widgets.theme import restyles, style_plot
+
 KL_BAR = (110, 110, 110)
 KL_HIGHLIGHT = (255, 190, 0)      # amber: green and red are taken by the read and write boxes
 
@@ -38,6 +40,15 @@ class KLBars(pg.PlotWidget):
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen(KL_HIGHLIGHT, width=1))
         self.addItem(self.marker)
         self.scene().sigMouseClicked.connect(self._on_clicked)
+        self.setAccessibleName("KL per glimpse")
+        self.setAccessibleDescription("a bar chart of the KL of each glimpse's latent in nats; "
+                                      "the bar of the glimpse shown is highlighted")
+        style_plot(self)     # the application palette's light or dark scheme (the bars keep theirs)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if restyles(event) and hasattr(self, "marker"):   # the system's colour scheme changed
+            style_plot(self)
 
     def set_kl(self, kl, t: int) -> None:
         """The KL of every glimpse (None: hide the chart), glimpse t highlighted."""
@@ -48,6 +59,8 @@ class KLBars(pg.PlotWidget):
             return
         kl = np.asarray(kl, dtype=np.float64).ravel()
         self.bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl, brushes=self._brushes(len(kl)))
+        self.setAccessibleDescription("KL in nats of glimpses 1 to {}: {}".format(
+            len(kl), ", ".join(f"{v:.2g}" for v in kl[:64])))
         self.setXRange(0.5, len(kl) + 0.5, padding=0)
         self.marker.setValue(t)
         if self.sparse_ticks:

@@ -28,11 +28,22 @@ class PixelCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # a click gives the view the arrow keys
         self.setToolTip("")
+        self.describe()
 
     def set_image(self, image: QImage) -> None:
         self._image = image
         self.update()
         enlarge.follow(self, image, self.title)
+        self.describe()
+
+    def describe(self, description: str | None = None) -> None:
+        """Accessible name (the title) and description: `description`, else the image's size, or
+        the placeholder while there is none."""
+        self.setAccessibleName(self.title)
+        if description is None:
+            description = self._placeholder if self._image.isNull() else \
+                f"image of {self._image.width()}×{self._image.height()} pixels"
+        self.setAccessibleDescription(description)
 
     def image(self) -> QImage:
         return self._image

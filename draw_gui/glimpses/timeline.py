@@ -44,6 +44,8 @@ class Timeline(QWidget):
 
     def __init__(self, play_tip: str, slider_tip: str, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("glimpse timeline")
+        self.setAccessibleDescription("play, and the slider choosing glimpse t of T")
         self.play_button = QPushButton()
         self.play_button.setCheckable(True)
         fit_play_button(self.play_button)

@@ -1,8 +1,8 @@
 """The Glimpses tab: DRAW drawing a few fixed examples, glimpse by glimpse.
 
 The old Torch script's --display made interactive. Left, the inputs x with the read box of glimpse
-t (green); right, the canvases sigma(c_t) with the write box (red); under them the KL of every
-glimpse. The panel itself is `core.export.glimpse_panel`, so what the window shows and what
+t (green); right, the canvases sigma(c_t) with the write box (red; View ▸ Box colours offers blue
+and orange); under them the KL of every glimpse. The panel itself is `core.export.glimpse_panel`, so what the window shows and what
 "Save PNG" / "Save GIF" (Ctrl+E) write are the same pixels, in the same layout and zoom.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.export import PANEL_BACKGROUND, glimpse_panel, progress_bar_height, with_progress_bar
+from core.export import (DEFAULT_BOX_PALETTE, PANEL_BACKGROUND, box_palette, glimpse_panel,
+                         progress_bar_height, with_progress_bar)
 from core.trace import GlimpseTrace, attention_box, attention_corners, outline_vertices
 from draw_gui.widgets import saving
 from draw_gui.glimpses.kl_bars import KLBars
@@ -42,12 +43,14 @@ class GlimpseView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("glimpses")
         self._trace: GlimpseTrace | None = None
         self._t = 1
         self._per_row, self._scale = 1, 1          # layout of the rendered panel
         self._image = QImage()
         self._image_bytes = b""                    # the QImage borrows these bytes
         self._panel: Image.Image | None = None     # the same pixels as a PIL image, for Save PNG
+        self._box_palette = DEFAULT_BOX_PALETTE    # the boxes' colours (core.export.BOX_PALETTES)
         # What the save dialogs remember their folder in ("export_dir"); the window sets it.
         self.settings = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -83,9 +86,7 @@ class GlimpseView(QWidget):
         self.sigma_checkbox.toggled.connect(self._render)
         self.boxes_checkbox = QCheckBox("boxes")
         self.boxes_checkbox.setChecked(True)
-        self.boxes_checkbox.setToolTip(
-            "Draw the read box (green, the N×N grid of Gaussian filters the encoder reads) and the "
-            "write box (red, where the decoder writes) of glimpse t, here and in saved images")
+        self._box_tooltip()
         self.boxes_checkbox.toggled.connect(self._on_boxes_toggled)
         self.save_png_button = QPushButton("Save PNG…")
         self.save_png_button.setToolTip(
@@ -149,6 +150,26 @@ class GlimpseView(QWidget):
     def trace(self) -> GlimpseTrace | None:
         return self._trace
 
+    def set_box_palette(self, name: str) -> None:
+        """Draw the boxes in core.export.BOX_PALETTES[name], here and in saved images."""
+        box_palette(name)                      # ValueError for an unknown name, before any change
+        if name == self._box_palette:
+            return
+        self._box_palette = name
+        self._box_tooltip()
+        if self._trace is not None:
+            self._render()
+
+    def box_palette(self) -> str:
+        return self._box_palette
+
+    def _box_tooltip(self) -> None:
+        colours = box_palette(self._box_palette)
+        self.boxes_checkbox.setToolTip(
+            f"Draw the read box ({colours.read_name}, the N×N grid of Gaussian filters the encoder reads) "
+            f"and the write box ({colours.write_name}, where the decoder writes) of glimpse t, here and in "
+            "saved images (View ▸ Box colours)")
+
     def set_t(self, t: int) -> None:
         """Go to glimpse t (1-based, clamped to 1..T)."""
         if self._trace is None:
@@ -211,7 +232,7 @@ class GlimpseView(QWidget):
         finally:
             QApplication.restoreOverrideCursor()
         return saving.save_gif(self, self.settings, frames, "glimpses.gif",
-                               frame_ms=self.frame_ms(), loop=0)
+                               frame_ms=self.frame_ms(), loop=0, box_palette=self._box_palette)
 
     def cell_rect(self, half: str, example: int) -> QRectF | None:
         """Where example's input ("input") or canvas ("canvas") cell lies in image() pixels."""
@@ -333,7 +354,7 @@ class GlimpseView(QWidget):
         return glimpse_panel(self._displayed_trace(t), t - 1, per_row=self._per_row,
                              scale=self._scale, boxes=self.boxes_checkbox.isChecked(),
                              sigma_width=self.sigma_checkbox.isChecked(), padding=PADDING,
-                             gap=_gap(self._scale)).convert("RGB")
+                             gap=_gap(self._scale), palette=self._box_palette).convert("RGB")
 
     def _render(self) -> None:
         trace = self._trace
@@ -349,6 +370,7 @@ class GlimpseView(QWidget):
         self.canvas.title = f"Glimpses, t {self._t}/{trace.glimpses}"   # names the enlarged window
         self.canvas.set_image(self._image)
         self.caption.setText(self._caption_text())
+        self.canvas.describe(f"{self.canvas.title}: {self.caption.text()}".replace("<sub>", "").replace("</sub>", ""))
 
     def _caption_text(self) -> str:
         trace = self._trace

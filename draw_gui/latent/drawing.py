@@ -14,7 +14,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, QSignalBlocker, Qt, QTimer, 
 from PySide6.QtGui import QPolygonF
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QPushButton, QSlider, QVBoxLayout
 
-from core.export import glimpse_panel
+from core.export import DEFAULT_BOX_PALETTE, box_palette, glimpse_panel
 from core.trace import attention_corners
 from draw_gui.widgets import saving
 from draw_gui.latent.pad import PixelImage, button, row, to_qimage
@@ -44,7 +44,11 @@ class WriteBoxCanvas(PixelImage):
         self._scale, self._padding = 1, 0   # image pixels per paper pixel, and the panel's margin
         self._drag = None          # ("move" | "resize", press point, box at the press)
         self.setMouseTracking(True)
-        self.setToolTip("<p>Canvas σ(c<sub>t</sub>) after glimpse t with its write box (red). Drag "
+        self.set_box_name("red")
+
+    def set_box_name(self, colour: str) -> None:
+        """The tooltip names the write box's colour (View ▸ Box colours)."""
+        self.setToolTip(f"<p>Canvas σ(c<sub>t</sub>) after glimpse t with its write box ({colour}). Drag "
                         "inside the box to move the write patch (g<sub>x</sub>, g<sub>y</sub>), drag "
                         "its edge or turn the wheel to change the stride δ (the box's side is N·δ); "
                         "the glimpses after t redraw around the change. A spatial transformer's box "
@@ -140,10 +144,12 @@ class DrawingProcess(QGroupBox):
 
     def __init__(self, settings=None, parent=None):
         super().__init__("Drawing process", parent)
+        self.setAccessibleName(self.title())
         self.settings = settings
         self._trace = None
         self._t = 1
         self._image_id = 0
+        self._box_palette = DEFAULT_BOX_PALETTE   # the write box's colour (core.export.BOX_PALETTES)
         self.canvas = WriteBoxCanvas()
         self.play_button = QPushButton()
         self.play_button.setCheckable(True)
@@ -165,7 +171,7 @@ class DrawingProcess(QGroupBox):
                                    "puts it", self.reset_requested)
         self.boxes_checkbox = QCheckBox("boxes")
         self.boxes_checkbox.setChecked(True)
-        self.boxes_checkbox.setToolTip("Draw the write boxes (red) in the saved PNG and GIF")
+        self._box_tooltips()
         self.png_button = button("PNG…", "Save the canvas of glimpse t as a PNG", self.save_png)
         self.gif_button = button("GIF…", "Save the drawing process as an animated GIF: T frames at the chosen "
                                  "speed", self.save_gif)
@@ -199,6 +205,22 @@ class DrawingProcess(QGroupBox):
     def t(self) -> int:
         return self._t
 
+    def set_box_palette(self, name: str) -> None:
+        """Draw the write box in core.export.BOX_PALETTES[name], here and in saved images."""
+        box_palette(name)                      # ValueError for an unknown name, before any change
+        if name != self._box_palette:
+            self._box_palette = name
+            self._box_tooltips()
+            self._render()
+
+    def box_palette(self) -> str:
+        return self._box_palette
+
+    def _box_tooltips(self) -> None:
+        colour = box_palette(self._box_palette).write_name
+        self.canvas.set_box_name(colour)
+        self.boxes_checkbox.setToolTip(f"Draw the write boxes ({colour}) in the saved PNG and GIF")
+
     def set_t(self, t: int) -> None:
         self._t = min(max(int(t), 1), self.slider.maximum())
         with QSignalBlocker(self.slider):
@@ -212,7 +234,8 @@ class DrawingProcess(QGroupBox):
         height, width = trace.canvases.shape[-2:]
         fit = min(self.canvas.width() / (width + 2 * PADDING), self.canvas.height() / (height + 2 * PADDING))
         scale = int(min(max(fit, 1), MAX_SCALE))     # rendered at a whole zoom: boxes stay 1 pixel wide
-        panel = glimpse_panel(trace, self._t - 1, per_row=1, scale=scale, boxes=True, padding=PADDING)
+        panel = glimpse_panel(trace, self._t - 1, per_row=1, scale=scale, boxes=True, padding=PADDING,
+                             palette=self._box_palette)
         box = None if trace.write is None else trace.write[self._t - 1, 0, :3]
         angle = trace.write[self._t - 1, 0, 3] if box is not None and trace.attention == "spatial" else 0.0
         self.canvas.set_box(box, trace.write_size, scale, PADDING, angle, trace.attention)
@@ -240,12 +263,14 @@ class DrawingProcess(QGroupBox):
     def save_png(self) -> None:
         if self._trace is not None:
             panel = glimpse_panel(self._trace, self._t - 1, per_row=1, scale=PNG_SCALE,
-                                  boxes=self.boxes_checkbox.isChecked())
+                                  boxes=self.boxes_checkbox.isChecked(), palette=self._box_palette)
             saving.save_png(self, self.settings, panel, f"drawing-t{self._t}.png")
 
     def save_gif(self) -> None:
         if self._trace is None:
             return
-        frames = [glimpse_panel(self._trace, t, per_row=1, scale=GIF_SCALE, boxes=self.boxes_checkbox.isChecked())
+        frames = [glimpse_panel(self._trace, t, per_row=1, scale=GIF_SCALE, boxes=self.boxes_checkbox.isChecked(),
+                                palette=self._box_palette)
                   for t in range(self._trace.glimpses)]
-        saving.save_gif(self, self.settings, frames, "drawing.gif", frame_ms=self.play_timer.interval())
+        saving.save_gif(self, self.settings, frames, "drawing.gif", frame_ms=self.play_timer.interval(),
+                        box_palette=self._box_palette)

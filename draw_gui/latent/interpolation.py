@@ -25,6 +25,7 @@ class InterpolationBox(QGroupBox):
         """current_latent() -> the (T, Z) latent shown, or None; sweep_glimpse() -> the glimpse
         index a sweep moves, or None for every glimpse."""
         super().__init__("Interpolation A → B", parent)
+        self.setAccessibleName(self.title())
         self._current_latent, self._sweep_glimpse = current_latent, sweep_glimpse
         self._a = self._b = None
         self.set_a_button = button("Set A", "Remember the current latent as the interpolation's start A",

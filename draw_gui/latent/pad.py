@@ -67,11 +67,23 @@ class PixelImage(QWidget):
         self.setMinimumSize(minimum, minimum)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("")
+        self._describe()
 
     def set_image(self, image: QImage, image_id: int = 0) -> None:
         self._image, self.image_id = image, image_id
         self.update()
         enlarge.follow(self, image, self.enlarged_title())
+        self._describe()
+
+    def _describe(self) -> None:
+        """Accessible name and description: what the image is, and its size or why there is none."""
+        self.setAccessibleName(self.enlarged_title())
+        self.setAccessibleDescription(self._placeholder or "no image" if self._image.isNull() else
+                                      f"image of {self._image.width()}×{self._image.height()} pixels")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._describe()          # now in its group box, whose title names it
 
     def setToolTip(self, tip: str) -> None:
         """Callers say what the image is; the tip adds how to see it larger."""
@@ -98,6 +110,7 @@ class PixelImage(QWidget):
     def set_placeholder(self, text: str) -> None:
         """What shows while there is no image (e.g. why there is none)."""
         self._placeholder = text
+        self._describe()
         self.update()
 
     def sizeHint(self) -> QSize:
@@ -149,6 +162,8 @@ class LatentPad(QWidget):
         self.setMinimumSize(120, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAccessibleName("latent pad")
+        self._describe()
 
     def sizeHint(self) -> QSize:
         return QSize(240, 240)
@@ -156,6 +171,13 @@ class LatentPad(QWidget):
     def set_point(self, x: float, y: float) -> None:
         self._point = (float(x), float(y))
         self.update()
+        self._describe()
+
+    def _describe(self) -> None:
+        """The accessible description says the pad's current value."""
+        (x_label, y_label), (x, y) = self._labels, self._point
+        self.setAccessibleDescription(f"a point on two latent directions, each −3..3: "
+                                      f"{x_label} = {x:.2f}, {y_label} = {y:.2f}")
 
     def point(self) -> tuple[float, float]:
         return self._point
@@ -164,6 +186,7 @@ class LatentPad(QWidget):
         self._labels = (x, y)
         self._background = None
         self.update()
+        self._describe()
 
     def square(self) -> QRectF:
         # An even side at whole pixels puts the centre (0, 0) exactly on a pixel.
@@ -257,6 +280,8 @@ class SliderPanel(QScrollArea):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("latent sliders")
+        self.setAccessibleDescription("one slider for each dimension of z, in prior standard deviations −3..3")
         self.sliders: list[QSlider] = []
         self.values: list[QLabel] = []
         self._shown = np.zeros(0)          # the values on show

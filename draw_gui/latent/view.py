@@ -48,6 +48,7 @@ class LatentView(QWidget):
 
     def __init__(self, settings=None, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("latent explorer")
         self.settings = settings
         self.decoder: LatentDecoder | None = None     # started with the first weights
         self._config: DrawConfig | None = None

@@ -27,6 +27,7 @@ class ModelChooser(QComboBox):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setToolTip(TIP)
+        self.setAccessibleName("model shown")
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(50)
         self.setPlaceholderText("no model")

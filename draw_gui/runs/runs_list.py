@@ -13,18 +13,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QDesktopServices, QFont
+from PySide6.QtGui import QAction, QDesktopServices, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QLabel, QStackedWidget, QStyle, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.run_index import RunSummary, Status, list_runs
 from draw_gui.widgets.flow import FlowLayout
+from draw_gui.widgets.theme import restyles, warning_colour
 
 COLUMNS = ("Name", "Data / model", "Step", "Best test NLL", "Status", "Updated")
 STATUS_COLUMN = COLUMNS.index("Status")
 CONTINUE_TIP = "Train this run further from its checkpoint"
 EMPTY_TEXT = "No runs yet: runs you train in the window or with `draw-gui train` appear here"
-WARNING = QColor("#ffb000")   # the amber the follow view uses for "is the run still going?"
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -72,6 +72,7 @@ class RunsList(QWidget):
                  hidden: Iterable[str | os.PathLike] = (), opener: Callable[[str], object] | None = None,
                  poll_ms: int = 3000, parent: QWidget | None = None):
         super().__init__(parent)
+        self.setAccessibleName("runs")
         self.opener = opener or reveal_folder
         self._roots: list[Path] = []
         self._remembered: list[Path] = []
@@ -187,10 +188,18 @@ class RunsList(QWidget):
         item.setToolTip(STATUS_COLUMN, "" if not interrupted else
                         f"run.json says the run is going, but {process} is gone"
                         + ("; Continue training picks it up from its last checkpoint" if run.has_checkpoint else ""))
-        item.setData(STATUS_COLUMN, Qt.ItemDataRole.ForegroundRole, WARNING if interrupted else None)
+        # The amber the follow view uses for "is the run still going?", of the light or dark scheme.
+        item.setData(STATUS_COLUMN, Qt.ItemDataRole.ForegroundRole, warning_colour() if interrupted else None)
         font = QFont(item.font(STATUS_COLUMN))
         font.setBold(interrupted)
         item.setFont(STATUS_COLUMN, font)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if restyles(event) and hasattr(self, "tree"):     # the system's colour scheme changed
+            now = time.time()
+            for i, run in enumerate(self._runs):
+                self._fill(self.tree.topLevelItem(i), run, now)
 
     # ---- the selected run -------------------------------------------------------------------------
     def selected_path(self) -> str | None:

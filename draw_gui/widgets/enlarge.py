@@ -40,6 +40,8 @@ class EnlargedImage(QWidget):
         self._image = image.copy()
         if title is not None:
             self.setWindowTitle(title)
+            self.setAccessibleName(title)
+        self.setAccessibleDescription(f"image of {self._image.width()}×{self._image.height()} pixels, enlarged")
         self.update()
 
     def image(self) -> QImage:

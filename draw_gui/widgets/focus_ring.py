@@ -26,6 +26,9 @@ class FocusRing(QWidget):
     def __init__(self, window: QWidget):
         super().__init__(window)
         self.setObjectName("focus_ring")
+        # Decoration: it says nothing that Qt does not already tell assistive technology (the focus).
+        self.setProperty("accessibility_ignored", True)
+        self.setAccessibleName("")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -12,34 +12,45 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from draw_gui.widgets.curves import GrowingCurves
 from draw_gui.widgets.flow import FlowLayout
+from draw_gui.widgets.theme import restyles, style_plot
 
 class _Series(NamedTuple):
     legend: str               # its name in the legend
     checkbox: str             # its visibility checkbox's text
     hover: str                # its name in the hover readout
-    colour: tuple[int, int, int]
+    colour: tuple[int, int, int]        # on a dark scheme's plot background
     tip: str                  # the checkbox's tooltip
+    light: tuple[int, int, int]         # the same hue, darker, on a light scheme's background
+
+    def shade(self, dark: bool) -> tuple[int, int, int]:
+        return self.colour if dark else self.light
 
 
 # Green and red are reserved app-wide for the read/write attention boxes, so the curves avoid them.
 _SERIES = (
-    _Series("total loss", "total", "loss", (215, 215, 215), "Show the total loss L = Lx + Lz"),
+    _Series("total loss", "total", "loss", (215, 215, 215), "Show the total loss L = Lx + Lz", (70, 70, 70)),
     _Series("L<sup>x</sup> reconstruction", "Lx", "Lx", (80, 165, 255),
-            "Show the reconstruction loss Lx (negative log-likelihood of the image)"),
+            "Show the reconstruction loss Lx (negative log-likelihood of the image)", (0, 95, 190)),
     _Series("L<sup>z</sup> KL", "Lz", "Lz", (255, 170, 50),
-            "Show the KL loss Lz of the latents against the prior"),
+            "Show the KL loss Lz of the latents against the prior", (185, 95, 0)),
 )
 _EVAL_COLOUR = (235, 95, 235)
+_EVAL_COLOUR_LIGHT = (170, 30, 170)
 
 
-def _diamond(colour: tuple, size: int = 12) -> QtGui.QPixmap:
+def eval_colour(dark: bool) -> tuple[int, int, int]:
+    """The test-NLL diamonds' colour on a dark or a light scheme's plot."""
+    return _EVAL_COLOUR if dark else _EVAL_COLOUR_LIGHT
+
+
+def _diamond(colour: tuple, size: int = 12, outline="white") -> QtGui.QPixmap:
     """The test-NLL marker as a check box icon: a diamond drawn, not a glyph the font may lack."""
     pixmap = QtGui.QPixmap(size, size)
     pixmap.fill(QtCore.Qt.GlobalColor.transparent)
     painter = QtGui.QPainter(pixmap)
     painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
     painter.setBrush(QtGui.QColor(*colour))
-    painter.setPen(QtGui.QPen(QtGui.QColor("white"), 1))
+    painter.setPen(QtGui.QPen(QtGui.QColor(outline), 1))
     half = size / 2
     painter.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(half, 1), QtCore.QPointF(size - 1, half),
                                          QtCore.QPointF(half, size - 1), QtCore.QPointF(1, half)]))
@@ -76,6 +87,7 @@ def new_plot(bottom_axis: pg.AxisItem) -> pg.PlotWidget:
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
     item.setMenuEnabled(False)
+    style_plot(widget)
     return widget
 
 
@@ -172,6 +184,7 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setAccessibleName("loss plot")
         self._smoothing = 0.6
         self._reset_buffers()
         self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
@@ -278,6 +291,32 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
 
         lay_out_plot(self, (*self.smoothing_control.widgets(), 12, self.log_y_checkbox, 12,
                             *self.visibility_checkboxes, self.eval_checkbox), self.plot_widget, self.hover_label)
+        self.plot_widget.setAccessibleName("loss plot")
+        self.plot_widget.setAccessibleDescription(
+            "training losses in nats per image against the step: total loss, reconstruction Lx and KL Lz, "
+            "and the test-set NLL bound of each epoch as diamonds")
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Colours of the application palette's light or dark scheme: the plot's background and
+        axes, and curves, markers and their check boxes' icons in shades readable on it."""
+        colours = style_plot(self.plot_widget)
+        for curve, checkbox, series in zip(self.curves, self.visibility_checkboxes, _SERIES):
+            colour = series.shade(colours.dark)
+            curve.setPen(pg.mkPen(colour, width=1))
+            swatch = QtGui.QPixmap(14, 4)
+            swatch.fill(QtGui.QColor(*colour))
+            checkbox.setIcon(QtGui.QIcon(swatch))
+        evals = eval_colour(colours.dark)
+        self.eval_markers.setSymbolBrush(pg.mkBrush(*evals))
+        self.eval_markers.setSymbolPen(pg.mkPen(colours.foreground, width=1))
+        self.eval_checkbox.setIcon(QtGui.QIcon(_diamond(evals, outline=colours.foreground)))
+        self._cursor_line.setPen(pg.mkPen(colours.faint, style=QtCore.Qt.PenStyle.DashLine))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if restyles(event) and hasattr(self, "eval_checkbox"):   # the system's colour scheme changed
+            self.restyle()
 
     def _reset_buffers(self) -> None:
         self._points = GrowingCurves(1, len(_SERIES), self.initial_capacity, x_dtype=np.int64)  # x: step

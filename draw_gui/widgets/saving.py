@@ -80,14 +80,16 @@ def save_png(parent: QWidget, settings, image, suggested_name: str) -> Path | No
 
 
 def save_gif(parent: QWidget, settings, frames: list, suggested_name: str, frame_ms: int = 80,
-             loop: int | None = 0) -> Path | None:
-    """frames: PIL images of one size. loop 0 repeats forever, None plays once."""
-    from core.export import save_frames_gif
+             loop: int | None = 0, box_palette: str | None = None) -> Path | None:
+    """frames: PIL images of one size. loop 0 repeats forever, None plays once. box_palette: the
+    box colours the frames were drawn with (core.export.BOX_PALETTES), kept exact in the GIF."""
+    from core.export import reserved_colours, save_frames_gif
     path = ask_save_path(parent, settings, "gif", suggested_name)
     if path is None:
         return None
     try:
-        save_frames_gif(frames, path, frame_ms=frame_ms, loop=loop)
+        save_frames_gif(frames, path, frame_ms=frame_ms, loop=loop,
+                        reserved_colours=reserved_colours(box_palette))
     except OSError as e:
         _report(parent, path, e)
         return None

@@ -69,6 +69,7 @@ class ConfigPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.fields: dict[str, QWidget] = {}
+        self.setAccessibleName("run settings")
         self.labels: dict[str, QLabel] = {}
         self._errors: dict[str, str] = {}
         self._valid = None

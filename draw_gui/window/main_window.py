@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFile
                                QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
+from core.export import BOX_PALETTES, DEFAULT_BOX_PALETTE
 from draw_gui.follow import mode as follow_mode
 
 from draw_gui.window import menus as window_menus
@@ -37,6 +38,7 @@ from draw_gui.window.settings import Settings
 from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
 from draw_gui.widgets.focus_ring import FocusRing
 from draw_gui.widgets.slots import weakly
+from draw_gui.widgets.theme import Banner, WarningLabel
 from draw_gui.runs.runs_list import RunsList
 from draw_gui.workers.messages import (BUSY_STATES, ENDED_STATES, TRAINING_STATES, Evaluation, Failure, FailureKind,
                                       LoadStage, RunState, StatusLine)
@@ -69,9 +71,6 @@ FAILURE_TITLES = {FailureKind.CHECKPOINT: "Unusable checkpoint",
                   FailureKind.SAVE: "Could not save", FailureKind.CONFIG: "Impossible configuration",
                   FailureKind.ERROR: "Error"}
 
-BANNER_STYLES = {"warning": "background: #5a4a10; color: #ffe9a8; padding: 6px;",   # the window's own notes
-                 "follow": "background: #1d3b57; color: #d6ecff; padding: 6px;"}    # a followed run's
-WARNING_STYLE = "color: #ffb000; font-weight: bold;"
 # The status bar's last field once a run of the window's own stops training (images/s and ETA meanwhile)
 STATE_WORDS = {RunState.PAUSED: "paused: Space or Resume goes on", RunState.STOPPED: "stopped",
                RunState.FINISHED: "finished", RunState.FAILED: "failed"}
@@ -199,9 +198,7 @@ class MainWindow(QMainWindow):
                                      | QDockWidget.DockWidgetClosable)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.config_dock)
 
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(BANNER_STYLES["warning"])
+        self.banner = Banner("warning")   # its colours follow the system's light or dark scheme
         self.banner.hide()
         self.glimpse_view = GlimpseView()
         self.glimpse_view.refresh_requested.connect(self._glimpse_refresh)
@@ -246,7 +243,7 @@ class MainWindow(QMainWindow):
         self.epoch_bar.setMaximumWidth(160)
         self.epoch_bar.setFormat("epoch %p%")
         self.epoch_bar.setToolTip("progress through the current epoch")
-        self.rate_label = QLabel("")
+        self.rate_label = WarningLabel("", warning=False, bold=True)   # amber while status.warning
         self.load_bar = QProgressBar()    # while a model loads: its stage of all (LoadStage)
         self.load_bar.setMaximumWidth(90)
         self.load_bar.setFormat("%v/%m")
@@ -277,6 +274,7 @@ class MainWindow(QMainWindow):
     # ---- settings --------------------------------------------------------------------------------
     def _restore_settings(self):
         self.config_panel.set_values(self.settings.get("config", {}))
+        self.set_box_palette(self.box_palette())
         geometry = self.settings.get("geometry")
         if not (geometry and self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))):
             screen = self.screen() or QGuiApplication.primaryScreen()
@@ -563,6 +561,24 @@ class MainWindow(QMainWindow):
         minutes = self.settings.get("autosave_minutes", AUTOSAVE_MINUTES)
         return float(minutes) if isinstance(minutes, (int, float)) and 0 <= minutes <= 24 * 60 else AUTOSAVE_MINUTES
 
+    def box_palette(self) -> str:
+        """The attention boxes' colours (a name in core.export.BOX_PALETTES), as View ▸ Box colours
+        chose them; an unknown name in the settings file gives the classic green / red."""
+        name = self.settings.get("box_colours", DEFAULT_BOX_PALETTE)
+        return name if name in BOX_PALETTES else DEFAULT_BOX_PALETTE
+
+    def set_box_palette(self, name: str):
+        """Draw the read and write boxes in BOX_PALETTES[name] in every view and saved image, and
+        remember the choice."""
+        if name not in BOX_PALETTES:
+            raise ValueError(f"unknown box colours {name!r}")
+        self.settings.set("box_colours", name)
+        for view in (self.glimpse_view, self.latent_view.drawing, self.compare_view):
+            view.set_box_palette(name)
+        action = getattr(self, "box_colour_actions", {}).get(name)
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+
     def set_autosave_minutes(self, minutes: float):
         """Takes effect for the next run (the one training keeps its interval)."""
         self.settings.set("autosave_minutes", minutes)
@@ -701,7 +717,7 @@ class MainWindow(QMainWindow):
         self._sync_chooser()
         self._update_controls()
         if info.sample_data:
-            self.banner.setStyleSheet(BANNER_STYLES["warning"])
+            self.banner.set_kind("warning")
             self.banner.setText("Training on the embedded MNIST sample (10,000 digits): the full MNIST was not "
                                 f"found in {self._data_folder_shown()} and could not be downloaded. Choose a data folder "
                                 "holding MNIST/raw, or connect to the internet, for the full 60,000.")
@@ -973,13 +989,13 @@ class MainWindow(QMainWindow):
         self.step_label.setText(status.step)
         if status.epoch_fraction is not None:
             self.epoch_bar.setValue(int(1000 * status.epoch_fraction))
-        self.rate_label.setStyleSheet(WARNING_STYLE if status.warning else "")
+        self.rate_label.set_warning(status.warning)
         self.rate_label.setText(status.rate)
         self.rate_label.setToolTip(status.rate_tip)
         if status.banner is None:
             self.banner.hide()
             return
-        self.banner.setStyleSheet(BANNER_STYLES["follow"])
+        self.banner.set_kind("follow")
         if self.banner.text() != status.banner:
             self.banner.setText(status.banner)
         self.banner.show()
@@ -988,12 +1004,12 @@ class MainWindow(QMainWindow):
         """The title and status bar say no run is shown; the banner is hidden."""
         for label in (self.device_label, self.step_label, self.rate_label):
             label.setText("")
-            label.setStyleSheet("")
+        self.rate_label.set_warning(False)
         self.device_label.setText("no run")
         self.epoch_bar.setValue(0)
         self.setWindowTitle("draw-gui")
         self.banner.hide()
-        self.banner.setStyleSheet(BANNER_STYLES["warning"])
+        self.banner.set_kind("warning")
 
     def set_glimpse_refresh(self, source: Callable[[], None] | None):
         """What Refresh glimpses (its button, F5) asks for new glimpses: `source` (a followed run

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
 
+from core.export import BOX_PALETTES
 from draw_gui import __version__
 
 from draw_gui.follow import mode as follow_mode
@@ -22,7 +23,7 @@ ABOUT = f"""<h3>draw-gui {__version__}</h3>
 <p>Train and explore DRAW models: K. Gregor, I. Danihelka, A. Graves, D. J. Rezende, D. Wierstra,
 <i>DRAW: A Recurrent Neural Network For Image Generation</i>, ICML 2015
 (<a href="https://arxiv.org/abs/1502.04623">arXiv:1502.04623</a>).</p>
-<p>Read boxes are green, write boxes red.</p>
+<p>Read boxes are green, write boxes red (View ▸ Box colours: blue and orange, colour-blind safe).</p>
 <p><b>Data sets</b> (downloaded by torchvision, not part of draw-gui):<br>
 MNIST: Y. LeCun, C. Cortes, C. J. C. Burges, CC BY-SA 3.0.<br>
 Fashion-MNIST: H. Xiao, K. Rasul, R. Vollgraf (Zalando Research), MIT licence.<br>
@@ -39,9 +40,15 @@ AUTOSAVE_CHOICES = (1, 2, 5, 10, 30)  # minutes
 def build_menus(window) -> None:
     """The menus of `window` (a MainWindow), their shortcuts, and its Run panel buttons' slots."""
     def action(menu, text, slot, shortcut=None, tip=""):
+        """shortcut: a key sequence ("Ctrl+O"), a QKeySequence.StandardKey (the platform's own keys
+        for it, Ctrl+O or Cmd+O), or a list of those (the first is the one the menu shows)."""
         a = QAction(text, window)
         if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
+            keys = []
+            for s in shortcut if isinstance(shortcut, list) else [shortcut]:
+                standard = QKeySequence.keyBindings(s) if isinstance(s, QKeySequence.StandardKey) else [QKeySequence(s)]
+                keys += [k for k in standard if k not in keys]
+            a.setShortcuts(keys)
             a.setShortcutContext(Qt.ApplicationShortcut)
         a.setStatusTip(tip)
         a.triggered.connect(slot)
@@ -50,7 +57,8 @@ def build_menus(window) -> None:
 
     bar = window.menuBar()
     file = bar.addMenu("&File")
-    window.open_action = action(file, "&Open checkpoint…", window.open_checkpoint, "Ctrl+O",
+    window.open_action = action(file, "&Open checkpoint…", window.open_checkpoint,
+                                [QKeySequence.StandardKey.Open, "Ctrl+O"],
                                 "open a checkpoint (paused); Resume continues its run")
     window.shipped_menu = file.addMenu("Open shipped &model")
     window.shipped_menu.setToolTipsVisible(True)
@@ -69,10 +77,11 @@ def build_menus(window) -> None:
     follow_mode.fill_recent(window)
     action(file, "&Compare runs…", lambda _=False, compare=weakly(window.compare_runs): compare(None), None,
            "open run folders side by side in the Compare tab: losses, glimpses, samples")
-    window.save_action = action(file, "&Save checkpoint", window.save_checkpoint, "Ctrl+S")
+    window.save_action = action(file, "&Save checkpoint", window.save_checkpoint,
+                                [QKeySequence.StandardKey.Save, "Ctrl+S"])
     window.save_as_action = action(file, "Save checkpoint &as…",
                                    lambda _=False, save=weakly(window.save_checkpoint): save(ask=True),
-                                   "Ctrl+Shift+S")
+                                   [QKeySequence.StandardKey.SaveAs, "Ctrl+Shift+S"])
     window.autosave_menu = file.addMenu("A&utosave every")
     window.autosave_menu.setToolTipsVisible(True)
     group = QActionGroup(window)
@@ -85,7 +94,8 @@ def build_menus(window) -> None:
         a.setChecked(minutes == window.autosave_minutes())
         group.addAction(a)
     file.addSeparator()
-    action(file, "&Quit", window.close, "Ctrl+Q")
+    window.quit_action = action(file, "&Quit", window.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"])
+    window.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
     run = bar.addMenu("&Run")
     window.start_action = action(run, "&Start", lambda _=False, start=weakly(window.start): start(), "Ctrl+Return",
                                  "train a new model from scratch with the Run panel's settings, in a new run folder")
@@ -99,6 +109,20 @@ def build_menus(window) -> None:
     view = bar.addMenu("&View")
     action(view, "&Refresh glimpses", window.glimpse_view.refresh_requested.emit, "F5")
     view.addAction(window.config_dock.toggleViewAction())
+    window.box_colours_menu = view.addMenu("&Box colours")
+    window.box_colours_menu.setToolTipsVisible(True)
+    window.box_colour_actions = {}
+    group = QActionGroup(window)
+    for name, colours in BOX_PALETTES.items():
+        a = action(window.box_colours_menu, colours.label,
+                   lambda _=False, n=name, set_=weakly(window.set_box_palette): set_(n),
+                   tip=f"read boxes {colours.read_name}, write boxes {colours.write_name}, in every view and "
+                       "in saved images" + ("; green and red are the pair the commonest colour blindness "
+                                            "confuses" if name != "classic" else ""))
+        a.setCheckable(True)
+        a.setChecked(name == window.box_palette())
+        group.addAction(a)
+        window.box_colour_actions[name] = a
     help_menu = bar.addMenu("&Help")
     window.about_model_action = action(help_menu, "About this &model…", window.about_model, "F1",
                                        "the model card of the model shown: its test figures and how it was trained")
