@@ -56,9 +56,9 @@ def test_bundle_version(bundle, tmp_path):
     assert __version__ in result.stdout
 
 
-def test_bundle_trains_five_steps(bundle, tmp_path, shared_data):
+def test_bundle_trains_five_steps(bundle, tmp_path, mnist_dir):
     out = tmp_path / "run"
-    result = subprocess.run([str(bundle), "train", "--data-dir", str(shared_data), "--max-steps", "5",
+    result = subprocess.run([str(bundle), "train", "--data-dir", str(mnist_dir), "--max-steps", "5",
                              "--num_glimpses", "4", "--hidden_size", "32", "--no-eval", "--out", str(out)],
                             capture_output=True, text=True, timeout=600, env=_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

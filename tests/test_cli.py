@@ -25,6 +25,7 @@ from PIL import Image
 from core.checkpoint import load_checkpoint
 from draw_gui import __version__
 from draw_gui.cli.main import main
+from tests.conftest import MNIST_SAMPLE_TEST
 from tests.helpers import square_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,11 +53,11 @@ def grid_size(n: int, per_row: int, cell: int = 28 * 2, pad: int = 1) -> tuple[i
 
 
 @pytest.fixture(scope="module")
-def trained(shared_data, tmp_path_factory) -> Path:
+def trained(mnist_dir, tmp_path_factory) -> Path:
     """A tiny MNIST checkpoint (5 steps, T = 4) shared by the sample and eval tests."""
     out = tmp_path_factory.mktemp("trained") / "run"
     assert main(["train", *TINY, "--max-steps", "5", "--no-eval", "--quiet",
-                 "--data-dir", str(shared_data), "--out", str(out)]) == 0
+                 "--data-dir", str(mnist_dir), "--out", str(out)]) == 0
     return out / "checkpoint.pt"
 
 
@@ -83,11 +84,11 @@ ADAM = (["--num_glimpses", "2", "--hidden_size", "16", "--latent_size", "4", "--
 
 
 @pytest.mark.parametrize("argv, model, train", [SNAKE, KEBAB, ADAM], ids=["seed-spelling", "kebab-case", "adam"])
-def test_train_options_reach_the_checkpoint(capsys, shared_data, tmp_path, argv, model, train):
+def test_train_options_reach_the_checkpoint(capsys, mnist_dir, tmp_path, argv, model, train):
     out, log = tmp_path / "run", tmp_path / "train.log"
     log_flag = "--log-file" if "--read-size" in argv else "--log_file"
     code, stdout, err = run(capsys, "train", *argv, "--no-eval", log_flag, log,
-                            "--data-dir", shared_data, "--out", out)
+                            "--data-dir", mnist_dir, "--out", out)
     assert code == 0, err
     ckpt = load_checkpoint(out / "checkpoint.pt")
     assert ckpt["dataset"] == "mnist"
@@ -102,10 +103,10 @@ def test_train_options_reach_the_checkpoint(capsys, shared_data, tmp_path, argv,
     assert "finished" in lines[-1] and str(out / "checkpoint.pt") in lines[-1]
 
 
-def test_save_image_writes_glimpse_pngs_gif_and_samples(capsys, shared_data, tmp_path):
+def test_save_image_writes_glimpse_pngs_gif_and_samples(capsys, mnist_dir, tmp_path):
     argv, model, _ = SNAKE
     out = tmp_path / "run"
-    code, _, err = run(capsys, "train", *argv, "--no-eval", "--data-dir", shared_data, "--out", out)
+    code, _, err = run(capsys, "train", *argv, "--no-eval", "--data-dir", mnist_dir, "--out", out)
     assert code == 0, err
     folder = out / "images" / "step_000004"
     T, per_row = model["glimpses"], 3
@@ -122,9 +123,9 @@ def test_save_image_writes_glimpse_pngs_gif_and_samples(capsys, shared_data, tmp
 
 # --------------------------------------------------------------------------- train: run folder
 
-def test_run_folder_metrics_and_eval(capsys, shared_data, tmp_path):
+def test_run_folder_metrics_and_eval(capsys, mnist_dir, tmp_path):
     out = tmp_path / "run"
-    code, _, err = run(capsys, "train", *TINY, "--max-steps", "6", "--data-dir", shared_data, "--out", out)
+    code, _, err = run(capsys, "train", *TINY, "--max-steps", "6", "--data-dir", mnist_dir, "--out", out)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "eval.csv", "metrics.csv", "run.json",
                                                     "snapshot.npz"]
@@ -138,13 +139,13 @@ def test_run_folder_metrics_and_eval(capsys, shared_data, tmp_path):
         assert 0 < float(r["loss"]) < 1000
     times = [float(r["time_s"]) for r in rows]
     assert times == sorted(times)
-    # one test evaluation at the end of the run, on the whole MNIST test set
+    # one test evaluation at the end of the run, on the whole test set (mnist_dir's: the sample's 2,000)
     evals = read_csv(out / "eval.csv")
     assert len(evals) == 1 and evals[0]["step"] == "6"
     nll = float(evals[0]["nll_bound"])
     assert nll == pytest.approx(float(evals[0]["recon"]) + float(evals[0]["kl"]), abs=2e-4)
     assert 50 < nll < 600
-    assert f"step 6 test NLL bound {nll:.2f} nats" in err and "10000 test images" in err
+    assert f"step 6 test NLL bound {nll:.2f} nats" in err and f"{MNIST_SAMPLE_TEST} test images" in err
     assert load_checkpoint(out / "checkpoint.pt")["evals"][0]["nll_bound"] == pytest.approx(nll, abs=1e-4)
 
 
@@ -193,16 +194,16 @@ def test_eval_csv_epoch_matches_metrics_csv(folder_run):
 
 # --------------------------------------------------------------------------- train: --restore
 
-def test_restore_continues_the_step_count_and_metrics(capsys, shared_data, tmp_path):
+def test_restore_continues_the_step_count_and_metrics(capsys, mnist_dir, tmp_path):
     out = tmp_path / "run"
     code, _, err = run(capsys, "train", *TINY, "--max-steps", "4", "--no-eval", "--seed", "3",
-                       "--data-dir", shared_data, "--out", out)
+                       "--data-dir", mnist_dir, "--out", out)
     assert code == 0, err
     first = load_checkpoint(out / "checkpoint.pt")
 
     # bare --restore: the run folder's checkpoint.pt
     code, _, err = run(capsys, "train", "--restore", "--out", out, "--max-steps", "7", "--no-eval",
-                       "--data-dir", shared_data)
+                       "--data-dir", mnist_dir)
     assert code == 0, err
     assert "continuing at step 4 of 7" in err
     ckpt = load_checkpoint(out / "checkpoint.pt")
@@ -280,8 +281,8 @@ def test_sample_is_reproducible_with_a_seed(capsys, trained, tmp_path):
     assert not np.array_equal(a, c)
 
 
-def test_eval_prints_the_bound(capsys, trained, shared_data):
-    code, stdout, err = run(capsys, "eval", trained, "--limit", "200", "--data-dir", shared_data)
+def test_eval_prints_the_bound(capsys, trained, mnist_dir):
+    code, stdout, err = run(capsys, "eval", trained, "--limit", "200", "--data-dir", mnist_dir)
     assert code == 0, err
     assert "200 images" in stdout
     line = next(ln for ln in stdout.splitlines() if "NLL bound" in ln)
@@ -386,10 +387,10 @@ def test_missing_dataset_offline_names_the_folder_and_files(capsys, tmp_path):
     assert not out.exists() and list(empty.iterdir()) == []
 
 
-def test_non_finite_loss_stops_with_exit_1_and_keeps_the_last_good_state(capsys, shared_data, tmp_path):
+def test_non_finite_loss_stops_with_exit_1_and_keeps_the_last_good_state(capsys, mnist_dir, tmp_path):
     out = tmp_path / "run"
     code, _, err = run(capsys, "train", *TINY, "--max-steps", "20", "--no-eval", "--optimizer", "sgd",
-                       "--lr", "1e12", "--grad_clip", "0", "--data-dir", shared_data, "--out", out)
+                       "--lr", "1e12", "--grad_clip", "0", "--data-dir", mnist_dir, "--out", out)
     assert code == 1
     assert "stopped: the loss became" in err and "lower the learning rate" in err and "Traceback" not in err
     ckpt = load_checkpoint(out / "checkpoint.pt")
@@ -398,14 +399,14 @@ def test_non_finite_loss_stops_with_exit_1_and_keeps_the_last_good_state(capsys,
     assert [int(r["step"]) for r in read_csv(out / "metrics.csv")] == list(range(1, ckpt["step"] + 1))
     # errors are never quiet: with --quiet the reason is still printed
     code, _, err = run(capsys, "train", *TINY, "--max-steps", "20", "--no-eval", "--optimizer", "sgd", "--quiet",
-                       "--lr", "1e12", "--grad_clip", "0", "--data-dir", shared_data, "--out", tmp_path / "quiet")
+                       "--lr", "1e12", "--grad_clip", "0", "--data-dir", mnist_dir, "--out", tmp_path / "quiet")
     assert code == 1 and "stopped: the loss became" in err
 
 
-def test_unwritable_log_file_exits_1_before_the_run_folder(capsys, shared_data, tmp_path):
+def test_unwritable_log_file_exits_1_before_the_run_folder(capsys, mnist_dir, tmp_path):
     out, log = tmp_path / "run", tmp_path / "no" / "such" / "folder" / "train.log"
     code, _, err = run(capsys, "train", *TINY, "--max-steps", "1", "--no-eval", "--log_file", log,
-                       "--data-dir", shared_data, "--out", out)
+                       "--data-dir", mnist_dir, "--out", out)
     assert code == 1
     assert len(err.splitlines()) == 1 and str(log) in err and "Traceback" not in err
     assert not out.exists()

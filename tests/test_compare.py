@@ -25,7 +25,7 @@ def _history(n, offset=0.0, start=0):
     return h
 
 
-def _make_run(folder, cfg, steps, offset, shared_data, snapshot):
+def _make_run(folder, cfg, steps, offset, mnist_dir, snapshot):
     torch.manual_seed(steps)
     model = DRAW(cfg).eval()
     run = RunFolder(folder)
@@ -33,10 +33,10 @@ def _make_run(folder, cfg, steps, offset, shared_data, snapshot):
     h.evals.append({"step": steps, "epoch": 0, "nll_bound": 190.0 + offset, "recon": 140.0, "kl": 50.0})
     run.write_metrics(h)
     run.save_checkpoint({"model_config": cfg.to_dict(), "train_config": TrainConfig(batch_size=8).to_dict(),
-                         "dataset": "mnist", "data_settings": {"data_dir": str(shared_data)},
+                         "dataset": "mnist", "data_settings": {"data_dir": str(mnist_dir)},
                          "model": model.state_dict(), "step": steps, "epoch": 0, "evals": h.evals})
     if snapshot:
-        ckpt = {"dataset": "mnist", "data_settings": {"data_dir": str(shared_data)}, "model_config": cfg.to_dict()}
+        ckpt = {"dataset": "mnist", "data_settings": {"data_dir": str(mnist_dir)}, "model_config": cfg.to_dict()}
         with torch.inference_mode():
             trace = model(torch.from_numpy(example_images(ckpt)), trace=True).trace
         save_trace(folder / "snapshot.npz", trace, steps)
@@ -44,11 +44,11 @@ def _make_run(folder, cfg, steps, offset, shared_data, snapshot):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, shared_data):
+def runs(tmp_path_factory, mnist_dir):
     """A gaussian run with a snapshot (40 steps) and a no-attention run without one (25 steps)."""
     root = tmp_path_factory.mktemp("runs")
-    return (_make_run(root / "gaussian", GAUSSIAN, 40, 0.0, shared_data, snapshot=True),
-            _make_run(root / "none", NONE, 25, 10.0, shared_data, snapshot=False))
+    return (_make_run(root / "gaussian", GAUSSIAN, 40, 0.0, mnist_dir, snapshot=True),
+            _make_run(root / "none", NONE, 25, 10.0, mnist_dir, snapshot=False))
 
 
 @pytest.fixture
@@ -148,8 +148,8 @@ def test_samples_for_every_run_repeatable_by_seed(qtbot, view):
         np.testing.assert_array_equal(v.column(i).samples_array(), first[i])
 
 
-def test_a_growing_run_grows_its_curve(qtbot, tmp_path, shared_data):
-    folder = _make_run(tmp_path / "live", NONE, 10, 0.0, shared_data, snapshot=False)
+def test_a_growing_run_grows_its_curve(qtbot, tmp_path, mnist_dir):
+    folder = _make_run(tmp_path / "live", NONE, 10, 0.0, mnist_dir, snapshot=False)
     v = CompareView()
     qtbot.addWidget(v)
     v.poll_timer.setInterval(50)           # the test need not wait POLL_MS
@@ -227,10 +227,10 @@ def test_summary_names_the_attention_kind_and_rotation():
     assert summary({}) == ""
 
 
-def test_a_compared_run_whose_folder_is_deleted_says_so_and_keeps_its_curve(qtbot, tmp_path, shared_data, capfd):
+def test_a_compared_run_whose_folder_is_deleted_says_so_and_keeps_its_curve(qtbot, tmp_path, mnist_dir, capfd):
     """It printed a traceback to the terminal at every poll (every 1.5 s)."""
     import shutil
-    folder = _make_run(tmp_path / "doomed", NONE, 10, 0.0, shared_data, snapshot=False)
+    folder = _make_run(tmp_path / "doomed", NONE, 10, 0.0, mnist_dir, snapshot=False)
     v = CompareView()
     qtbot.addWidget(v)
     v.poll_timer.setInterval(50)

@@ -2,7 +2,6 @@
 import dataclasses
 import gzip
 import os
-import pathlib
 import pickle
 import struct
 import sys
@@ -18,14 +17,13 @@ from PIL import Image
 from core.data import (DATASETS, Batches, DataUnavailable, ImageData, canonical_dataset_name,
                        default_data_dir, load_dataset)
 
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests.conftest import MNIST_SAMPLE_TEST, MNIST_SAMPLE_TRAIN
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    if not (SHARED_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
-        pytest.skip(f"real MNIST files not found in {SHARED_DATA / 'MNIST' / 'raw'}")
-    return load_dataset("mnist", data_dir=SHARED_DATA, download=False)
+def mnist(mnist_dir):
+    """MNIST as load_dataset reads it from mnist_dir's files: the embedded sample's digits."""
+    return load_dataset("mnist", data_dir=mnist_dir, download=False)
 
 
 @pytest.fixture
@@ -82,21 +80,30 @@ def test_default_data_dir_honours_env(monkeypatch, tmp_path):
 
 
 # -----------------------------------------------------------------------------
-# real MNIST
+# MNIST files: mnist_dir's digits, the full set (shared_data) where a test needs all of it
 
-def test_real_mnist_shapes_and_pixel_mean(mnist):
+def test_real_mnist_shapes_and_pixel_mean(shared_data):
+    mnist = load_dataset("mnist", data_dir=shared_data, download=False)
     assert mnist.name == "mnist" and mnist.binarization == "threshold"
     assert mnist.train.shape == (60000, 1, 28, 28) and mnist.test.shape == (10000, 1, 28, 28)
     assert mnist.train.dtype == torch.uint8 and mnist.test.dtype == torch.uint8
     assert mnist.image_shape == (1, 28, 28)
     assert abs(mnist.train.double().mean().item() / 255 - 0.1307) < 0.001
-    assert str(SHARED_DATA.resolve()) in mnist.source
+    assert str(shared_data.resolve()) in mnist.source
 
 
-def test_binarized_mnist_is_the_same_files_with_stochastic_binarization(mnist):
-    b = load_dataset("bmnist", data_dir=SHARED_DATA, download=False)
+def test_mnist_files_load_as_uint8_images(mnist, mnist_dir):
+    assert mnist.name == "mnist" and mnist.binarization == "threshold"
+    assert mnist.train.shape == (MNIST_SAMPLE_TRAIN, 1, 28, 28) and mnist.test.shape == (MNIST_SAMPLE_TEST, 1, 28, 28)
+    assert mnist.train.dtype == torch.uint8 and mnist.test.dtype == torch.uint8
+    assert mnist.image_shape == (1, 28, 28)
+    assert str((mnist_dir / "MNIST" / "raw").resolve()) in mnist.source
+
+
+def test_binarized_mnist_is_the_same_files_with_stochastic_binarization(mnist, mnist_dir):
+    b = load_dataset("bmnist", data_dir=mnist_dir, download=False)
     assert b.name == "binarized-mnist" and b.binarization == "stochastic"
-    assert torch.equal(b.test, mnist.test)
+    assert torch.equal(b.test, mnist.test) and torch.equal(b.train, mnist.train)
 
 
 # -----------------------------------------------------------------------------
@@ -348,7 +355,7 @@ def test_folder_without_images_is_explained(tmp_path):
 
 def test_batches_are_float_in_unit_range_and_threshold_binary(mnist):
     b = Batches(mnist, 500, seed=0)
-    assert b.steps_per_epoch == 120
+    assert b.steps_per_epoch == MNIST_SAMPLE_TRAIN // 500 == 20
     x = b.batch(0, 0)
     assert x.dtype == torch.float32 and x.shape == (500, 1, 28, 28) and x.device.type == "cpu"
     assert set(x.unique().tolist()) == {0.0, 1.0}
@@ -395,7 +402,7 @@ def test_stochastic_binarization_matches_grey_levels_and_changes_per_epoch(mnist
 def test_test_images_are_fixed_whatever_the_training_seed(mnist):
     bm = dataclasses.replace(mnist, binarization="stochastic")
     t0, t7 = Batches(bm, 100, seed=0).test_images(), Batches(bm, 100, seed=7).test_images()
-    assert t0.shape == (10000, 1, 28, 28) and t0.dtype == torch.float32
+    assert t0.shape == (MNIST_SAMPLE_TEST, 1, 28, 28) and t0.dtype == torch.float32
     assert torch.equal(t0, t7)
     assert set(t0.unique().tolist()) == {0.0, 1.0}
     assert abs(t0.mean().item() - mnist.test.double().mean().item() / 255) < 0.002

@@ -25,9 +25,9 @@ TINY = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--b
 
 
 # ---- writer side ------------------------------------------------------------------------------
-def test_cli_run_leaves_a_followable_folder(capsys, shared_data, tmp_path):
+def test_cli_run_leaves_a_followable_folder(capsys, mnist_dir, tmp_path):
     out = tmp_path / "run"
-    code = main(["train", *TINY, "--max-steps", "30", "--no-eval", "--data-dir", str(shared_data),
+    code = main(["train", *TINY, "--max-steps", "30", "--no-eval", "--data-dir", str(mnist_dir),
                  "--out", str(out), "--follow_interval", "0.01", "--snapshot_interval", "0.01"])
     assert code == 0
     reader = RunReader(out)

@@ -122,25 +122,27 @@ def test_the_same_limits_hold_for_settings_typed_by_the_user(changes, words):
         DrawConfig(**changes).validate()
 
 
-def test_restore_accepts_model_options_equal_to_the_checkpoints(good, tmp_path, capsys, shared_data):
+def test_restore_accepts_model_options_equal_to_the_checkpoints(good, tmp_path, capsys, mnist_dir):
     out = tmp_path / "more"
     code = cli(["train", "--restore", str(good), "--out", str(out), "--hidden_size", "16", "--num_glimpses", "3",
-                "--max_steps", "3", "--no_eval", "--quiet", "--device", "cpu", "--data_dir", str(shared_data)])
+                "--max_steps", "3", "--no_eval", "--quiet", "--device", "cpu", "--data_dir", str(mnist_dir)])
     assert code == 0, capsys.readouterr().err
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 3
     assert cli(["train", "--restore", str(good), "--out", str(out), "--hidden_size", "32"]) == 2
     assert "enc_size 16" in capsys.readouterr().err
 
 
-def test_a_data_set_too_large_for_memory_is_refused_before_it_is_resized(monkeypatch, shared_data):
+def test_a_data_set_too_large_for_memory_is_refused_before_it_is_resized(monkeypatch, mnist_dir):
     import core.config
     from core.data import DataUnavailable, load_dataset
     monkeypatch.setattr(core.config, "available_memory", lambda: 100 * 2**20)   # a 100 MB machine
-    with pytest.raises(DataUnavailable, match="needs 2.6 GB of memory for its 70,000 images .* smaller --image-size"):
-        load_dataset("mnist", data_dir=shared_data, download=False, image_size=200)
+    # mnist_dir's 10,000 + 2,000 digits at 500 x 500: 3.0e9 bytes (full MNIST's 70,000 at 200 x 200: 2.6 GB)
+    with pytest.raises(DataUnavailable, match=r"needs 2\.8 GB of memory for its 12,000 images and this machine "
+                                              r"has 0\.1 GB free; use a smaller --image-size"):
+        load_dataset("mnist", data_dir=mnist_dir, download=False, image_size=500)
 
 
-def test_restoring_optimizer_moments_of_the_wrong_shape_is_refused_not_crashed(good, tmp_path, capsys, shared_data):
+def test_restoring_optimizer_moments_of_the_wrong_shape_is_refused_not_crashed(good, tmp_path, capsys, mnist_dir):
     """torch's load_state_dict checks only the count of weights; fused Adam given moments of the
     wrong shape crashed the process (SIGSEGV) at the first step."""
     ckpt = load_checkpoint(good)
@@ -150,7 +152,7 @@ def test_restoring_optimizer_moments_of_the_wrong_shape_is_refused_not_crashed(g
     path.parent.mkdir()
     torch.save(ckpt, path)
     code = cli(["train", "--restore", str(path), "--out", str(tmp_path / "out"), "--max_steps", "4", "--no_eval",
-                "--device", "cpu", "--data_dir", str(shared_data)])
+                "--device", "cpu", "--data_dir", str(mnist_dir)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "optimizer state" in err and "shape" in err, err
 

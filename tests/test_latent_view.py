@@ -324,13 +324,13 @@ def test_new_weights_redraw_the_same_latent(qtbot, view):
     assert "9" in view.step_label.text()
 
 
-def test_the_window_gets_weights_from_a_real_run_and_shows_a_sample(qtbot, tmp_path, shared_data, monkeypatch):
+def test_the_window_gets_weights_from_a_real_run_and_shows_a_sample(qtbot, tmp_path, mnist_dir, monkeypatch):
     from draw_gui.window.settings import Settings
     from draw_gui.window.main_window import MainWindow
     window = MainWindow(Settings(tmp_path / "settings.json"))
     qtbot.addWidget(window)
     monkeypatch.setattr(window, "_exec", lambda box: QMessageBox.Discard)
-    window.config_panel.set_values({"data_dir": str(shared_data), "glimpses": 4, "hidden": 32, "z_size": 8,
+    window.config_panel.set_values({"data_dir": str(mnist_dir), "glimpses": 4, "hidden": 32, "z_size": 8,
                                     "batch_size": 32, "read_size": 2, "write_size": 3})
     window.show()
     view = window.latent_view

@@ -88,11 +88,11 @@ def test_box_colours_setting_reaches_every_view_and_survives_a_new_window(window
     assert again.glimpse_view.box_palette() == again.latent_view.drawing.box_palette() == "colour-blind"
 
 
-def test_cli_box_colours_option_changes_the_written_pngs(capsys, shared_data, tmp_path):
+def test_cli_box_colours_option_changes_the_written_pngs(capsys, mnist_dir, tmp_path):
     from draw_gui.cli.main import main
     tiny = ["--num_glimpses", "2", "--hidden_size", "16", "--latent_size", "4", "--batch_size", "8",
             "--max-steps", "2", "--no-eval", "--quiet", "--save_image", "--img_per_row", "2",
-            "--data-dir", str(shared_data)]
+            "--data-dir", str(mnist_dir)]
     seen = {}
     for name in ("classic", "colour-blind"):
         out = tmp_path / name

@@ -53,7 +53,8 @@ def test_the_shipped_file_is_the_one_its_card_describes_and_holds_weights_only(n
 @pytest.mark.parametrize("name", NAMES)
 def test_the_cards_test_bound_is_what_draw_gui_eval_prints(name, shared_data, capsys):
     """Recomputed here on the CPU, on the card's subset (the first 1,000 fixed-binarized test
-    images); the card's figure came from `draw-gui eval` on whatever machine shipped it."""
+    images); the card's figure came from `draw-gui eval` on whatever machine shipped it. Full MNIST:
+    the binarization samples its grey levels, which the embedded sample does not keep."""
     card = shipped_model(name).card["evaluation"]
     assert cli(["eval", name, "--limit", str(card["iw_images"]), "--json", "--data_dir", str(shared_data),
                 "--no_download"]) == 0
@@ -92,14 +93,14 @@ def test_compare_takes_model_names(capsys):
     assert "mnist-noattention" in out and f"{shipped_model('mnist').card['evaluation']['test_nll_bound']:.2f}" in out
 
 
-def test_train_restore_continues_the_shipped_model_in_a_new_run_folder(tmp_path, shared_data, capsys):
+def test_train_restore_continues_the_shipped_model_in_a_new_run_folder(tmp_path, mnist_dir, capsys):
     from core.checkpoint import load_checkpoint
     model = shipped_model("mnist")
     step = model.card["training"]["steps"]
     before = model.checkpoint.read_bytes()
     out = tmp_path / "continued"
     # a small batch keeps two steps of the paper-size model quick on a CPU
-    assert cli(["train", "--restore", "mnist", "--out", str(out), "--data_dir", str(shared_data), "--no_download",
+    assert cli(["train", "--restore", "mnist", "--out", str(out), "--data_dir", str(mnist_dir), "--no_download",
                 "--batch_size", "8", "--max_steps", str(step + 2), "--no_eval", "--quiet", "--device", "cpu",
                 "--compile", "false"]) == 0
     assert load_checkpoint(out / "checkpoint.pt")["step"] == step + 2
@@ -117,7 +118,7 @@ def _wheel(tmp_path) -> Path:
     return next(tmp_path.glob("draw_gui-*.whl"))
 
 
-def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, shared_data):
+def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, mnist_dir):
     """`pip install draw-gui` (not editable): the icons, .desktop file, embedded MNIST sample and the
     shipped models are package data, found where the wheel installed them."""
     wheel = _wheel(tmp_path / "wheel")
@@ -143,7 +144,7 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, shared
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and (work / "s" / "samples.png").is_file(), run.stderr
     run = subprocess.run([sys.executable, "-m", "draw_gui", "eval", "mnist", "--json", "--limit", "50",
-                          "--data_dir", str(shared_data), "--no_download"],
+                          "--data_dir", str(mnist_dir), "--no_download"],
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and json.loads(run.stdout)["images"] == 50, run.stderr
 

@@ -154,11 +154,11 @@ def test_the_chooser_switches_every_view_to_another_shipped_model_and_back(qtbot
 
 
 def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_file(
-        qtbot, make_window, shared_data, tmp_path, monkeypatch):
+        qtbot, make_window, mnist_dir, tmp_path, monkeypatch):
     shipped = shipped_model("mnist")
     original = shipped.checkpoint.read_bytes()
     step0 = int(checkpoint("mnist")["step"])
-    w = make_window(data_dir=str(shared_data), batch_size=8, epochs=1)
+    w = make_window(data_dir=str(mnist_dir), batch_size=8, epochs=1)
     showing(qtbot, w, "mnist")
     steps = []
     w.worker.metrics.connect(lambda u: steps.append(int(u.progress.step)))
@@ -237,8 +237,8 @@ def test_a_failed_load_leaves_the_model_shown_unchanged(qtbot, make_window, tmp_
     assert w.glimpse_view.trace().glimpses == 64
 
 
-def test_choosing_a_model_keeps_the_training_in_its_run_folder_without_asking(qtbot, make_window, shared_data):
-    w = make_window(answer=QMessageBox.Cancel, data_dir=str(shared_data), **SMALL)
+def test_choosing_a_model_keeps_the_training_in_its_run_folder_without_asking(qtbot, make_window, mnist_dir):
+    w = make_window(answer=QMessageBox.Cancel, data_dir=str(mnist_dir), **SMALL)
     w.start_button.click()   # before the shipped model loaded: it is not loaded at all
     qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 3, timeout=30000)
     w.pause_button.click()
@@ -251,8 +251,8 @@ def test_choosing_a_model_keeps_the_training_in_its_run_folder_without_asking(qt
     assert load_checkpoint(folder / "checkpoint.pt")["step"] >= 3
 
 
-def test_choosing_a_model_asks_when_the_run_folder_cannot_be_written(qtbot, make_window, shared_data, monkeypatch):
-    w = make_window(answer=QMessageBox.Cancel, data_dir=str(shared_data), **SMALL)
+def test_choosing_a_model_asks_when_the_run_folder_cannot_be_written(qtbot, make_window, mnist_dir, monkeypatch):
+    w = make_window(answer=QMessageBox.Cancel, data_dir=str(mnist_dir), **SMALL)
     w.start_button.click()
     qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 3, timeout=30000)
     w.pause_button.click()

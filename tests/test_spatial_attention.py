@@ -251,14 +251,14 @@ def test_a_short_training_run_lowers_the_loss(mnist_batch):
 
 # --------------------------------------------------------------------------- command line
 
-def test_cli_trains_samples_and_evaluates_a_spatial_model(capsys, shared_data, tmp_path):
+def test_cli_trains_samples_and_evaluates_a_spatial_model(capsys, mnist_dir, tmp_path):
     from draw_gui.cli.main import main
     out = tmp_path / "run"
     capsys.readouterr()
     assert main(["train", "--attention", "spatial", "--spatial_rotation", "--read_size", "4", "--write_size", "4",
                  "--num_glimpses", "3", "--hidden_size", "16", "--latent_size", "4", "--batch_size", "16",
                  "--max-steps", "4", "--no-eval", "--save_image", "--img_per_row", "2",
-                 "--data-dir", str(shared_data), "--out", str(out)]) == 0
+                 "--data-dir", str(mnist_dir), "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "spatial transformer attention (scale, translation and rotation) read 4x4 write 4x4" in err
     model = DrawConfig.from_dict(load_checkpoint(out / "checkpoint.pt")["model_config"])
@@ -276,10 +276,10 @@ def test_cli_trains_samples_and_evaluates_a_spatial_model(capsys, shared_data, t
     assert math.isfinite(report["nll_bound"]) and report["nll_bound"] > 0
 
 
-def test_cli_refuses_a_spatial_glimpse_larger_than_the_image(capsys, shared_data, tmp_path):
+def test_cli_refuses_a_spatial_glimpse_larger_than_the_image(capsys, mnist_dir, tmp_path):
     from draw_gui.cli.main import main
     capsys.readouterr()
-    code = main(["train", "--attention", "spatial", "--read_size", "30", "--data-dir", str(shared_data),
+    code = main(["train", "--attention", "spatial", "--read_size", "30", "--data-dir", str(mnist_dir),
                  "--out", str(tmp_path / "run")])
     assert code == 2 and "spatial attention needs 1 <= N <= 28" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

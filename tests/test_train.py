@@ -17,10 +17,10 @@ SMALL = DrawConfig(glimpses=4, enc_size=32, dec_size=32, z_size=6)
 
 
 @pytest.fixture(scope="module")
-def small_data(shared_data):
+def small_data(mnist_dir):
     from torchvision.datasets import MNIST
-    train = MNIST(str(shared_data), train=True, download=False).data[:256].unsqueeze(1)
-    test = MNIST(str(shared_data), train=False, download=False).data[:64].unsqueeze(1)
+    train = MNIST(str(mnist_dir), train=True, download=False).data[:256].unsqueeze(1)
+    test = MNIST(str(mnist_dir), train=False, download=False).data[:64].unsqueeze(1)
     return ImageData(name="mnist", train=train, test=test, binarization="threshold", source="test slice")
 
 

@@ -1,4 +1,4 @@
-"""The window driven as a user would: real MNIST, a small model, the real worker thread."""
+"""The window driven as a user would: MNIST files (mnist_dir), a small model, the real worker thread."""
 import time
 from pathlib import Path
 
@@ -13,7 +13,7 @@ SMALL = dict(glimpses=4, hidden=32, z_size=8, batch_size=32, read_size=2, write_
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, shared_data, monkeypatch):
+def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
     windows = []
     dialogs = []
 
@@ -23,7 +23,7 @@ def make_window(qtbot, tmp_path, shared_data, monkeypatch):
         record_dialogs(monkeypatch, w, dialogs)
         w.dialogs = dialogs
         if configure:
-            w.config_panel.set_values({"data_dir": str(shared_data), **SMALL, **values})
+            w.config_panel.set_values({"data_dir": str(mnist_dir), **SMALL, **values})
         w.show()
         windows.append(w)
         return w
@@ -222,16 +222,16 @@ def test_nan_loss_pauses_and_keeps_the_last_good_state(qtbot, make_window):
     assert w.state == "paused" and w.save_action.isEnabled()
 
 
-def test_train_display_opens_the_window_with_the_command_line_settings(monkeypatch, shared_data):
+def test_train_display_opens_the_window_with_the_command_line_settings(monkeypatch, mnist_dir):
     import draw_gui.app
     from draw_gui.cli.main import main
     seen = []
     monkeypatch.setattr(draw_gui.app, "run_app", lambda argv=None, setup=None: seen.append(setup) or 0)
-    assert main(["train", "--display", "--read_size", "3", "--num_glimpses", "10", "--data-dir", str(shared_data),
+    assert main(["train", "--display", "--read_size", "3", "--num_glimpses", "10", "--data-dir", str(mnist_dir),
                  "--lr", "3e-4", "--backend", "cpu"]) == 0
     setup = seen[0]
     assert (setup.model.read_size, setup.model.glimpses, setup.train.lr, setup.train.device) == (3, 10, 3e-4, "cpu")
-    assert setup.data_dir == str(shared_data) and setup.dataset == "mnist"
+    assert setup.data_dir == str(mnist_dir) and setup.dataset == "mnist"
 
 
 def test_typing_a_dot_or_space_in_a_field_types_it(qtbot, make_window):

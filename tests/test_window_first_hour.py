@@ -25,9 +25,9 @@ def window(qtbot, tmp_path, monkeypatch):
     w.close()
 
 
-def test_the_status_bar_shows_speed_only_while_training_and_says_paused(qtbot, window, shared_data):
+def test_the_status_bar_shows_speed_only_while_training_and_says_paused(qtbot, window, mnist_dir):
     w = window
-    w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
+    w.config_panel.set_values({"data_dir": str(mnist_dir), **SMALL})
     w.start_button.click()
     qtbot.waitUntil(lambda: "img/s" in w.rate_label.text(), timeout=30000)
     assert "ETA" in w.rate_label.text()
@@ -138,10 +138,10 @@ def test_no_widget_in_the_window_shows_raw_tex(qtbot, window):
     assert raw == []
 
 
-def test_space_pauses_training_after_the_play_button_was_clicked(qtbot, window, shared_data):
+def test_space_pauses_training_after_the_play_button_was_clicked(qtbot, window, mnist_dir):
     from PySide6.QtCore import Qt
     w = window
-    w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
+    w.config_panel.set_values({"data_dir": str(mnist_dir), **SMALL})
     w.start_button.click()
     qtbot.waitUntil(lambda: w.state == "running" and w.glimpse_view.trace() is not None, timeout=30000)
     qtbot.mouseClick(w.glimpse_view.timeline.play_button, Qt.LeftButton)   # the glimpses play
@@ -152,13 +152,13 @@ def test_space_pauses_training_after_the_play_button_was_clicked(qtbot, window, 
     assert w.glimpse_view.timeline.play_button.isChecked()                 # and the glimpses play on
 
 
-def test_start_says_what_it_is_loading_until_the_run_is_ready(qtbot, window, shared_data):
+def test_start_says_what_it_is_loading_until_the_run_is_ready(qtbot, window, mnist_dir):
     w = window
     messages, bars = [], []
     w.statusBar().messageChanged.connect(messages.append)
     w.statusBar().messageChanged.connect(lambda _: bars.append((w.load_bar.isVisibleTo(w), w.load_bar.value(),
                                                                  w.load_bar.maximum())))
-    w.config_panel.set_values({"data_dir": str(shared_data), **SMALL})
+    w.config_panel.set_values({"data_dir": str(mnist_dir), **SMALL})
     w.start_button.click()
     assert w.state == "loading" and "loading MNIST" in w.statusBar().currentMessage()   # at once, not after
     qtbot.waitUntil(lambda: w.state == "running", timeout=30000)
@@ -166,7 +166,7 @@ def test_start_says_what_it_is_loading_until_the_run_is_ready(qtbot, window, sha
     assert not w.load_bar.isVisibleTo(w)
     # Each stage in turn, the folder it reads named, with a bar counting the stages
     stages = [m for m in messages if m.startswith("new model: ")]
-    assert stages == ["new model: starting torch… (1/4)", f"new model: reading mnist from {shared_data}… (2/4)",
+    assert stages == ["new model: starting torch… (1/4)", f"new model: reading mnist from {mnist_dir}… (2/4)",
                       "new model: building the model… (3/4)", "new model: drawing the first glimpses… (4/4)"]
     assert [b for b in bars if b[0]] == [(True, i, 4) for i in range(1, 5)], (bars, messages)
     w.stop_button.click()

@@ -35,11 +35,11 @@ def _saved_step(folder: Path) -> int:
         return 0
 
 
-def test_a_window_run_killed_with_sigkill_continues_from_its_last_autosave(tmp_path, shared_data):
+def test_a_window_run_killed_with_sigkill_continues_from_its_last_autosave(tmp_path, mnist_dir):
     folder = tmp_path / "run"
     # The window (offscreen), training at once into `folder`, autosaving every 0.6 s
     window = subprocess.Popen([sys.executable, "-m", "draw_gui", "train", "--display", "--out", str(folder),
-                               "--data_dir", str(shared_data), *SMALL], env=_env(tmp_path, 0.01),
+                               "--data_dir", str(mnist_dir), *SMALL], env=_env(tmp_path, 0.01),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 120
@@ -62,7 +62,7 @@ def test_a_window_run_killed_with_sigkill_continues_from_its_last_autosave(tmp_p
     rows_before = len(RunReader(folder).new_metrics())
     assert rows_before >= saved
     done = subprocess.run([sys.executable, "-m", "draw_gui", "train", "--restore", str(folder / "checkpoint.pt"),
-                           "--max_steps", str(saved + 5), "--quiet", "--no_eval", "--data_dir", str(shared_data)],
+                           "--max_steps", str(saved + 5), "--quiet", "--no_eval", "--data_dir", str(mnist_dir)],
                           env=_env(tmp_path, 5), capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert _saved_step(folder) == saved + 5
@@ -71,13 +71,13 @@ def test_a_window_run_killed_with_sigkill_continues_from_its_last_autosave(tmp_p
     assert RunReader(folder).info()["status"] == "finished"
 
 
-def _training_window(qtbot, tmp_path, shared_data):
+def _training_window(qtbot, tmp_path, mnist_dir):
     """A window training a small model on MNIST, 5 steps in."""
     from draw_gui.window.main_window import MainWindow
     from draw_gui.window.settings import Settings
     w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
     qtbot.addWidget(w)
-    w.config_panel.set_values({"data_dir": str(shared_data), "glimpses": 4, "hidden": 32, "z_size": 8,
+    w.config_panel.set_values({"data_dir": str(mnist_dir), "glimpses": 4, "hidden": 32, "z_size": 8,
                                "batch_size": 32, "read_size": 2, "write_size": 3})
     w.show()
     w.start_button.click()
@@ -86,9 +86,9 @@ def _training_window(qtbot, tmp_path, shared_data):
 
 
 @pytest.mark.parametrize("how", ["stop", "close"])
-def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read(qtbot, tmp_path, shared_data,
+def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read(qtbot, tmp_path, mnist_dir,
                                                                                   runs_dir, how):
-    w = _training_window(qtbot, tmp_path, shared_data)
+    w = _training_window(qtbot, tmp_path, mnist_dir)
     folder = Path(w.run_info.run_folder)
     assert folder.parent == runs_dir and folder.name.endswith("_mnist_gaussian")
     if how == "stop":
@@ -107,8 +107,8 @@ def test_stop_and_close_leave_a_complete_run_folder_that_follow_and_compare_read
         w.close()
 
 
-def test_the_runs_tab_lists_a_window_run_and_continues_it_in_its_own_folder(qtbot, tmp_path, shared_data):
-    w = _training_window(qtbot, tmp_path, shared_data)
+def test_the_runs_tab_lists_a_window_run_and_continues_it_in_its_own_folder(qtbot, tmp_path, mnist_dir):
+    w = _training_window(qtbot, tmp_path, mnist_dir)
     folder = w.run_info.run_folder
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
