@@ -31,6 +31,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10, help="timed training steps per implementation")
     p.add_argument("--compile", action="store_true", help="also time the torch.compile'd step (compiles ~40 s)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--tuned-seconds", type=float, default=30.0,
+                   help="also run this long with the threads chosen by timing, as the CLI does (0: skip)")
     p.add_argument("--attention", default="gaussian", choices=("gaussian", "spatial", "none"),
                    help="attention kind of the timed model (default gaussian, the paper's)")
     p.add_argument("--spatial-rotation", action="store_true", help="spatial glimpses that may rotate")
@@ -75,12 +77,45 @@ def main() -> None:
         opt2.step()
 
     ref = time_steps(literal_step, args.steps) if cfg.attention == "gaussian" else None
+    # The literal implementation at its best thread count too, so a tuned draw-gui is compared
+    # with the best the literal one could do on this machine.
+    ref_best, ref_threads = ref, args.threads
+    if ref and args.tuned_seconds and (os.cpu_count() or 1) >= 2:
+        torch.set_num_threads(2)
+        ref2 = time_steps(literal_step, args.steps)
+        torch.set_num_threads(args.threads)
+        if ref2 > ref:
+            ref_best, ref_threads = ref2, 2
 
-    compiled = None
+    def tuned(step_fn):
+        """Images/s of steps run the way the CLI runs them by default: threads chosen by timing
+        (core.threads), its probes included, over --tuned-seconds after a first probe at 1 s."""
+        from core.threads import ThreadTuner
+        tuner = ThreadTuner.for_machine(start=args.threads)
+        if tuner is None:
+            return None, f"{torch.get_num_threads()} fixed"
+        tuner.first_probe_s = 1.0
+        tuner._next_probe = time.monotonic() + 1.0
+        images, start = 0, time.perf_counter()
+        while time.perf_counter() - start < args.tuned_seconds:
+            t = time.perf_counter()
+            step_fn()
+            tuner.after_step(time.perf_counter() - t)
+            images += args.batch
+        rate = images / (time.perf_counter() - start)
+        torch.set_num_threads(args.threads)
+        return rate, tuner.describe()
+
+    tuned_plain, tuned_plain_note = tuned(lambda: train_step(model, opt, x, tcfg)) if args.tuned_seconds else (None, "")
+
+    compiled = tuned_compiled = None
+    tuned_compiled_note = ""
     if args.compile:
         model.compile_glimpse()
         compiled = time_steps(lambda: train_step(model, opt, x, tcfg), args.steps)
-        model._compiled_glimpse = None
+        tuned_compiled, tuned_compiled_note = tuned(lambda: train_step(model, opt, x, tcfg)) \
+            if args.tuned_seconds else (None, "")
+        model.drop_compiled()
 
     ceiling = matmul_ceiling(cfg, args.batch)
     model.eval()
@@ -104,6 +139,12 @@ def main() -> None:
         "train_images_per_s": round(ours, 1), "literal_images_per_s": round(ref, 1) if ref else None,
         "speedup_vs_literal": round(ours / ref, 2) if ref else None,
         "compiled_images_per_s": round(compiled, 1) if compiled else None,
+        "literal_best_images_per_s": round(ref_best, 1) if ref_best else None, "literal_best_threads": ref_threads,
+        "tuned_images_per_s": round(tuned_plain, 1) if tuned_plain else None, "tuned_threads": tuned_plain_note,
+        "tuned_compiled_images_per_s": round(tuned_compiled, 1) if tuned_compiled else None,
+        "tuned_compiled_threads": tuned_compiled_note,
+        "default_path_vs_literal_best": round((tuned_compiled or tuned_plain or compiled or ours) / ref_best, 2)
+        if ref_best else None,
         "matmul_gflops": round(ceiling["gflops"], 1), "ceiling_images_per_s": round(ceiling["images_per_s"], 1),
         "fraction_of_ceiling": round((compiled or ours) / ceiling["images_per_s"], 2),
         "generate_1_ms": round(gen_ms(1), 2), "generate_64_ms": round(gen_ms(64), 2),
@@ -120,6 +161,15 @@ def main() -> None:
         print(f"  training   draw-gui {ours:7.1f} img/s   literal     n/a (Gaussian only)")
     if compiled:
         print(f"  compiled   draw-gui {compiled:7.1f} img/s   ({compiled / ours:.2f}x the plain step)")
+    if ref_best and ref_threads != args.threads:
+        print(f"  literal at its best, {ref_threads} threads: {ref_best:7.1f} img/s")
+    if tuned_plain:
+        print(f"  tuned      draw-gui {tuned_plain:7.1f} img/s   threads chosen by timing: {tuned_plain_note}")
+    if tuned_compiled:
+        print(f"  tuned+compiled      {tuned_compiled:7.1f} img/s   {tuned_compiled_note}")
+    if ref_best:
+        print(f"  the default path (the CLI's: {'compiled, ' if tuned_compiled else ''}threads by timing) "
+              f"against the literal at its best: {result['default_path_vs_literal_best']:.2f}x")
     print(f"  ceiling    {ceiling['gflops']:.0f} GFLOP/s on the LSTM products -> {ceiling['images_per_s']:.0f} img/s "
           f"at {ceiling['mflop_per_image']:.0f} MFLOP per image; reached {result['fraction_of_ceiling']:.0%}")
     print(f"  generation 1 sample {result['generate_1_ms']:.1f} ms   64 samples {result['generate_64_ms']:.1f} ms")

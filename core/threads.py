@@ -33,6 +33,7 @@ class ThreadTuner:
     current: int
     clock: object = time.monotonic            # seconds; tests pass their own
     probe_every_s: float = PROBE_EVERY_S
+    first_probe_s: float = FIRST_PROBE_S
     choices: list[tuple[int, dict[int, float]]] = field(default_factory=list)  # (step, {threads: median s})
     _next_probe: float = 0.0
     _plan: list[int] = field(default_factory=list)   # threads still to time in this probe
@@ -42,7 +43,7 @@ class ThreadTuner:
 
     def __post_init__(self):
         torch.set_num_threads(self.current)
-        self._next_probe = self.clock() + FIRST_PROBE_S
+        self._next_probe = self.clock() + self.first_probe_s
 
     @classmethod
     def for_machine(cls, cores: int | None = None, start: int = 1) -> ThreadTuner | None:
