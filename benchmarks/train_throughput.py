@@ -89,13 +89,18 @@ def main() -> None:
 
     def tuned(step_fn):
         """Images/s of steps run the way the CLI runs them by default: threads chosen by timing
-        (core.threads), its probes included, over --tuned-seconds after a first probe at 1 s."""
+        (core.threads). Its first probe comes after 1 s; the rate is then taken over the next
+        --tuned-seconds, the steady state of a long run (later probes come 1-10 minutes apart;
+        with --compile the first step at a new thread count compiles that variant once)."""
         from core.threads import ThreadTuner
         tuner = ThreadTuner.for_machine(start=args.threads)
         if tuner is None:
             return None, f"{torch.get_num_threads()} fixed"
-        tuner.first_probe_s = 1.0
         tuner._next_probe = time.monotonic() + 1.0
+        while not tuner.choices:                 # until its first choice is made
+            t = time.perf_counter()
+            step_fn()
+            tuner.after_step(time.perf_counter() - t)
         images, start = 0, time.perf_counter()
         while time.perf_counter() - start < args.tuned_seconds:
             t = time.perf_counter()
