@@ -6,7 +6,8 @@ training thread (so the model is consistent) and writes, by wall time:
 - metrics.csv / eval.csv rows and run.json's step and status, every `metrics_every_s`;
 - snapshot.npz, the glimpse trace of a few fixed test images, every `snapshot_every_s`;
 - checkpoint.pt through the caller's `save` every `checkpoint_every_s`, so a follower's Latent tab
-  gets recent weights during long epochs.
+  gets recent weights during long epochs;
+- with `tensorboard`, the same numbers and snapshots as TensorBoard events (core/tensorboard.py).
 
 Every file but the append-only CSVs is replaced atomically (core/files.py). `upkeep_s` counts the
 seconds spent here: the cost to training, which run.json records.
@@ -62,8 +63,14 @@ SNAPSHOT_EVERY_S = 30.0  # snapshot.npz: one forward pass of a few test images
 class LiveRun:
     def __init__(self, run: RunFolder, trainer, examples: torch.Tensor, info: dict, save=None,
                  metrics_every_s: float = METRICS_EVERY_S, snapshot_every_s: float = SNAPSHOT_EVERY_S,
-                 checkpoint_every_s: float = 0.0, clock=time.monotonic):
+                 checkpoint_every_s: float = 0.0, clock=time.monotonic, tensorboard: bool = False):
+        """tensorboard: also write TensorBoard events into the run folder (raises
+        core.tensorboard.TensorBoardUnavailable, with the fix, when the package is missing)."""
         self.run, self.trainer, self.examples = run, trainer, examples
+        self.tensorboard = None
+        if tensorboard:
+            from core.tensorboard import TensorBoardLog
+            self.tensorboard = TensorBoardLog(run.path)
         self.info = dict(info)
         self.save = save                      # save(reason): the caller's checkpoint (and images)
         self.metrics_every_s, self.snapshot_every_s = metrics_every_s, snapshot_every_s
@@ -130,10 +137,14 @@ class LiveRun:
         self.info["status"] = status
         self.info["finished_at"] = now_iso()
         self._metrics()
+        if self.tensorboard is not None:
+            self.tensorboard.flush()
 
     # ---- writing --------------------------------------------------------------------------
     def _metrics(self) -> None:
         self.run.write_metrics(self.trainer.history)
+        if self.tensorboard is not None:
+            self.tensorboard.write_history(self.trainer.history)
         self._last_metrics = self.clock()
         self._write_info()
 
@@ -144,5 +155,8 @@ class LiveRun:
         self.run.write_info(self.info)
 
     def _snapshot(self) -> None:
-        self.run.write_snapshot(snapshot_trace(self.trainer.model, self.examples), self.trainer.step)
+        trace = snapshot_trace(self.trainer.model, self.examples)
+        self.run.write_snapshot(trace, self.trainer.step)
+        if self.tensorboard is not None:
+            self.tensorboard.write_snapshot(trace, self.trainer.step, self.trainer.model)
         self._last_snapshot = self.clock()
