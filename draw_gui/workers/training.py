@@ -60,6 +60,7 @@ class RunSetup:
     # runs folder (draw_gui.runs.paths). Made when the first step has trained.
     out: str | None = None
     autosave_minutes: float = AUTOSAVE_MINUTES  # 0: only at Pause, Stop, close and the end
+    tensorboard: bool = False     # TensorBoard events in the run folder too (core/tensorboard.py)
     token: int = 0                # the window's request number: newer requests silence older ones
 
 
@@ -142,6 +143,7 @@ class TrainingWorker(BackgroundWorker):
         self._folder: Path | None = None       # the run folder the trainer autosaves to
         self._live: LiveRun | None = None      # writing it, once a step has trained
         self._autosave_minutes = AUTOSAVE_MINUTES
+        self._tensorboard = False    # RunSetup.tensorboard of the run held
         self._autosaved_step = 0     # the trainer's step in the run folder's checkpoint.pt
         self._invoke.connect(self._call)
 
@@ -311,6 +313,7 @@ class TrainingWorker(BackgroundWorker):
         self._folder, self._live = folder, None
         self._autosaved_step = trainer.step   # a step is "dirty" before on_progress reports it: compare steps
         self._autosave_minutes = setup.autosave_minutes
+        self._tensorboard = setup.tensorboard
         self._sent_rows = len(trainer.history)
         self.dirty = False
         cols = trainer.history.columns
@@ -467,8 +470,15 @@ class TrainingWorker(BackgroundWorker):
             run = self._run
             info = run_info(self._trainer, run.dataset, run.data.source, run.device, version=__version__,
                             command="draw-gui (the window)")
-            self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
-                                 checkpoint_every_s=60 * self._autosave_minutes)   # files as `draw-gui train` writes them
+            from core.tensorboard import TensorBoardUnavailable
+            try:   # files as `draw-gui train` writes them
+                self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
+                                     checkpoint_every_s=60 * self._autosave_minutes, tensorboard=self._tensorboard)
+            except TensorBoardUnavailable as e:
+                self._tensorboard = False
+                self.report_failure(e, kind=FailureKind.SAVE, message=f"{e}. Training goes on without them.")
+                self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
+                                     checkpoint_every_s=60 * self._autosave_minutes)
             self._live.start()
         self._live.info["status"] = self._run_state()
         self._live.on_progress(progress)
