@@ -140,6 +140,9 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, mnist_
                             "print(r.resource_path('mnist_sample.npz')); print(m.shipped_model('mnist').checkpoint)"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert all(Path(p).is_file() and Path(p).is_relative_to(target) for p in where), where
+    run = subprocess.run([sys.executable, "-m", "draw_gui", "--version"], cwd=work, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0 and __version__ in run.stdout, run.stdout + run.stderr
     run = subprocess.run([sys.executable, "-m", "draw_gui", "sample", "mnist", "--num", "4", "--out", "s"],
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and (work / "s" / "samples.png").is_file(), run.stderr
