@@ -25,18 +25,22 @@ def app_icon():
     return icon
 
 
-def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: list[str] | None = None) -> int:
+def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: list[str] | None = None,
+            open_path: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from draw_gui.logs import setup_logging
+    setup_logging()  # before Qt starts: its messages, warnings and uncaught errors go to the log file too
     app = QApplication.instance() or QApplication([sys.argv[0]] + list(argv or []))
     app.setApplicationName("draw-gui")
     app.setOrganizationName("draw-gui")
+    app.setDesktopFileName("draw-gui")  # resources/draw-gui.desktop: docks and task bars show its icon and name
     app.setWindowIcon(app_icon())
     from draw_gui.window.main_window import MainWindow
     probe = bool(os.environ.get("DRAW_GUI_STARTUP_PROBE"))
     # The window opens on the shipped model, unless it starts training (--display) or follows a run.
-    window = MainWindow(open_model=setup is None and follow is None and not probe)
+    window = MainWindow(open_model=setup is None and follow is None and open_path is None and not probe)
     window.show()
     if probe:  # start-up timing (benchmarks/, bundle tests): show, report, quit
         app.processEvents()
@@ -46,6 +50,8 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: lis
         QTimer.singleShot(0, lambda: window.start_with(setup))
     if follow is not None:  # `draw-gui follow DIR`: show a run another process writes
         QTimer.singleShot(0, lambda: window.follow_run(str(follow)))
+    if open_path is not None:  # `draw-gui CHECKPOINT.pt | RUN_FOLDER`, a file manager's Open with
+        QTimer.singleShot(0, lambda: window.open_path(open_path))
     if compare:  # `draw-gui compare RUN RUN`: the Compare tab on those runs
         window.compare_runs(compare)
     return app.exec()

@@ -7,6 +7,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Session fixtures (a run trained once for a module) come before the per-test runs_dir below:
 # they too must never list their runs in the user's runs folder.
 os.environ["DRAW_GUI_RUNS_DIR"] = tempfile.mkdtemp(prefix="draw-gui-test-runs-")
+# Nor do windows and subprocesses started by tests write into the user's log folder.
+os.environ["DRAW_GUI_LOG_DIR"] = tempfile.mkdtemp(prefix="draw-gui-test-logs-")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

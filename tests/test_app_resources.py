@@ -58,11 +58,11 @@ def test_desktop_file():
     entry = parser["Desktop Entry"]
     assert entry["Type"] == "Application"
     assert entry["Name"] == "draw-gui"
-    assert entry["Exec"] == "draw-gui"
+    assert entry["Exec"] == "draw-gui %f"         # a checkpoint or run folder opened from the file manager
     assert entry["Icon"] == "draw-gui"
     assert entry["Terminal"] == "false"
-    assert {"Education", "Science", "Graphics"} <= set(entry["Categories"].strip(";").split(";"))
+    assert "Science" in entry["Categories"].strip(";").split(";")
     if shutil.which("desktop-file-validate") is None:
         pytest.skip("desktop-file-validate not installed")
     result = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr

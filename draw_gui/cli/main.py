@@ -1,4 +1,5 @@
-"""The command line: `draw-gui train | sample | eval`, headless, over `core`.
+"""The command line: `draw-gui train | sample | eval`, headless, over `core`; `draw-gui` alone,
+or with a checkpoint or a run folder (what a file manager passes), opens the window.
 
 `train` accepts the Torch seed script's option spellings (--read_size, --maxEpochs,
 --use_attention false, --backend cpu, ...) and kebab-case ones. Errors in what the user
@@ -9,11 +10,16 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
+from pathlib import Path
 
 from draw_gui import __version__
 from draw_gui.cli.common import (  # noqa: F401  (tests and callers use them from here too)
     EXIT_USAGE, AUTO_COMPILE_STEPS, UsageError, NoDisplay, display_problem, open_window, bool_arg, whole_number,
     count, seconds, checkpoint_arg)
+
+COMMANDS = ("train", "sample", "eval", "follow", "compare", "models")
+CHECKPOINT_SUFFIXES = (".pt", ".pth")  # what `draw-gui PATH` (and a drop on the window) opens as a checkpoint
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (what was wrong, and where the help is)."""
@@ -65,10 +71,13 @@ def _box_colours_option(group, where: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="draw-gui", allow_abbrev=False,
-                                description="Train and explore DRAW models (Gregor et al. 2015). "
-                                            "With no command, opens the window.")
+                usage="%(prog)s [-h] [--version] [CHECKPOINT.pt | RUN_FOLDER]\n"
+                      "       %(prog)s {" + ",".join(COMMANDS) + "} ...",
+                description="Train and explore DRAW models (Gregor et al. 2015). "
+                            "With no command, opens the window; with a checkpoint (.pt) or a run folder, "
+                            "opens the window on it (a path named like a command: write ./NAME).")
     p.add_argument("--version", action="version", version=f"draw-gui {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{train,sample,eval,follow,compare,models}")
+    sub = p.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", prog="draw-gui")  # draw-gui train: error…
 
     from core.presets import PAPER, PRESETS
     presets = "\n".join(f"  {p.name:<8} {p.summary()}" for p in PRESETS.values())
@@ -181,9 +190,46 @@ def run_models(args) -> int:
     return 0
 
 
+def path_to_open(argv: list[str]) -> str | None:
+    """`draw-gui PATH`: the one argument when it is not a command or an option (a file manager's
+    Exec=draw-gui %f), else None (the parser reads argv)."""
+    if len(argv) == 1 and argv[0] and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        return argv[0]
+    return None
+
+
+def window_target(text: str) -> tuple[str, Path]:
+    """What `draw-gui PATH` opens: ("checkpoint", file) or ("run", folder); UsageError otherwise."""
+    path = Path(text).expanduser()
+    hint = (f"give a draw-gui checkpoint (.pt) or a run folder (`draw-gui train --out DIR` writes one), "
+            f"or a command: {', '.join(COMMANDS)} (see 'draw-gui --help')")
+    if not path.exists():
+        raise UsageError(f"{text}: no such file or folder, and not a command; {hint}")
+    if path.is_dir():
+        from core.runfolder import CHECKPOINT_NAME, is_run_folder
+        if is_run_folder(path) or (path / CHECKPOINT_NAME).is_file():
+            return "run", path
+        raise UsageError(f"{text}: a folder, but not a run folder (no run.json, metrics.csv or {CHECKPOINT_NAME} "
+                         f"in it); {hint}")
+    if path.is_file() and path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return "checkpoint", path
+    raise UsageError(f"{text}: not a checkpoint (draw-gui saves them as .pt files); {hint}")
+
+
 def main(argv: list[str]) -> int:
     """Run one command; returns the exit code (0 done, 1 failed while running, 2 bad input,
     130 interrupted). Usage errors, --help and --version return instead of raising SystemExit."""
+    argv = list(argv)
+    if (text := path_to_open(argv)) is not None:  # `draw-gui CHECKPOINT.pt`, `draw-gui RUN_FOLDER`
+        try:
+            _, path = window_target(text)
+            return open_window(open_path=str(path))
+        except UsageError as e:
+            print(f"draw-gui: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        except NoDisplay as e:
+            print(f"draw-gui: {e}", file=sys.stderr)
+            return 1
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -17,7 +17,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from draw_gui.text import format_duration
 from draw_gui.widgets.curves import GrowingCurves
 from draw_gui.widgets.theme import plot_colours, restyles, style_plot
-from draw_gui.widgets.loss_plot import SmoothedPlotMixin, SmoothingControl, _StepAxis, lay_out_plot, new_plot
+from draw_gui.widgets.loss_plot import (SmoothedPlotMixin, SmoothingControl, _StepAxis, add_export_menu, lay_out_plot,
+                                         new_plot)
 
 class Series(NamedTuple):
     """A quantity the plot can show."""
@@ -197,8 +198,9 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
         self.hover_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.hover_label.setContentsMargins(6, 2, 6, 2)
 
+        self.export_menu, self.export_button = add_export_menu(self, self.plot_widget, "compare", self.shown_curves)
         lay_out_plot(self, (self.series_combo, self.step_button, self.time_button,
-                            *self.smoothing_control.widgets(), self.log_y_checkbox),
+                            *self.smoothing_control.widgets(), self.log_y_checkbox, self.export_button),
                      self.plot_widget, self.hover_label)
         self.plot_widget.setAccessibleName("compare plot")
         self.plot_widget.setAccessibleDescription("the chosen loss of every run compared, one curve a run in the "
@@ -230,6 +232,21 @@ class ComparePlot(SmoothedPlotMixin, QtWidgets.QWidget):
             return self._eval_x(run), run.eval_row("nll_bound")
         row = COLUMNS.index(column)
         return run.x[0 if self.x_mode == "step" else 1, :run.count], run.shown(self._smoothing)[row]
+
+    def shown_curves(self) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+        """The curves shown, as Export plot…'s CSV writes them: each visible run's curve (named by
+        the run and the loss), then its evaluations' diamonds, x as the plot's axis."""
+        x_name = "step" if self.x_mode == "step" else "time_s"
+        series = SERIES[self.series]
+        curves = []
+        for run_id, run in self._runs.items():
+            if not run.curve.isVisible():
+                continue
+            curves.append((f"{run.name} {series.label}", x_name, *self.curve_data(run_id)))
+            if series.column is not None and run.evals.shape[1]:
+                curves.append((f"{run.name} test {series.eval_column}", x_name, self._eval_x(run),
+                               run.eval_row(series.eval_column)))
+        return curves
 
     def refresh(self) -> None:
         column, eval_column = SERIES[self.series].column, SERIES[self.series].eval_column

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import csv
+import logging
 import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -78,17 +82,151 @@ class _StepAxis(pg.AxisItem):
         return [compact(value * scale) for value in values]
 
 
+class _PlotViewBox(pg.ViewBox):
+    """The plots' view box: a right click shows the plot's own menu (plot_menu: Export plot…, Copy
+    image), not pyqtgraph's, whose log/downsample options would fight the toolbar."""
+
+    plot_menu: QtWidgets.QMenu | None = None
+
+    def raiseContextMenu(self, ev) -> None:
+        if self.plot_menu is not None:
+            self.plot_menu.popup(ev.screenPos().toPoint())
+
+    def getContextMenus(self, event):
+        return []
+
+
 def new_plot(bottom_axis: pg.AxisItem) -> pg.PlotWidget:
     """A plot styled as draw-gui's loss plots are: faint grid, peak downsampling, clipped to the
-    view, and no context menu (its log/downsample options would fight the toolbar)."""
-    widget = pg.PlotWidget(axisItems={"bottom": bottom_axis})
+    view, and none of pyqtgraph's context menus (its log/downsample options would fight the
+    toolbar): add_export_menu gives it draw-gui's."""
+    widget = pg.PlotWidget(axisItems={"bottom": bottom_axis}, viewBox=_PlotViewBox())
     item = widget.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.15)
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
-    item.setMenuEnabled(False)
+    item.setMenuEnabled(False, enableViewBoxMenu=None)   # the view box shows plot_menu instead
     style_plot(widget)
     return widget
+
+
+# Export plot…: the formats offered, by file suffix (the first is the default).
+EXPORT_FILTERS = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)",
+                  "csv": "CSV table of the curves shown (*.csv)"}
+Table = Callable[[], Iterable[tuple[str, str, np.ndarray, np.ndarray]]]  # (curve name, x name, x, y) per curve
+_last_export_folder: list[str] = []   # where the last export went: the next starts there
+
+
+def export_plot(parent: QtWidgets.QWidget, plot_item: pg.PlotItem, name: str, table: Table) -> str | None:
+    """Ask where, then write the plot as a PNG (at its size on screen), an SVG, or a CSV of the
+    curves shown (`table`: their names and x, y as drawn, smoothed); the format follows the file's
+    suffix, else the filter chosen. Returns the file written, or None (cancelled, or it failed:
+    a warning says why)."""
+    start = (_last_export_folder[-1] if _last_export_folder else
+             QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.PicturesLocation)
+             or str(Path.home()))
+    path, chosen = QtWidgets.QFileDialog.getSaveFileName(parent, "Export plot", str(Path(start) / f"{name}.png"),
+                                                         ";;".join(EXPORT_FILTERS.values()))
+    if not path:
+        return None
+    kind = Path(path).suffix.lower().lstrip(".")
+    if kind not in EXPORT_FILTERS:
+        kind = next((k for k, f in EXPORT_FILTERS.items() if f == chosen), "png")
+        path = f"{path}.{kind}"
+    try:
+        if kind == "csv":
+            write_curves_csv(path, table())
+        elif kind == "svg":
+            _export_svg(plot_item, path)
+        elif not _image_exporter(plot_item).export(toBytes=True).save(path):
+            raise OSError(f"Qt could not write the image {path}")
+    except (OSError, ValueError) as e:
+        logging.getLogger(__name__).warning("could not export the plot to %s: %s", path, e)
+        QtWidgets.QMessageBox.warning(parent, "Export plot", f"Could not write {path}: {e}")
+        return None
+    _last_export_folder[:] = [str(Path(path).parent)]
+    return path
+
+
+def _export_svg(plot_item: pg.PlotItem, path: str) -> None:
+    """pyqtgraph's SVGExporter (not loaded at start-up: it loads pyqtgraph's parameter trees), with
+    closed paths ("... Z", which Qt 6.11's SVG generator writes for the view box) written as a line
+    back to their start: pyqtgraph 0.14.0 cannot read a "Z" (pyqtgraph issue 3495)."""
+    import sys
+    from pyqtgraph.exporters import SVGExporter
+    module = sys.modules[SVGExporter.__module__]
+    original = module.correctCoordinates
+
+    def correct(node, defs, item, options):
+        for element in node.getElementsByTagName("path"):
+            tokens, start = [], None
+            for token in element.getAttribute("d").split():
+                if token[0] in "Mm":
+                    start = token[1:]
+                if token in ("Z", "z"):
+                    if start is None:
+                        continue
+                    token = f"L{start}"
+                tokens.append(token)
+            element.setAttribute("d", " ".join(tokens))
+        return original(node, defs, item, options)
+
+    module.correctCoordinates = correct
+    try:
+        SVGExporter(plot_item).export(path)
+    finally:
+        module.correctCoordinates = original
+
+
+def _image_exporter(plot_item: pg.PlotItem):
+    from pyqtgraph.exporters import ImageExporter
+    return ImageExporter(plot_item)
+
+
+def copy_plot_image(plot_item: pg.PlotItem) -> None:
+    """The plot as an image on the clipboard."""
+    _image_exporter(plot_item).export(copy=True)
+
+
+def write_curves_csv(path: str, curves: Iterable[tuple[str, str, np.ndarray, np.ndarray]]) -> None:
+    """Curves side by side, two columns each ("<curve> <x name>", "<curve>"), as long as the longest."""
+    header, columns = [], []
+    for curve, x_name, x, y in curves:
+        header += [f"{curve} {x_name}", curve]
+        columns += [np.asarray(x).ravel(), np.asarray(y).ravel()]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for i in range(max((len(c) for c in columns), default=0)):
+            writer.writerow([_csv_number(c[i]) if i < len(c) else "" for c in columns])
+
+
+def _csv_number(v) -> str:
+    if isinstance(v, (np.integer, int)):
+        return str(int(v))
+    v = float(v)
+    return "" if math.isnan(v) else (str(int(v)) if v.is_integer() and abs(v) < 2 ** 53 else repr(v))
+
+
+def add_export_menu(widget: QtWidgets.QWidget, plot_widget: pg.PlotWidget, name: str, table: Table):
+    """The plot's right-click menu (Export plot…, Copy image) and an Export… tool button for its
+    toolbar; returns (menu, button). `name` names the file the dialog offers."""
+    plot_item = plot_widget.getPlotItem()
+    menu = QtWidgets.QMenu(widget)
+    export = menu.addAction("Export plot…")
+    export.setStatusTip("save the plot as a PNG image, an SVG drawing or a CSV table of its curves")
+    export.triggered.connect(lambda _=False: export_plot(widget, plot_item, name, table))
+    copy = menu.addAction("Copy image")
+    copy.setStatusTip("copy the plot to the clipboard as an image")
+    copy.triggered.connect(lambda _=False: copy_plot_image(plot_item))
+    plot_item.getViewBox().plot_menu = menu
+    button = QtWidgets.QToolButton()
+    button.setText("Export…")
+    button.setAutoRaise(True)
+    button.setToolTip("Save the plot as a PNG image, an SVG drawing or a CSV table of the curves shown "
+                      "(also on the plot's right-click menu, with Copy image)")
+    button.clicked.connect(export.trigger)
+    return menu, button
 
 
 def clamp_smoothing(weight: float) -> float:
@@ -289,13 +427,25 @@ class LossPlot(SmoothedPlotMixin, QtWidgets.QWidget):
         self.hover_label.setToolTip("Curve values at the training step nearest the mouse")
         self.hover_label.setContentsMargins(6, 2, 6, 2)
 
+        self.export_menu, self.export_button = add_export_menu(self, self.plot_widget, "loss", self.shown_curves)
         lay_out_plot(self, (*self.smoothing_control.widgets(), 12, self.log_y_checkbox, 12,
-                            *self.visibility_checkboxes, self.eval_checkbox), self.plot_widget, self.hover_label)
+                            *self.visibility_checkboxes, self.eval_checkbox, 12, self.export_button),
+                     self.plot_widget, self.hover_label)
         self.plot_widget.setAccessibleName("loss plot")
         self.plot_widget.setAccessibleDescription(
             "training losses in nats per image against the step: total loss, reconstruction Lx and KL Lz, "
             "and the test-set NLL bound of each epoch as diamonds")
         self.restyle()
+
+    def shown_curves(self) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+        """The curves shown, as Export plot…'s CSV writes them: (name, "step", steps, values), the
+        values smoothed as drawn; the test NLL bound's evaluations last."""
+        steps = self._steps[:self._count]
+        curves = [(series.hover, "step", steps, values)
+                  for series, curve, values in zip(_SERIES, self.curves, self._displayed()) if curve.isVisible()]
+        if self.eval_markers.isVisible():
+            curves.append(("test NLL bound", "step", self._eval_steps, self._eval_nll))
+        return curves
 
     def restyle(self) -> None:
         """Colours of the application palette's light or dark scheme: the plot's background and

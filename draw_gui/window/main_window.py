@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self.focus_ring = FocusRing(self)   # where Tab has put the keyboard focus
         self._restore_settings()
         self._update_controls()
+        self.setAcceptDrops(True)  # a checkpoint or a run folder dropped anywhere opens (the Compare tab adds runs)
 
     # ---- construction --------------------------------------------------------------------------
     def _build_worker(self):
@@ -951,7 +952,9 @@ class MainWindow(QMainWindow):
         self.about_model_action.setEnabled(self.run_info is not None and self.shown is not None)
 
     def show_error(self, title: str, message: str):
-        """A modal warning."""
+        """A modal warning (logged too)."""
+        import logging
+        logging.getLogger(__name__).info("told the user %r: %s", title, message)
         box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
         self._exec(box)
 
@@ -962,7 +965,16 @@ class MainWindow(QMainWindow):
     def show_failure(self, failure: Failure, modal: bool = True):
         """Where every background failure (messages.Failure) reaches the user. modal: a dialog
         titled by its kind, its traceback (an unexpected error's) under Show Details; a missing
-        data set offers to choose its folder. Else a status-bar message naming the worker."""
+        data set offers to choose its folder. Else a status-bar message naming the worker.
+        Every failure goes to the log too (draw_gui.logs), an unexpected error's with its traceback."""
+        import logging
+        from draw_gui.logs import FILE_ONLY
+        said = (failure.kind, failure.source, failure.message)
+        if modal or said != getattr(self, "_last_logged_failure", None):  # a view's may repeat at every move
+            self._last_logged_failure = said
+            logging.getLogger(__name__).log(
+                logging.ERROR if failure.kind is FailureKind.ERROR else logging.WARNING, "%s failure%s: %s",
+                failure.kind, f" ({failure.source})" if failure.source else "", failure.text(), extra=FILE_ONLY)
         if not modal:
             self.show_message(f"{failure.source}: {failure.message}" if failure.source else failure.message, 15000)
             return
@@ -1023,6 +1035,27 @@ class MainWindow(QMainWindow):
         self.last_dialog = (box.windowTitle(), box.text())
         return box.exec()
 
+    # ---- dropped files ---------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if any(openable_path(p) for p in _dropped_paths(event)):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = [p for p in _dropped_paths(event) if openable_path(p)]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
+
+    def open_path(self, path: str) -> bool:
+        """Open what a file manager hands over (dropped, or `draw-gui PATH`): a run folder as Runs →
+        Open does, a checkpoint as Open checkpoint does. False when it is neither."""
+        kind = openable_path(path)
+        if kind == "run":
+            self.open_run(str(path))
+        elif kind == "checkpoint":
+            self.open_checkpoint(str(path))
+        return kind is not None
+
     # ---- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event):
         if not self._keep_unsaved("closing"):
@@ -1053,3 +1086,18 @@ class MainWindow(QMainWindow):
             QThread.msleep(10)
         self.thread.quit()
         return self.thread.wait(max(1, int((deadline - time.monotonic()) * 1000)))
+
+
+def _dropped_paths(event) -> list[str]:
+    data = event.mimeData()
+    return [u.toLocalFile() for u in data.urls() if u.isLocalFile()] if data.hasUrls() else []
+
+
+def openable_path(path: str) -> Literal["run", "checkpoint"] | None:
+    """What dropping `path` on the window opens: a run folder (run.json, metrics.csv or
+    checkpoint.pt in it), a checkpoint (.pt, .pth), or nothing."""
+    from core.runfolder import CHECKPOINT_NAME, is_run_folder
+    p = Path(path)
+    if p.is_dir():
+        return "run" if is_run_folder(p) or (p / CHECKPOINT_NAME).is_file() else None
+    return "checkpoint" if p.is_file() and p.suffix.lower() in (".pt", ".pth") else None

@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
 
 from core.export import BOX_PALETTES
-from draw_gui import __version__
+from draw_gui import __version__, logs
 
 from draw_gui.follow import mode as follow_mode
 from draw_gui.models.shipped import shipped_models
@@ -127,6 +127,13 @@ def build_menus(window) -> None:
     window.about_model_action = action(help_menu, "About this &model…", window.about_model, "F1",
                                        "the model card of the model shown: its test figures and how it was trained")
     window.about_model_action.setIcon(window.style().standardIcon(QStyle.SP_MessageBoxInformation))
+    window.open_log_action = action(
+        help_menu, "Open &log folder",
+        lambda _=False, tell=weakly(window.show_error): logs.open_log_folder() or tell(
+            "Open log folder", f"The desktop could not open {logs.log_folder()}: the log is draw-gui.log there."),
+        tip=f"show draw-gui's log files in the file manager ({logs.log_folder()}): its warnings and errors, "
+            "with their details, for a bug report")
+    help_menu.addSeparator()
     action(help_menu, "&About draw-gui",
            lambda _=False, ref=weakref.ref(window): QMessageBox.about(ref(), "About draw-gui", ABOUT))
     window.start_button.clicked.connect(window.start)
