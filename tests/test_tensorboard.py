@@ -83,3 +83,49 @@ def test_a_missing_tensorboard_package_says_how_to_install_it(tmp_path, monkeypa
     monkeypatch.setattr(builtins, "__import__", no_tensorboard)
     with pytest.raises(TensorBoardUnavailable, match=r'pip install "draw-gui\[tensorboard\]"'):
         TensorBoardLog(tmp_path)
+
+
+def test_train_tensorboard_writes_events_beside_the_csvs(tmp_path, mnist_dir, capsys):
+    from draw_gui.cli.main import main
+    out = tmp_path / "run"
+    code = main(["train", "--data-dir", str(mnist_dir), "--no_download", "--max-steps", "3", "--batch_size", "16",
+                 "--num_glimpses", "3", "--hidden_size", "32", "--latent_size", "4", "--out", str(out), "--tensorboard",
+                 "--quiet", "--no-eval"])
+    assert code == 0, capsys.readouterr().err
+    acc = events(out)
+    assert [e.step for e in acc.Scalars("loss/total")] == [1, 2, 3]
+    assert {"glimpses", "samples"} <= set(acc.Tags()["images"])
+
+
+def test_the_window_setting_makes_its_runs_write_events(qtbot, tmp_path, mnist_dir):
+    from draw_gui.window.main_window import MainWindow
+    from draw_gui.window.settings import Settings
+    w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert not w.tensorboard_action.isChecked()
+    w.tensorboard_action.trigger()
+    assert w.tensorboard_enabled() and Settings(tmp_path / "settings.json").get("tensorboard") is True
+    out = tmp_path / "run"
+    w.config_panel.set_values({**w.config_panel.values(), "data_dir": str(mnist_dir), "glimpses": 2, "hidden": 16,
+                               "z_size": 4, "batch_size": 8})
+    w.start(out=str(out))
+    qtbot.waitUntil(lambda: w.state == "running", timeout=60000)
+    qtbot.waitUntil(lambda: bool(list(out.glob("events.out.tfevents.*"))), timeout=30000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    assert events(out).Scalars("loss/total")
+    w.close()
+
+
+def test_train_tensorboard_without_the_package_is_one_line_and_exit_2(tmp_path, mnist_dir, capsys, monkeypatch):
+    import importlib.util
+
+    from draw_gui.cli.main import main
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    code = main(["train", "--data-dir", str(mnist_dir), "--max-steps", "1", "--out", str(tmp_path / "r"),
+                 "--tensorboard"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and 'pip install "draw-gui[tensorboard]"' in err[0]
+    assert not (tmp_path / "r").exists()

@@ -84,7 +84,7 @@ def start_live_run(args, trainer, batches, run, device, dataset, data, dist, sav
     live = LiveRun(run, trainer, batches.examples(8).to(device), info, save=save,
                    metrics_every_s=FOLLOW_INTERVAL_S if args.follow_interval is None else args.follow_interval,
                    snapshot_every_s=SNAPSHOT_INTERVAL_S if args.snapshot_interval is None else args.snapshot_interval,
-                   checkpoint_every_s=60 * minutes)
+                   checkpoint_every_s=60 * minutes, tensorboard=args.tensorboard)
     live.start()
     return live
 

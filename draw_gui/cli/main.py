@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     _opt(r, "--img_per_row", type=count, help="images per row in saved grids (8)")
     _box_colours_option(r, "with --save_image")
     _opt(r, "--log_file", metavar="FILE", help="append progress lines to FILE")
+    _opt(r, "--tensorboard", action="store_true", help="also write TensorBoard events into the run folder "
+         "(losses, test bound, KL per glimpse, glimpses and samples; needs draw-gui[tensorboard])")
     _opt(r, "--no_eval", action="store_true", help="skip the test-set evaluation at epoch ends")
     _opt(r, "--display", action="store_true", help="open the window and train there")
     _opt(r, "--quiet", action="store_true", help="no progress bar")

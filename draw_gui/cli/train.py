@@ -207,6 +207,11 @@ def run_train(args, dist=None) -> int:
             base_train = replace(base_train, max_steps=0)  # a restored short run continues to the epoch budget
     else:
         base_model = base_train = None
+    if args.tensorboard:   # before any data loads: a missing package is one line, at once
+        from importlib.util import find_spec
+        if find_spec("tensorboard") is None:
+            from core.tensorboard import INSTALL_HINT
+            raise UsageError(f"--tensorboard: {INSTALL_HINT}")
     # Validate what does not need data first, so a typo never waits for a dataset to load.
     model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
     if dist is not None:
@@ -219,7 +224,8 @@ def run_train(args, dist=None) -> int:
         return open_window(setup=RunSetup(model=model_cfg, train=train_cfg, dataset=dataset,
                                       data_dir=settings["data_dir"], folder=settings["folder"],
                                       image_size=settings["image_size"], out=args.out,
-                                      checkpoint=str(path) if ckpt is not None else None))
+                                      checkpoint=str(path) if ckpt is not None else None,
+                                      tensorboard=args.tensorboard))
     from core.run import RunProblem, RunSettings, build_run
     try:
         built = build_run(RunSettings(

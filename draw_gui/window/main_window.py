@@ -534,6 +534,7 @@ class MainWindow(QMainWindow):
         self._token += 1
         setup.token = self._token
         setup.autosave_minutes = self.autosave_minutes()
+        setup.tensorboard = setup.tensorboard or self.tensorboard_enabled()
         self.worker.newest = self._token
         self._pending = _Load(self._token, kind, shown, self.state, save_path, quiet)
         if self.worker.running:  # paused: end that run's loop so the worker can load this one
@@ -567,6 +568,23 @@ class MainWindow(QMainWindow):
         chose them; an unknown name in the settings file gives the classic green / red."""
         name = self.settings.get("box_colours", DEFAULT_BOX_PALETTE)
         return name if name in BOX_PALETTES else DEFAULT_BOX_PALETTE
+
+    def tensorboard_enabled(self) -> bool:
+        """Whether runs started here write TensorBoard events too (Run > Write TensorBoard logs)."""
+        return self.settings.get("tensorboard", False) is True
+
+    def set_tensorboard(self, on: bool):
+        """Write TensorBoard events in the run folders of runs started from now on; said at once
+        when the tensorboard package is missing."""
+        if on:
+            from importlib.util import find_spec
+            if find_spec("tensorboard") is None:
+                from core.tensorboard import INSTALL_HINT
+                self.tensorboard_action.setChecked(False)
+                self.show_error("TensorBoard", INSTALL_HINT + ".")
+                return
+        self.settings.set("tensorboard", bool(on))
+        self.settings.save()
 
     def set_box_palette(self, name: str):
         """Draw the read and write boxes in BOX_PALETTES[name] in every view and saved image, and

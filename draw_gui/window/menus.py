@@ -106,6 +106,12 @@ def build_menus(window) -> None:
     window.pause_action = action(run, "&Pause / Resume", window.toggle_pause, "Space")
     window.step_action = action(run, "S&tep", window.step_once, ".", "one training step while paused")
     window.stop_action = action(run, "St&op", window.stop, "Ctrl+.", "stop training (the model is kept)")
+    run.addSeparator()
+    window.tensorboard_action = action(run, "Write &TensorBoard logs", window.set_tensorboard, None,
+                                       "runs started from now on also write TensorBoard events into their run "
+                                       "folder: tensorboard --logdir on the runs folder shows them")
+    window.tensorboard_action.setCheckable(True)
+    window.tensorboard_action.setChecked(window.tensorboard_enabled())
     view = bar.addMenu("&View")
     action(view, "&Refresh glimpses", window.glimpse_view.refresh_requested.emit, "F5")
     view.addAction(window.config_dock.toggleViewAction())
