@@ -7,7 +7,9 @@ training thread (so the model is consistent) and writes, by wall time:
 - snapshot.npz, the glimpse trace of a few fixed test images, every `snapshot_every_s`;
 - checkpoint.pt through the caller's `save` every `checkpoint_every_s`, so a follower's Latent tab
   gets recent weights during long epochs;
-- with `tensorboard`, the same numbers and snapshots as TensorBoard events (core/tensorboard.py).
+- with `tensorboard`, the same numbers and snapshots as TensorBoard events (core/tensorboard.py);
+- history.npz, how the fixed test digits and fixed-noise samples looked at growing intervals
+  (core/history.py), for replaying how the run learnt.
 
 Every file but the append-only CSVs is replaced atomically (core/files.py). `upkeep_s` counts the
 seconds spent here: the cost to training, which run.json records.
@@ -67,6 +69,12 @@ class LiveRun:
         """tensorboard: also write TensorBoard events into the run folder (raises
         core.tensorboard.TensorBoardUnavailable, with the fix, when the package is missing)."""
         self.run, self.trainer, self.examples = run, trainer, examples
+        from core.history import HISTORY_NAME, TrainingHistory
+        kept = run.path / HISTORY_NAME
+        try:   # a continued run goes on with its history
+            self.history = TrainingHistory.load(kept) if kept.exists() else TrainingHistory()
+        except ValueError:
+            self.history = TrainingHistory()
         self.tensorboard = None
         if tensorboard:
             from core.tensorboard import TensorBoardLog
@@ -102,6 +110,8 @@ class LiveRun:
             self._metrics()
         if now - self._last_snapshot >= self.snapshot_every_s and not due_checkpoint:
             self._snapshot()
+        if self.history.due(self.trainer.step, progress.elapsed_s):
+            self._record_history(progress.elapsed_s)
         if due_checkpoint:
             self._last_checkpoint = now
             self._saving = True
@@ -153,6 +163,12 @@ class LiveRun:
                          upkeep_s=round(self.upkeep_s, 3),
                          training_s=round(max(self._elapsed_s, self.trainer.elapsed_s), 1))
         self.run.write_info(self.info)
+
+    def _record_history(self, elapsed_s: float) -> None:
+        from core.history import HISTORY_NAME, fixed_samples
+        self.history.record(self.trainer.step, elapsed_s, snapshot_trace(self.trainer.model, self.examples),
+                            fixed_samples(self.trainer.model))
+        self.history.save(self.run.path / HISTORY_NAME)
 
     def _snapshot(self) -> None:
         trace = snapshot_trace(self.trainer.model, self.examples)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 INSTALL_HINT = 'TensorBoard logs need the tensorboard package: pip install "draw-gui[tensorboard]"'
 SAMPLES = 16
@@ -39,7 +38,6 @@ class TensorBoardLog:
         self.writer = SummaryWriter(log_dir=str(self.folder), flush_secs=30)
         self._rows = 0        # history rows already written ...
         self._evals = 0       # ... and evaluations
-        self._noise = None    # the samples' fixed latent
 
     def write_history(self, history) -> None:
         """The steps and evaluations of core.loop.History not written yet."""
@@ -69,20 +67,10 @@ class TensorBoardLog:
         if model is not None:
             self.writer.add_image("samples", self._samples(model), step, dataformats="HWC")
 
-    @torch.inference_mode()
     def _samples(self, model) -> np.ndarray:
-        cfg = model.config
-        if self._noise is None:
-            generator = torch.Generator().manual_seed(0)
-            self._noise = torch.randn(SAMPLES, cfg.glimpses, cfg.z_size, generator=generator)
-        was_training = model.training
-        model.eval()
-        try:
-            images, _ = model.generate(z=self._noise)
-        finally:
-            model.train(was_training)
         from core.export import image_grid
-        return np.asarray(image_grid(images.float().cpu().numpy(), 4, scale=2).convert("RGB"))
+        from core.history import fixed_samples
+        return np.asarray(image_grid(fixed_samples(model, SAMPLES), 4, scale=2).convert("RGB"))
 
     def flush(self) -> None:
         self.writer.flush()

@@ -1,0 +1,82 @@
+"""A run's history (issue 17, training replayed): bounded, in step order, from the stored snapshots."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import history as history_module
+from core.history import HISTORY_NAME, MAX_ENTRIES, RECORD_STEPS, TrainingHistory, fixed_samples, replay_frames
+from core.live_run import LiveRun, snapshot_trace
+from core.runfolder import RunFolder
+from tests.test_follow import _tiny_trainer
+
+
+def test_a_run_records_its_first_steps_and_the_frames_replay_them_in_order(tmp_path):
+    trainer, batches = _tiny_trainer(steps=12)
+    examples = batches.examples(4)
+    live = LiveRun(RunFolder(tmp_path), trainer, examples, {"dataset": "tiny"}, metrics_every_s=0)
+    live.start()
+    traces = {}
+
+    def on_progress(progress):
+        live.on_progress(progress)
+        if trainer.step in (1, 2, 5, 10):
+            traces[trainer.step] = (snapshot_trace(trainer.model, examples), fixed_samples(trainer.model))
+    trainer.run(on_progress=on_progress, report_interval_s=0)
+    history = TrainingHistory.load(tmp_path / HISTORY_NAME)
+    assert history.steps == [1, 2, 5, 10]                       # RECORD_STEPS within 12 steps
+    for i, step in enumerate(history.steps):                     # each entry is that step's snapshot
+        trace, samples = traces[step]
+        assert np.array_equal(history.canvases[i], np.rint(trace.canvases[-1] * 255).astype(np.uint8))
+        assert np.array_equal(history.samples[i], np.rint(samples * 255).astype(np.uint8))
+        assert np.allclose(history.write[i], trace.write, atol=1e-2 * np.abs(trace.write).max())
+    assert not np.array_equal(history.canvases[0], history.canvases[-1])   # it learnt something
+    frames = replay_frames(history)
+    assert len(frames) == 4 and len({f.size for f in frames}) == 1
+    # the frames come from the stored entries, in order: the canvas cells hold each entry's pixels
+    for i, frame in enumerate(frames):
+        expected = Image.fromarray(history.canvases[i][0, 0]).resize((8 * 4, 8 * 4), Image.NEAREST)
+        assert frame.size[0] > expected.size[0]
+    assert [np.asarray(f).tobytes() for f in frames] != [np.asarray(frames[0]).tobytes()] * 4
+
+
+def test_the_history_stays_bounded_and_keeps_the_first_steps(monkeypatch):
+    monkeypatch.setattr(history_module, "EVERY_S", 1.0)
+    trainer, batches = _tiny_trainer(steps=1)
+    trace = snapshot_trace(trainer.model, batches.examples(2))
+    samples = fixed_samples(trainer.model, 2)
+    h = TrainingHistory()
+    step = 0
+    for second in range(3 * MAX_ENTRIES):
+        step += 7
+        if h.due(step, float(second)):
+            h.record(step, float(second), trace, samples)
+    assert len(h) <= MAX_ENTRIES and h.steps == sorted(h.steps)
+    kept_schedule = [s for s in h.steps if s in RECORD_STEPS]
+    assert kept_schedule == [s for s in RECORD_STEPS if s in range(7, step + 1, 7)]   # never thinned
+    assert h.steps[-1] > 0.8 * step                                                   # and it reaches the end
+
+
+def test_draw_gui_history_writes_the_replay_gif(tmp_path, capsys):
+    from draw_gui.cli.main import main
+    trainer, batches = _tiny_trainer(steps=6)
+    live = LiveRun(RunFolder(tmp_path), trainer, batches.examples(4), {"dataset": "tiny"}, metrics_every_s=0)
+    live.start()
+    trainer.run(on_progress=live.on_progress, report_interval_s=0)
+    assert main(["history", str(tmp_path), "--out", str(tmp_path / "learning.gif")]) == 0
+    gif = Image.open(tmp_path / "learning.gif")
+    assert gif.n_frames == 3                                    # steps 1, 2 and 5
+    assert "3 frames: steps 1 to 5" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("what", ["missing", "not a history"])
+def test_draw_gui_history_refuses_what_is_not_a_run_in_one_line(tmp_path, capsys, what):
+    from draw_gui.cli.main import main
+    target = tmp_path / "nothing"
+    if what == "not a history":
+        target.mkdir()
+        (target / HISTORY_NAME).write_text("no")
+    assert main(["history", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(target) in err[0]
