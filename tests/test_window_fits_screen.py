@@ -62,7 +62,7 @@ def _outside(widget: QWidget, page: QWidget) -> list[str]:
     for child in page.findChildren(QWidget):
         if not child.isVisibleTo(page) or not child.inherits("QAbstractButton"):
             continue
-        if any(isinstance(a, QAbstractScrollArea) for a in _ancestors(child, page)):
+        if any(isinstance(a, QAbstractScrollArea) for a in (*_ancestors(child, page), page)):
             continue   # a scroll area lets it be reached
         top_left = child.mapTo(page, child.rect().topLeft())
         if not page.rect().contains(QRect(top_left, child.size())):

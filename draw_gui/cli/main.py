@@ -17,7 +17,7 @@ from draw_gui.cli.common import (  # noqa: F401  (tests and callers use them fro
     EXIT_USAGE, AUTO_COMPILE_STEPS, UsageError, NoDisplay, display_problem, open_window, bool_arg, whole_number,
     count, seconds, checkpoint_arg)
 
-COMMANDS = ("train", "sample", "eval", "follow", "compare", "models")
+COMMANDS = ("train", "sample", "eval", "reconstruct", "follow", "compare", "models", "history", "filterbank")
 CHECKPOINT_SUFFIXES = (".pt", ".pth")  # what `draw-gui PATH` (and a drop on the window) opens as a checkpoint
 
 
@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from draw_gui.cli.compare import add_compare_parser
     add_compare_parser(sub)
+    from draw_gui.cli.history import add_history_parser
+    add_history_parser(sub)
+    from draw_gui.cli.filterbank import add_filterbank_parser
+    add_filterbank_parser(sub)
+    from draw_gui.cli.reconstruct import add_reconstruct_parser
+    add_reconstruct_parser(sub)
     mo = sub.add_parser("models", allow_abbrev=False, help="the trained models that ship with draw-gui, "
                         "with their model cards' figures")
     _opt(mo, "--json", action="store_true", help="print the model cards as JSON")
@@ -258,6 +264,15 @@ def main(argv: list[str]) -> int:
             return run_compare(args)
         if args.command == "models":
             return run_models(args)
+        if args.command == "reconstruct":
+            from draw_gui.cli.reconstruct import run_reconstruct
+            return run_reconstruct(args)
+        if args.command == "filterbank":
+            from draw_gui.cli.filterbank import run_filterbank
+            return run_filterbank(args)
+        if args.command == "history":
+            from draw_gui.cli.history import run_history
+            return run_history(args)
         if args.command == "train":
             from draw_gui.cli.train import run_train
             return run_train(args)

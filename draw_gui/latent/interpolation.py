@@ -8,6 +8,7 @@ file name.
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QSlider, QSpinBox, QVBoxLayout
 
@@ -85,6 +86,12 @@ class InterpolationBox(QGroupBox):
         if latent is not None:
             setattr(self, f"_{which}", latent.copy())
             self._enable()
+
+    def set_end(self, which: str, latent) -> None:
+        """Set end A or B to a given (T, Z) latent (the Sketch tab's drawing)."""
+        setattr(self, f"_{which.lower()}", np.array(latent, dtype=np.float32))
+        self._enable()
+        self._on_mix()
 
     def _enable(self) -> None:
         ready = self._a is not None and self._b is not None

@@ -87,6 +87,16 @@ class _Load:
     quiet: bool = False       # the start-up model: a failure is a status-bar message, not a dialog
 
 
+def _scrolling(view: QWidget) -> QScrollArea:
+    """`view` in a scroll area: a tab that needs more room than a small screen has scrolls rather
+    than making the window wider than the screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(view)
+    return area
+
+
 class MainWindow(QMainWindow):
     """The window. Besides its commands (start, open_checkpoint, follow_run, ...), what other
     modules use of it (follow mode: draw_gui.follow.mode.FollowHost) is public and documented:
@@ -209,6 +219,11 @@ class MainWindow(QMainWindow):
         self.latent_view = LatentView(self.settings)
         self.latent_view.failed.connect(self._on_view_failed)
         self.tabs.addTab(self.latent_view, "Latent")
+        from draw_gui.sketch.view import SketchView
+        self.sketch_view = SketchView()       # draw a digit, watch the model read it
+        self.sketch_view.glimpse_view.settings = self.settings
+        self.sketch_view.anchor_requested.connect(self._on_sketch_anchor)
+        self.tabs.addTab(_scrolling(self.sketch_view), "Sketch")
         self.compare_view = CompareView(self.settings)
         self.compare_view.failed.connect(self._on_view_failed)
         self.tabs.addTab(self.compare_view, "Compare")
@@ -221,6 +236,10 @@ class MainWindow(QMainWindow):
         self.runs_list.follow_requested.connect(self.follow_run)
         self.runs_list.remove_requested.connect(self._hide_run)
         self.tabs.addTab(self.runs_list, "Runs")
+        from draw_gui.playground.filterbank import FilterbankPlayground
+        self.filterbank_view = FilterbankPlayground()
+        self.filterbank_view.settings = self.settings   # the image-file dialog remembers its folder
+        self.tabs.addTab(_scrolling(self.filterbank_view), "Filterbank")
         self.tabs.currentChanged.connect(self._on_tab)
         self.loss_plot = LossPlot()
         self.splitter = QSplitter(Qt.Vertical)
@@ -592,7 +611,7 @@ class MainWindow(QMainWindow):
         if name not in BOX_PALETTES:
             raise ValueError(f"unknown box colours {name!r}")
         self.settings.set("box_colours", name)
-        for view in (self.glimpse_view, self.latent_view.drawing, self.compare_view):
+        for view in (self.glimpse_view, self.latent_view.drawing, self.compare_view, self.sketch_view.glimpse_view):
             view.set_box_palette(name)
         action = getattr(self, "box_colour_actions", {}).get(name)
         if action is not None and not action.isChecked():
@@ -779,12 +798,18 @@ class MainWindow(QMainWindow):
     def _on_weights(self, weights: ModelWeights):
         if not self._stale and not self._closed:  # closed: no decoder may start after shutdown
             self.latent_view.set_weights(weights)
+            self.sketch_view.set_weights(weights)
 
     def _on_evaluated(self, e: Evaluation):
         if self._stale:
             return
         self.loss_plot.add_evaluation(e["step"], e["nll_bound"])
         self.statusBar().showMessage(f"test NLL bound at step {e['step']:,}: {e['nll_bound']:.2f} nats", 10000)
+
+    def _on_sketch_anchor(self, which: str, means):
+        """The Sketch tab's drawing becomes the Latent tab's interpolation end A or B."""
+        self.latent_view.interpolation.set_end(which, means)
+        self.statusBar().showMessage(f"your drawing is the Latent tab's interpolation end {which}", 5000)
 
     def _on_stage(self, stage: LoadStage):
         """What the model asked for last is doing while it loads: said in the status bar with a
@@ -1095,6 +1120,7 @@ class MainWindow(QMainWindow):
         finally:  # whatever failed above, every thread is asked to end and joined
             try:
                 self.latent_view.shutdown()
+                self.sketch_view.shutdown()
             finally:
                 self.compare_view.shutdown()
         if loading:  # a dataset or model still loading cannot be interrupted: wait for it

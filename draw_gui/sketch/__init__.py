@@ -1,0 +1,1 @@
+"""The Sketch tab: draw your own image and watch the model read it."""
