@@ -4,17 +4,18 @@ Qt's Fusion style marks focus with a faint line on some widgets (line edits, spi
 at all on others: a check box, a button, the glimpse canvas, the KL bars or a plot gain the focus
 without any visible change, so a keyboard user loses their place after a few presses of Tab. The
 ring is one overlay drawn over the window in the palette's highlight colour. Like a browser's
-:focus-visible it appears when the focus arrives by keyboard (Tab, Shift+Tab, a shortcut) and not
-after a mouse click, where the pointer already shows where the user is.
+:focus-visible it appears when the focus moves within the window without a mouse button down
+(Tab, Shift+Tab, a shortcut) and not after a click, where the pointer already shows where the user
+is. It listens to QApplication.focusChanged only: an application-wide event filter would run
+Python for every event of the GUI thread, and Python entered that often in the GUI thread
+deadlocked against a worker thread freeing Qt objects (each side waiting for the other's lock).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRect, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtCore import QRect, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
-KEYBOARD_REASONS = (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason,
-                    Qt.FocusReason.ShortcutFocusReason)
 WIDTH = 2            # the ring's line, in pixels ...
 GAP = 1              # ... drawn this far outside the widget
 FOLLOW_MS = 150      # how often a shown ring follows its widget (a scroll area moves it silently)
@@ -35,28 +36,28 @@ class FocusRing(QWidget):
         self.target: QWidget | None = None
         self._follow = QTimer(self, interval=FOLLOW_MS)
         self._follow.timeout.connect(self._place)
-        self._filter = _FocusFilter(self)
-        QApplication.instance().installEventFilter(self._filter)
+        self._listening = True
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
         self.hide()
 
     def shutdown(self) -> None:
-        QApplication.instance().removeEventFilter(self._filter)
+        if self._listening:
+            self._listening = False
+            QApplication.instance().focusChanged.disconnect(self._on_focus_changed)
         self._follow.stop()
 
-    def focus_in(self, widget: QWidget, reason: Qt.FocusReason) -> None:
-        if widget.window() is not self.window() or widget is self:
-            return
-        if reason in KEYBOARD_REASONS:
-            self.target = widget
-            self._place()
-            self._follow.start()
-        elif reason != Qt.FocusReason.ActiveWindowFocusReason:
+    def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        window = self.window()
+        if new is None or new is self or new.window() is not window:
+            return                # the focus left the window: the ring stays for its return
+        if old is None or old.window() is not window:
+            return                # the window (re)activated, or a dialog closed: focus came back as it was
+        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
             self._drop()          # a click: the pointer shows where the user is
-        # coming back to the window keeps the ring as it was
-
-    def focus_out(self, widget: QWidget, reason: Qt.FocusReason) -> None:
-        if widget is self.target and reason != Qt.FocusReason.ActiveWindowFocusReason:
-            self._drop()
+            return
+        self.target = new
+        self._place()
+        self._follow.start()
 
     def _drop(self) -> None:
         self.target = None
@@ -86,20 +87,3 @@ class FocusRing(QWidget):
         half = WIDTH / 2
         painter.drawRoundedRect(QRectF(self.rect()).adjusted(half, half, -half, -half), 3, 3)
         painter.end()
-
-
-class _FocusFilter(QObject):
-    """Sees every widget's focus changes (with their reason, which focusChanged lacks)."""
-
-    def __init__(self, ring: FocusRing):
-        super().__init__(ring)
-        self.ring = ring
-
-    def eventFilter(self, watched, event) -> bool:
-        kind = event.type()
-        if kind in (QEvent.Type.FocusIn, QEvent.Type.FocusOut) and isinstance(watched, QWidget):
-            if kind == QEvent.Type.FocusIn:
-                self.ring.focus_in(watched, event.reason())
-            else:
-                self.ring.focus_out(watched, event.reason())
-        return False
