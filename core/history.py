@@ -41,7 +41,17 @@ def fixed_samples(model, n: int = 16, seed: int = 0):
 
 
 def _uint8(images: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(images, np.float32) * 255), 0, 255).astype(np.uint8)
+    """[0, 1] floats as bytes (a diverged model's NaN as 0)."""
+    return np.clip(np.rint(np.nan_to_num(np.asarray(images, np.float32)) * 255), 0, 255).astype(np.uint8)
+
+
+def _half(params: np.ndarray | None) -> np.ndarray | None:
+    """Box parameters as float16, clipped to its range (a runaway glimpse far off the image)."""
+    if params is None:
+        return None
+    limit = float(np.finfo(np.float16).max)
+    return np.clip(np.nan_to_num(np.asarray(params, np.float32), posinf=limit, neginf=-limit),
+                   -limit, limit).astype(np.float16)
 
 
 @dataclass
@@ -76,8 +86,8 @@ class TrainingHistory:
         self.steps.append(int(step))
         self.canvases.append(_uint8(trace.canvases[-1]))
         self.samples.append(_uint8(samples))
-        self.read.append(None if trace.read is None else np.asarray(trace.read, np.float16))
-        self.write.append(None if trace.write is None else np.asarray(trace.write, np.float16))
+        self.read.append(_half(trace.read))
+        self.write.append(_half(trace.write))
         self.timed.append(timed)
         if len(self.steps) > MAX_ENTRIES:
             self._thin()

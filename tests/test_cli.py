@@ -127,8 +127,8 @@ def test_run_folder_metrics_and_eval(capsys, mnist_dir, tmp_path):
     out = tmp_path / "run"
     code, _, err = run(capsys, "train", *TINY, "--max-steps", "6", "--data-dir", mnist_dir, "--out", out)
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "eval.csv", "metrics.csv", "run.json",
-                                                    "snapshot.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "eval.csv", "history.npz", "metrics.csv",
+                                                    "run.json", "snapshot.npz"]
     with open(out / "metrics.csv") as f:
         assert f.readline().strip() == "step,epoch,loss,recon,kl,time_s"
     rows = read_csv(out / "metrics.csv")

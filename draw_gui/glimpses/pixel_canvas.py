@@ -30,6 +30,11 @@ class PixelCanvas(QWidget):
         self.setToolTip("")
         self.describe()
 
+    def set_placeholder(self, text: str) -> None:
+        """What the canvas says while it has no image."""
+        self._placeholder = text
+        self.update()
+
     def set_image(self, image: QImage) -> None:
         self._image = image
         self.update()

@@ -121,6 +121,14 @@ def _log_slider(low: float, high: float) -> QSlider:
     return s
 
 
+def _digit_count() -> int:
+    """How many test digits the embedded MNIST sample offers (0 when it cannot be read)."""
+    try:
+        return pg.mnist_digit_count()
+    except Exception:   # a damaged installation: the playground still works on image files
+        return 0
+
+
 class FilterbankPlayground(QWidget):
     """The filterbank playground. set_image / set_params / params() / panels() drive and read it."""
 
@@ -141,7 +149,7 @@ class FilterbankPlayground(QWidget):
         self.source.setToolTip("What to look at: a test digit of the embedded MNIST sample or an image file")
         self.source.activated.connect(self._on_source)
         self.digit = QSpinBox()
-        self.digit.setRange(0, max(0, self._digit_count() - 1))
+        self.digit.setRange(0, max(0, _digit_count() - 1))
         self.digit.setPrefix("k = ")
         self.digit.setToolTip("Which test digit of the embedded MNIST sample")
         self.digit.valueChanged.connect(lambda k: self._load_digit(k))
@@ -262,17 +270,11 @@ class FilterbankPlayground(QWidget):
 
     @staticmethod
     def _has_digits() -> bool:
-        return FilterbankPlayground._digit_count() > 0
+        return _digit_count() > 0
 
-    @staticmethod
-    def _digit_count() -> int:
-        try:
-            return pg.mnist_digit_count()
-        except Exception:   # a damaged installation: the playground still works on image files
-            return 0
 
     def _load_digit(self, k: int) -> None:
-        if self._digit_count() == 0:
+        if _digit_count() == 0:
             return
         self.source.setCurrentIndex(0)
         self.set_image(pg.mnist_digit(k), f"test digit {k}")

@@ -207,7 +207,7 @@ class SketchView(QWidget):
             "(the same every time, so it moves only when the drawing does); the KL bars below show what each "
             "glimpse cost to encode.</p>")
         self.glimpse_view = GlimpseView()
-        self.glimpse_view.canvas._placeholder = "Draw on the canvas at the left"
+        self.glimpse_view.canvas.set_placeholder("Draw on the canvas at the left")
         self.glimpse_view.canvas.describe()
         self.glimpse_view.refresh_button.setToolTip("Read the drawing again")
         self.glimpse_view.refresh_requested.connect(self.read)
