@@ -69,15 +69,21 @@ class TrainingHistory:
     attention: str = "gaussian"
     _last_timed_s: float = float("-inf")
 
+    def _scheduled(self, step: int) -> bool:
+        """Whether a RECORD_STEPS step lies after the last entry and at or before `step` (a caller
+        that sees only some steps, reporting every few, records the first it sees past one)."""
+        last = self.steps[-1] if self.steps else 0
+        return any(last < s <= step for s in RECORD_STEPS)
+
     def due(self, step: int, elapsed_s: float) -> bool:
         """Whether step `step`, after elapsed_s seconds of training, is one to record."""
         if self.steps and step <= self.steps[-1]:
             return False
-        return step in RECORD_STEPS or elapsed_s - self._last_timed_s >= EVERY_S
+        return self._scheduled(step) or elapsed_s - self._last_timed_s >= EVERY_S
 
     def record(self, step: int, elapsed_s: float, trace, samples: np.ndarray) -> None:
         """trace: the fixed test digits' GlimpseTrace at this step; samples: (S, C, H, W) in [0, 1]."""
-        timed = step not in RECORD_STEPS
+        timed = not self._scheduled(step)
         if timed or self._last_timed_s == float("-inf"):
             self._last_timed_s = elapsed_s
         if self.images is None and trace.images is not None:

@@ -80,3 +80,49 @@ def test_draw_gui_history_refuses_what_is_not_a_run_in_one_line(tmp_path, capsys
     assert main(["history", str(target)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(target) in err[0]
+
+
+def test_the_glimpses_tab_scrubs_through_a_window_runs_history(qtbot, tmp_path, mnist_dir, monkeypatch):
+    """A run trained in the window: 'training history' shows its recorded steps, the slider picks
+    one, and the picture is that entry's replay frame; the replay GIF has every entry."""
+    from draw_gui.widgets import saving
+    from draw_gui.window.main_window import MainWindow
+    from draw_gui.window.settings import Settings
+    w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.config_panel.set_values({**w.config_panel.values(), "data_dir": str(mnist_dir), "glimpses": 2, "hidden": 16,
+                               "z_size": 4, "batch_size": 8})
+    out = tmp_path / "run"
+    w.start(out=str(out))
+    qtbot.waitUntil(lambda: (out / HISTORY_NAME).exists() and w.run_info is not None, timeout=60000)
+    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 12, timeout=60000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    strip = w.glimpse_view.history
+    w.glimpse_view.history_checkbox.setChecked(True)
+    qtbot.waitUntil(lambda: strip.entries() >= 4, timeout=10000)   # at or just past steps 1, 2, 5, 10
+    history = TrainingHistory.load(out / HISTORY_NAME)
+    assert strip.entries() == len(history) and strip.shown_step() == history.steps[-1]   # the newest
+    strip.slider.setValue(0)
+    first = history.steps[0]
+    assert strip.shown_step() == first and strip.step_label.text().startswith(f"step {first} ")
+    expected = np.asarray(replay_frames(history)[0])
+    assert np.array_equal(np.asarray(strip.shown_frame()), expected)
+    shown = strip.canvas.image()
+    assert (shown.width(), shown.height()) == expected.shape[1::-1]
+    saved = tmp_path / "replay.gif"
+    monkeypatch.setattr(saving, "ask_save_path", lambda *a, **k: saved)
+    assert strip.save_gif() == saved and Image.open(saved).n_frames == len(history)
+    w.close()
+
+
+def test_a_caller_reporting_every_few_steps_still_records_each_scheduled_point():
+    trainer, batches = _tiny_trainer(steps=1)
+    trace = snapshot_trace(trainer.model, batches.examples(2))
+    samples = fixed_samples(trainer.model, 2)
+    h = TrainingHistory()
+    for step in (3, 4, 7, 12, 13, 60):          # reports that skip steps 1, 2, 5, 10, 20 and 50
+        if h.due(step, 0.0):
+            h.record(step, 0.0, trace, samples)
+    assert h.steps == [3, 7, 12, 60] and h.timed == [False] * 4

@@ -23,6 +23,7 @@ from core.trace import GlimpseTrace, attention_box, attention_corners, outline_v
 from draw_gui.widgets import saving
 from draw_gui.glimpses.kl_bars import KLBars
 from draw_gui.glimpses.pixel_canvas import PixelCanvas
+from draw_gui.glimpses.history import HistoryStrip
 from draw_gui.glimpses.timeline import GLIMPSE_KEYS, Timeline
 from draw_gui.widgets.flow import FlowLayout
 
@@ -104,11 +105,18 @@ class GlimpseView(QWidget):
         self.refresh_button.clicked.connect(self.refresh_requested)
 
         self.kl_plot = KLBars()
+        # Training replayed: the run folder's history.npz, step by step (shown on demand)
+        self.history = HistoryStrip()
+        self.history.hide()
+        self.history_checkbox = QCheckBox("training history")
+        self.history_checkbox.setToolTip("Show how this run's fixed test digits and fixed-noise samples looked "
+                                         "at each recorded step, with a slider over training")
+        self.history_checkbox.toggled.connect(self.history.setVisible)
         self.kl_plot.glimpse_clicked.connect(self.set_t)
 
         options = QWidget()      # one row that wraps in a narrow window (the buttons stay at the right)
         flow = FlowLayout(options).add_widgets(self.timeline.speed_combo, self.error_checkbox,
-                                               self.boxes_checkbox, self.sigma_checkbox)
+                                               self.boxes_checkbox, self.sigma_checkbox, self.history_checkbox)
         flow.add_stretch()
         flow.add_widgets(self.save_png_button, self.save_gif_button, self.refresh_button)
         layout = QVBoxLayout(self)
@@ -117,6 +125,7 @@ class GlimpseView(QWidget):
         layout.addWidget(self.timeline)
         layout.addWidget(options)
         layout.addWidget(self.kl_plot)
+        layout.addWidget(self.history, 1)
 
         self.timeline.add_shortcuts(self)
         self.save_gif_shortcut = QShortcut(SAVE_GIF_KEYS, self)

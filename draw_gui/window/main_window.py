@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.glimpse_view = GlimpseView()
         self.glimpse_view.refresh_requested.connect(self._glimpse_refresh)
         self.glimpse_view.settings = self.settings  # save dialogs remember their folder
+        self.glimpse_view.history.settings = self.settings
         self.tabs = QTabWidget()
         self.tabs.addTab(self.glimpse_view, "Glimpses")
         self.latent_view = LatentView(self.settings)
@@ -349,7 +350,20 @@ class MainWindow(QMainWindow):
         self.model_chooser.fill(shipped_models(), self.settings.get("recent", []), runs)
         self._sync_chooser()
 
+    def _history_folder(self) -> Path | None:
+        """The run folder whose training history the Glimpses tab replays: the followed run's,
+        the window's run's, or the run folder a checkpoint shown came from."""
+        from core.runfolder import is_run_folder
+        if self.follow is not None:
+            return Path(self.follow.path)
+        if self.run_info is not None and self.run_info.run_folder:
+            return Path(self.run_info.run_folder)
+        if self.shown is not None and self.shown.path and is_run_folder(Path(self.shown.path).parent):
+            return Path(self.shown.path).parent
+        return None
+
     def _sync_chooser(self):
+        self.glimpse_view.history.set_folder(self._history_folder())
         shown = self.shown
         if self.follow is not None:
             shown = ShownModel(f"following {self.follow.path.name}")
