@@ -268,3 +268,32 @@ def test_the_parser_is_argparse(tmp_path):
     parser = add_filterbank_parser(sub)
     args = parser.parse_args(["mnist:3", "--out", str(tmp_path / "f.png")])
     assert (args.N, args.gamma, args.gx, args.delta) == (12, 1.0, None, None)
+
+
+def test_the_window_playground_looks_at_the_models_canvas_and_remembers_the_image_folder(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from draw_gui.window.main_window import MainWindow
+    from draw_gui.window.settings import Settings
+    from tests.test_shipped_models_window import showing
+    monkeypatch.setenv("DRAW_GUI_DATA", str(tmp_path))
+    w = MainWindow(Settings(tmp_path / "settings.json"))
+    qtbot.addWidget(w)
+    w.show()
+    trace = showing(qtbot, w, "mnist")
+    w.glimpse_view.set_t(10)
+    view = w.filterbank_view
+    view.source.setCurrentIndex(2)
+    view.source.activated.emit(2)
+    assert np.array_equal(view.image(), trace.canvases[9, 0]) and view.source_label.text() == "the model's canvas"
+    picture = tmp_path / "pictures" / "x.png"
+    picture.parent.mkdir()
+    Image.fromarray(np.full((20, 30), 200, np.uint8)).save(picture)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda parent, title, folder, filters: (asked.append(folder), (str(picture), ""))[1])
+    view.source.activated.emit(1)
+    assert view.image().shape == (1, 20, 30) and w.settings.get("playground_folder") == str(picture.parent)
+    view.source.activated.emit(1)
+    assert asked[-1] == str(picture.parent)                  # the dialog opens where the last image was
+    w.close()

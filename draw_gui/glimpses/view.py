@@ -365,6 +365,12 @@ class GlimpseView(QWidget):
                              sigma_width=self.sigma_checkbox.isChecked(), padding=PADDING,
                              gap=_gap(self._scale), palette=self._box_palette).convert("RGB")
 
+    def current_canvas(self):
+        """The first example's canvas σ(c_t) at the glimpse shown, (C, H, W) in [0, 1]; None without one."""
+        if self._trace is None:
+            return None
+        return self._trace.canvases[self._t - 1, 0]
+
     def _render(self) -> None:
         trace = self._trace
         if trace is None:

@@ -140,13 +140,16 @@ class FilterbankPlayground(QWidget):
         self._glimpse = pg.default_glimpse(28, 28)
         self._panels: pg.Panels | None = None
         self.setAccessibleName("Filterbank playground")
-        self.settings = None       # the window's QSettings (remembers the image folder), when it sets one
+        self.settings = None       # the window's Settings (get/set: remembers the image folder), when it sets one
+        # The Glimpses tab's canvas at its t, (C, H, W) in [0, 1], or None: the window sets this
+        self.model_canvas = None
         self.palette_name = None   # core.export box colours (None: the default)
 
         # --- the image to look at
         self.source = QComboBox()
-        self.source.addItems(["Test digit", "Image file…"])
-        self.source.setToolTip("What to look at: a test digit of the embedded MNIST sample or an image file")
+        self.source.addItems(["Test digit", "Image file…", "Model's canvas"])
+        self.source.setToolTip("What to look at: a test digit of the embedded MNIST sample, an image file, or "
+                               "the canvas the Glimpses tab shows (its first example at its glimpse t)")
         self.source.activated.connect(self._on_source)
         self.digit = QSpinBox()
         self.digit.setRange(0, max(0, _digit_count() - 1))
@@ -283,7 +286,14 @@ class FilterbankPlayground(QWidget):
         if index == 0:
             self._load_digit(self.digit.value())
             return
-        folder = self.settings.value("playground/folder", "") if self.settings is not None else ""
+        if index == 2:
+            canvas = self.model_canvas() if self.model_canvas is not None else None
+            if canvas is None:
+                self.source_label.setText("no model canvas yet: open or train a model")
+            else:
+                self.set_image(canvas, "the model's canvas")
+            return
+        folder = self.settings.get("playground_folder", "") if self.settings is not None else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", str(folder),
                                               "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
         if path:
@@ -298,7 +308,7 @@ class FilterbankPlayground(QWidget):
             self.source_label.setText(f"could not read {Path(path).name}: {e}")
             return False
         if self.settings is not None:
-            self.settings.setValue("playground/folder", str(Path(path).parent))
+            self.settings.set("playground_folder", str(Path(path).parent))
         self.set_image(image, Path(path).name)
         return True
 

@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
         from draw_gui.playground.filterbank import FilterbankPlayground
         self.filterbank_view = FilterbankPlayground()
         self.filterbank_view.settings = self.settings   # the image-file dialog remembers its folder
+        self.filterbank_view.model_canvas = self.glimpse_view.current_canvas
         self.tabs.addTab(_scrolling(self.filterbank_view), "Filterbank")
         self.tabs.currentChanged.connect(self._on_tab)
         self.loss_plot = LossPlot()
