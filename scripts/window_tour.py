@@ -8,7 +8,7 @@ Run it in a real X server of the size to check, so that the window fits that scr
         .venv/bin/python scripts/window_tour.py --out docs/tour/1024x768
 
 It writes OUT-glimpses.png, OUT-latent.png, OUT-compare.png, OUT-runs.png, OUT-trained.png,
-OUT-opening.png and OUT-opened.png (the whole screen, so a window too large for it shows cut off),
+OUT-history.png (the run's training history), OUT-opening.png and OUT-opened.png (the whole screen, so a window too large for it shows cut off),
 and prints the window's size beside the screen's.
 """
 import argparse
@@ -56,8 +56,8 @@ def main():
     spin(until=lambda: w.shown is not None and w.latent_view.grid_images() is not None)
     print(f"screen {screen.width()}x{screen.height()}, window {w.frameGeometry().width()}x"
           f"{w.frameGeometry().height()} at ({w.x()}, {w.y()})")
-    for index, name in enumerate(("glimpses", "latent", "compare", "runs")):
-        w.tabs.setCurrentIndex(index)
+    for name in ("glimpses", "latent", "compare", "runs"):
+        w.tabs.setCurrentIndex([w.tabs.tabText(i).lower() for i in range(w.tabs.count())].index(name))
         spin(1.5)
         shot(name)
     w.tabs.setCurrentIndex(0)
@@ -72,6 +72,11 @@ def main():
     spin(until=lambda: w.state == "stopped")
     spin(until=lambda: w.glimpse_view.trace() is not None, limit=10)
     shot("trained")
+    w.glimpse_view.history_checkbox.setChecked(True)        # training replayed: the run's recorded steps
+    spin(until=lambda: w.glimpse_view.history.entries() >= 3, limit=10)
+    w.glimpse_view.history.slider.setValue(w.glimpse_view.history.entries() // 2)
+    shot("history")
+    w.glimpse_view.history_checkbox.setChecked(False)
     trained = next(Path(os.environ["DRAW_GUI_RUNS_DIR"]).glob("*/checkpoint.pt"))
     # Open the shipped model's file as a user would with File → Open checkpoint.
     from draw_gui.models.shipped import DEFAULT, shipped_model

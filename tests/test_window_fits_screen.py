@@ -113,3 +113,16 @@ def test_a_flow_row_wraps_its_controls_instead_of_widening(qtbot, width):
     assert (len(lines) > 1) == (width < flow.sizeHint().width())
     if len(lines) == 1:
         assert last.geometry().right() == row.rect().right()  # the stretch pushes it to the end
+
+
+def test_the_loss_plot_gives_its_room_to_the_tabs_that_need_it(qtbot, tmp_path):
+    w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
+    qtbot.addWidget(w)
+    w.show()
+    shown = {}
+    for index in range(w.tabs.count()):
+        w.tabs.setCurrentIndex(index)
+        shown[w.tabs.tabText(index)] = w.loss_plot.isVisibleTo(w)
+    assert shown == {"Glimpses": True, "Latent": True, "Sketch": False, "Compare": False, "Runs": True,
+                     "Filterbank": False}
+    w.close()

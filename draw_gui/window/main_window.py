@@ -224,7 +224,8 @@ class MainWindow(QMainWindow):
         self.sketch_view = SketchView()       # draw a digit, watch the model read it
         self.sketch_view.glimpse_view.settings = self.settings
         self.sketch_view.anchor_requested.connect(self._on_sketch_anchor)
-        self.tabs.addTab(_scrolling(self.sketch_view), "Sketch")
+        self.sketch_tab = _scrolling(self.sketch_view)
+        self.tabs.addTab(self.sketch_tab, "Sketch")
         self.compare_view = CompareView(self.settings)
         self.compare_view.failed.connect(self._on_view_failed)
         self.tabs.addTab(self.compare_view, "Compare")
@@ -241,7 +242,8 @@ class MainWindow(QMainWindow):
         self.filterbank_view = FilterbankPlayground()
         self.filterbank_view.settings = self.settings   # the image-file dialog remembers its folder
         self.filterbank_view.model_canvas = self.glimpse_view.current_canvas
-        self.tabs.addTab(_scrolling(self.filterbank_view), "Filterbank")
+        self.filterbank_tab = _scrolling(self.filterbank_view)
+        self.tabs.addTab(self.filterbank_tab, "Filterbank")
         self.tabs.currentChanged.connect(self._on_tab)
         self.loss_plot = LossPlot()
         self.splitter = QSplitter(Qt.Vertical)
@@ -275,8 +277,10 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(w)
 
     def _on_tab(self, _index):
-        # The loss plot below is the live run's; comparing runs needs the room (it has its own plot).
-        self.loss_plot.setVisible(self.tabs.currentWidget() is not self.compare_view)
+        # The loss plot below is the live run's. Comparing runs (it has its own plot), drawing a digit
+        # and playing with a filterbank need the room more than the training curves.
+        current = self.tabs.currentWidget()
+        self.loss_plot.setVisible(current not in (self.compare_view, self.sketch_tab, self.filterbank_tab))
 
     def _build_toolbar(self):
         """Model: [chooser] (i): the model every tab shows, and its card."""
