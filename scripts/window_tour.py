@@ -8,7 +8,8 @@ Run it in a real X server of the size to check, so that the window fits that scr
         .venv/bin/python scripts/window_tour.py --out docs/tour/1024x768
 
 It writes OUT-glimpses.png, OUT-latent.png, OUT-compare.png, OUT-runs.png, OUT-trained.png,
-OUT-history.png (the run's training history), OUT-opening.png and OUT-opened.png (the whole screen, so a window too large for it shows cut off),
+OUT-history.png (the run's training history), OUT-opening.png and OUT-opened.png (the whole
+screen, so a window too large for it shows cut off),
 and prints the window's size beside the screen's.
 """
 import argparse
