@@ -167,3 +167,20 @@ def replay_frames(history: TrainingHistory, per_row: int = 4, scale: int = 4) ->
         ImageDraw.Draw(frame).text((4, 2), f"step {step:,}", fill=(230, 230, 230))
         frames.append(frame)
     return frames
+
+
+def sample_frames(history: TrainingHistory, per_row: int = 4, scale: int = 4) -> list:
+    """One PIL image per entry, in step order: the samples from fixed noise alone, with the step
+    (the Latent tab's view of the same history)."""
+    from PIL import Image, ImageDraw
+
+    from core.export import image_grid
+    frames = []
+    for i, step in enumerate(history.steps):
+        grid = image_grid(history.samples[i].astype(np.float32) / 255, per_row=per_row, scale=scale)
+        label = 16
+        frame = Image.new("RGB", (grid.width, grid.height + label))
+        frame.paste(grid, (0, label))
+        ImageDraw.Draw(frame).text((4, 2), f"step {step:,}", fill=(230, 230, 230))
+        frames.append(frame)
+    return frames

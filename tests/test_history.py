@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from core import history as history_module
-from core.history import HISTORY_NAME, MAX_ENTRIES, RECORD_STEPS, TrainingHistory, fixed_samples, replay_frames
+from core.history import (HISTORY_NAME, MAX_ENTRIES, RECORD_STEPS, TrainingHistory, fixed_samples, replay_frames,
+                          sample_frames)
 from core.live_run import LiveRun, snapshot_trace
 from core.runfolder import RunFolder
 from tests.test_follow import _tiny_trainer
@@ -111,6 +112,17 @@ def test_the_glimpses_tab_scrubs_through_a_window_runs_history(qtbot, tmp_path, 
     assert np.array_equal(np.asarray(strip.shown_frame()), expected)
     shown = strip.canvas.image()
     assert (shown.width(), shown.height()) == expected.shape[1::-1]
+    # The Latent tab replays the same steps' samples from fixed noise
+    w.tabs.setCurrentWidget(w.latent_view)
+    w.latent_view.history_checkbox.setChecked(True)
+    latent_strip = w.latent_view.history
+    qtbot.waitUntil(lambda: latent_strip.entries() == len(history), timeout=10000)
+    assert not w.latent_view.grid.isVisible() and latent_strip.isVisible()
+    latent_strip.slider.setValue(1)
+    assert latent_strip.shown_step() == history.steps[1]
+    assert np.array_equal(np.asarray(latent_strip.shown_frame()), np.asarray(sample_frames(history)[1]))
+    w.latent_view.history_checkbox.setChecked(False)
+    assert w.latent_view.grid.isVisibleTo(w.latent_view)
     saved = tmp_path / "replay.gif"
     monkeypatch.setattr(saving, "ask_save_path", lambda *a, **k: saved)
     assert strip.save_gif() == saved and Image.open(saved).n_frames == len(history)

@@ -21,10 +21,13 @@ EMPTY = "No training history here: runs record one as they train (history.npz in
 
 
 class HistoryStrip(QWidget):
-    """set_folder(run folder or None); the slider picks an entry; Save replay GIF… writes them all."""
+    """set_folder(run folder or None); the slider picks an entry; Save replay GIF… writes them all.
+    samples_only: each entry's fixed-noise samples alone (the Latent tab), else the test digits
+    with their boxes beside the samples (the Glimpses tab)."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, samples_only: bool = False):
         super().__init__(parent)
+        self._samples_only = samples_only
         self.settings = None            # the window's, so the save dialog remembers its folder
         self._folder: Path | None = None
         self._mtime = None
@@ -75,7 +78,7 @@ class HistoryStrip(QWidget):
 
     def reload(self) -> None:
         """Read history.npz again if it changed; a slider at the newest entry follows new ones."""
-        from core.history import HISTORY_NAME, TrainingHistory, replay_frames
+        from core.history import HISTORY_NAME, TrainingHistory, replay_frames, sample_frames
         path = self._folder / HISTORY_NAME if self._folder is not None else None
         try:
             mtime = path.stat().st_mtime_ns if path is not None else None
@@ -92,7 +95,8 @@ class HistoryStrip(QWidget):
                 history = None        # half-written by another process: the next poll reads it
         at_end = not self._frames or self.slider.value() == len(self._frames) - 1
         self._history = history if history is not None and len(history) else None
-        self._frames = replay_frames(self._history) if self._history is not None else []
+        frames = sample_frames if self._samples_only else replay_frames
+        self._frames = frames(self._history) if self._history is not None else []
         with_signals_blocked = self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(self._frames) - 1))
         if at_end:

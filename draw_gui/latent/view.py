@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroup
 
 from core.export import image_grid
 from draw_gui.widgets import saving
+from draw_gui.glimpses.history import HistoryStrip
 from draw_gui.latent.decoder import DecodeKind, DecodeRequest, DecodeResult, LatentDecoder, on_pad, prior_latent
 from draw_gui.latent.drawing import GIF_SCALE, PNG_SCALE, DrawingProcess
 from draw_gui.latent.interpolation import InterpolationBox
@@ -140,10 +141,20 @@ class LatentView(QWidget):
         self.grid.setToolTip(f"{GRID_SIDE * GRID_SIDE} samples, each from its own latent drawn from the prior")
         self.new_grid_button = button("New samples", "Draw the grid again from new latents", self.new_grid)
         self.save_grid_button = button("Save PNG…", "Save the grid as a PNG", self.save_grid_png)
+        # Training replayed: the same 16 fixed-noise samples at each step the run recorded
+        self.history = HistoryStrip(samples_only=True)
+        self.history.settings = self.settings
+        self.history.hide()
+        self.history_checkbox = QCheckBox("training history")
+        self.history_checkbox.setToolTip("Show the run's samples from fixed noise at each recorded step of "
+                                         "training, with a slider, instead of the grid")
+        self.history_checkbox.toggled.connect(self._show_history)
         grid_box = QGroupBox("Samples")
         box = QVBoxLayout(grid_box)
         box.addWidget(self.grid, 1)
+        box.addWidget(self.history, 1)
         box.addLayout(row(self.new_grid_button, self.save_grid_button, stretch_at=1))
+        box.addWidget(self.history_checkbox)
 
         content = QWidget()
         self._grid_layout = QGridLayout(content)
@@ -347,6 +358,11 @@ class LatentView(QWidget):
     def reset_boxes(self) -> None:
         self._writes.clear()
         self._submit_image()
+
+    def _show_history(self, on: bool) -> None:
+        self.history.setVisible(on)
+        for widget in (self.grid, self.new_grid_button, self.save_grid_button):
+            widget.setVisible(not on)
 
     def new_grid(self) -> None:
         self._grid_seed += 1

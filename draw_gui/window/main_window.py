@@ -368,7 +368,9 @@ class MainWindow(QMainWindow):
         return None
 
     def _sync_chooser(self):
-        self.glimpse_view.history.set_folder(self._history_folder())
+        folder = self._history_folder()
+        self.glimpse_view.history.set_folder(folder)
+        self.latent_view.history.set_folder(folder)
         shown = self.shown
         if self.follow is not None:
             shown = ShownModel(f"following {self.follow.path.name}")
