@@ -25,10 +25,17 @@ import os
 import pathlib
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from core.trace import GlimpseTrace
+
+if TYPE_CHECKING:
+    import torch
+
+# torch-free at import, as core.runfolder: the window builds the Sketch tab (its canvas uses
+# paint_segment) before torch has loaded; only reading a drawing imports it.
 
 DEFAULT_SAMPLES = 8   # fixed-noise draws the bound is averaged over (9 forward passes in one batch)
 DEFAULT_SEED = 0
@@ -54,6 +61,7 @@ class Reading:
 def fixed_noise(model, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> torch.Tensor:
     """(T, samples, Z) standard normal noise from a CPU generator seeded with `seed` (the same on any
     device and for any image)."""
+    import torch
     cfg = model.config
     g = torch.Generator().manual_seed(int(seed))
     return torch.randn(cfg.glimpses, samples, cfg.z_size, generator=g)
@@ -62,6 +70,7 @@ def fixed_noise(model, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED)
 def as_input(image, model) -> torch.Tensor:
     """(1, C, H, W) float tensor on the model's device from a (C, H, W) or (H, W) array in [0, 1];
     ValueError when its shape is not the model's."""
+    import torch
     x = torch.as_tensor(np.asarray(image, dtype=np.float32))
     if x.dim() == 2:
         x = x.unsqueeze(0)
@@ -72,39 +81,40 @@ def as_input(image, model) -> torch.Tensor:
     return x.clamp(0, 1).unsqueeze(0).to(device=device, dtype=model.canvas0.dtype)
 
 
-@torch.no_grad()
 def read_image(model, image, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
                binarize: bool = False) -> Reading:
     """The model's reading of one image (see the module docstring). One forward pass over a batch
     of 1 + samples: the mean path first, then the fixed-noise draws."""
-    if samples < 1:
-        raise ValueError(f"samples must be at least 1, got {samples}")
-    x = as_input(image, model)
-    if binarize:
-        x = (x > 0.5).to(x.dtype)
-    cfg = model.config
-    eps = torch.cat([torch.zeros(cfg.glimpses, 1, cfg.z_size), fixed_noise(model, samples, seed)], 1)
-    eps = eps.to(device=x.device, dtype=x.dtype)
-    mus = []
-    hook = model.q.register_forward_hook(lambda mod, inp, out: mus.append(out.chunk(2, dim=1)[0][:1]))
-    try:
-        out = model(x.expand(samples + 1, -1, -1, -1), eps=eps, trace=True)
-    finally:
-        hook.remove()
-    means = torch.cat(mus, 0).float().cpu().numpy()                      # (T, Z) of the mean path
-    recon = out.recon[1:].float().cpu().numpy()                         # (samples,)
-    kl = out.kl[1:].float().cpu().numpy()                               # (samples, T)
-    bounds = recon + kl.sum(1)
-    full = out.trace
-    trace = GlimpseTrace(
-        canvases=full.canvases[:, :1].copy(),
-        read=None if full.read is None else full.read[:, :1].copy(),
-        write=None if full.write is None else full.write[:, :1].copy(),
-        read_size=full.read_size, write_size=full.write_size,
-        images=full.images[:1].copy(), kl_steps=kl.mean(0), attention=full.attention)
-    return Reading(bound=float(bounds.mean()), recon=float(recon.mean()), kl=kl.mean(0),
-                   bound_std=float(bounds.std()), means=means, trace=trace,
-                   reconstruction=trace.canvases[-1, 0].copy(), samples=samples, seed=int(seed))
+    import torch
+    with torch.no_grad():
+        if samples < 1:
+            raise ValueError(f"samples must be at least 1, got {samples}")
+        x = as_input(image, model)
+        if binarize:
+            x = (x > 0.5).to(x.dtype)
+        cfg = model.config
+        eps = torch.cat([torch.zeros(cfg.glimpses, 1, cfg.z_size), fixed_noise(model, samples, seed)], 1)
+        eps = eps.to(device=x.device, dtype=x.dtype)
+        mus = []
+        hook = model.q.register_forward_hook(lambda mod, inp, out: mus.append(out.chunk(2, dim=1)[0][:1]))
+        try:
+            out = model(x.expand(samples + 1, -1, -1, -1), eps=eps, trace=True)
+        finally:
+            hook.remove()
+        means = torch.cat(mus, 0).float().cpu().numpy()                      # (T, Z) of the mean path
+        recon = out.recon[1:].float().cpu().numpy()                         # (samples,)
+        kl = out.kl[1:].float().cpu().numpy()                               # (samples, T)
+        bounds = recon + kl.sum(1)
+        full = out.trace
+        trace = GlimpseTrace(
+            canvases=full.canvases[:, :1].copy(),
+            read=None if full.read is None else full.read[:, :1].copy(),
+            write=None if full.write is None else full.write[:, :1].copy(),
+            read_size=full.read_size, write_size=full.write_size,
+            images=full.images[:1].copy(), kl_steps=kl.mean(0), attention=full.attention)
+        return Reading(bound=float(bounds.mean()), recon=float(recon.mean()), kl=kl.mean(0),
+                       bound_std=float(bounds.std()), means=means, trace=trace,
+                       reconstruction=trace.canvases[-1, 0].copy(), samples=samples, seed=int(seed))
 
 
 def fit_image(rgb: np.ndarray, shape, invert: str = "auto") -> np.ndarray:

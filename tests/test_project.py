@@ -34,6 +34,19 @@ def test_the_window_module_opens_without_importing_torch():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_building_the_window_does_not_import_torch(tmp_path):
+    """Nor does building the window: every tab waits for torch until it needs it (the Sketch and
+    Filterbank tabs once pulled it in at construction, making the window appear 2 s later)."""
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; "
+            f"os.environ['DRAW_GUI_CONFIG_DIR'] = {str(tmp_path)!r}; "
+            "from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from draw_gui.window.main_window import MainWindow; w = MainWindow(open_model=False); "
+            "bad = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')}); "
+            "print(bad); w.shutdown(); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def test_qt_bindings_keep_none_alive_across_many_signals(qtbot):
     """PySide6 6.12.0 dropped a reference to None/True/False per signal emit and crashed Python < 3.12
     within seconds of training; pyproject excludes it, and this catches a binding that does it again."""

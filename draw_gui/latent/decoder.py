@@ -141,11 +141,8 @@ class LatentDecoder(JobThread):
                 self.report_failure(e, subject=job if isinstance(job, DecodeRequest) else None)
 
     def _load(self, weights: ModelWeights) -> None:
-        from core.model import DRAW
-        if self._model is None or weights.config != self._config:
-            self._model = DRAW(weights.config).eval()
-            self._config = weights.config
-        self._model.load_state_dict(weights.state)
+        self._model = weights.load_into(self._model)
+        self._config = weights.config
         self._examples = weights.examples
         self._step = weights.step
 

@@ -136,7 +136,10 @@ class FilterbankPlayground(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._image = pg.mnist_digit(0) if self._has_digits() else np.zeros((1, 28, 28), np.float32)
+        # Test digit 0 and the first panels come when the tab is first shown (or first asked for):
+        # the embedded sample and the filterbank need torch, which the window must not wait for.
+        self._image = np.zeros((1, 28, 28), np.float32)
+        self._started = False
         self._glimpse = pg.default_glimpse(28, 28)
         self._panels: pg.Panels | None = None
         self.setAccessibleName("Filterbank playground")
@@ -152,7 +155,7 @@ class FilterbankPlayground(QWidget):
                                "the canvas the Glimpses tab shows (its first example at its glimpse t)")
         self.source.activated.connect(self._on_source)
         self.digit = QSpinBox()
-        self.digit.setRange(0, max(0, _digit_count() - 1))
+        self.digit.setRange(0, 0)   # the embedded sample's size once started
         self.digit.setPrefix("k = ")
         self.digit.setToolTip("Which test digit of the embedded MNIST sample")
         self.digit.valueChanged.connect(lambda k: self._load_digit(k))
@@ -226,7 +229,6 @@ class FilterbankPlayground(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(controls)
         layout.addWidget(scroll, 1)
-        self._refresh()
 
     # ------------------------------------------------------------------ the public face
 
@@ -243,7 +245,10 @@ class FilterbankPlayground(QWidget):
         self.source_label.setText(name)
         if not same:
             self._glimpse = pg.default_glimpse(image.shape[1], image.shape[2], self._glimpse.N)
-        self._refresh()
+        if self._started:
+            self._refresh()
+        else:
+            self._start(with_digit=False)
 
     def set_params(self, gx: float, gy: float, delta: float, sigma2: float, gamma: float, N: int) -> None:
         """The glimpse in paper units; ValueError for parameters that are not one."""
@@ -252,7 +257,10 @@ class FilterbankPlayground(QWidget):
         if problem:
             raise ValueError(problem)
         self._glimpse = g
-        self._refresh()
+        if self._started:
+            self._refresh()
+        else:
+            self._start()
 
     def params(self) -> tuple[float, float, float, float, float, int]:
         g = self._glimpse
@@ -262,18 +270,32 @@ class FilterbankPlayground(QWidget):
         return self._glimpse
 
     def image(self) -> np.ndarray:
+        self._start()
         return self._image
 
     def panels(self) -> dict[str, np.ndarray]:
         """The numbers on show: patch (C, N, N), F_X (N, A), F_Y (N, B), writeback (C, H, W)."""
+        self._start()
         p = self._panels
         return {"patch": p.patch, "F_X": p.F_X, "F_Y": p.F_Y, "writeback": p.writeback}
 
     # ------------------------------------------------------------------ inside
 
-    @staticmethod
-    def _has_digits() -> bool:
-        return _digit_count() > 0
+    def _start(self, with_digit: bool = True) -> None:
+        """Once: the digit range, test digit 0 (unless an image came first) and the first panels."""
+        if self._started:
+            return
+        self._started = True
+        count = _digit_count()
+        with QSignalBlocker(self.digit):
+            self.digit.setRange(0, max(0, count - 1))
+        if with_digit and count:
+            self._image = pg.mnist_digit(0)
+        self._refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._start()
 
 
     def _load_digit(self, k: int) -> None:

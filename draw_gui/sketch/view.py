@@ -17,13 +17,12 @@ and at once on "Read". "Use as latent anchor A / B" emits anchor_requested(which
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from core.reconstruct import DEFAULT_SAMPLES, Reading, load_image_file, paint_segment, read_image
+from core.reconstruct import DEFAULT_SAMPLES, Reading, load_image_file, paint_segment, read_image  # torch: lazy
 from draw_gui.glimpses.view import GlimpseView
 
 READ_INTERVAL_MS = 150          # while drawing, the model reads the drawing at most this often
@@ -243,17 +242,12 @@ class SketchView(QWidget):
     def set_model(self, model_or_weights) -> None:
         """A core.model.DRAW (used as it is, in eval mode) or a workers.training.ModelWeights (config +
         CPU state dict: built into a CPU model here, reused while the config stays the same)."""
-        from core.model import DRAW
         if model_or_weights is None:
             self._model = None
-        elif isinstance(model_or_weights, DRAW):
-            self._model = model_or_weights.eval()
+        elif hasattr(model_or_weights, "load_into"):     # workers.training.ModelWeights
+            self._model = model_or_weights.load_into(self._model)
         else:
-            config, state = model_or_weights.config, model_or_weights.state
-            if self._model is None or self._model.config != config or self._model.canvas0.device.type != "cpu":
-                self._model = DRAW(config)
-            self._model.load_state_dict(state)
-            self._model.eval()
+            self._model = model_or_weights.eval()
         if self._model is not None:
             self.canvas.set_shape(self._model.config.image_shape)
         self._reading = None
@@ -285,8 +279,7 @@ class SketchView(QWidget):
         self._due = False
         if self._model is None:
             return None
-        with torch.inference_mode():
-            reading = read_image(self._model, self.canvas.pixels(), binarize=self.binarize_checkbox.isChecked())
+        reading = read_image(self._model, self.canvas.pixels(), binarize=self.binarize_checkbox.isChecked())
         self._reading, self._stale = reading, False
         self.glimpse_view.set_trace(reading.trace)
         self.bound_label.setText(self.bound_text(reading))

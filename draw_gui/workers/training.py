@@ -103,6 +103,15 @@ class ModelWeights:
     step: int
     examples: np.ndarray | None   # (B, C, H, W) the fixed test examples (for principal directions)
 
+    def load_into(self, model: DRAW | None) -> DRAW:
+        """These weights in `model` when it has this config (no new module per update), else in a
+        new CPU model; returned in eval mode. For the thread or view that keeps its own copy."""
+        from core.model import DRAW
+        if model is None or model.config != self.config or model.canvas0.device.type != "cpu":
+            model = DRAW(self.config)
+        model.load_state_dict(self.state)
+        return model.eval()
+
 
 class _View(NamedTuple):
     """A view_only setup's model: shown, not trained."""
