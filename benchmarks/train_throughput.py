@@ -93,10 +93,9 @@ def main() -> None:
         --tuned-seconds, the steady state of a long run (later probes come 1-10 minutes apart;
         with --compile the first step at a new thread count compiles that variant once)."""
         from core.threads import ThreadTuner
-        tuner = ThreadTuner.for_machine(start=args.threads)
+        tuner = ThreadTuner.for_machine(start=args.threads, first_probe_s=1.0)
         if tuner is None:
             return None, f"{torch.get_num_threads()} fixed"
-        tuner._next_probe = time.monotonic() + 1.0
         while not tuner.choices:                 # until its first choice is made
             t = time.perf_counter()
             step_fn()

@@ -150,37 +150,35 @@ class TrainingHistory:
                             attention=self.attention)
 
 
+def _labelled(step: int, *images) -> object:
+    """The images side by side under a line saying the step: one frame of a replay."""
+    from PIL import Image, ImageDraw
+    label, gap = 16, 8
+    width = sum(i.width for i in images) + gap * (len(images) - 1)
+    frame = Image.new("RGB", (width, max(i.height for i in images) + label))
+    x = 0
+    for image in images:
+        frame.paste(image, (x, label))
+        x += image.width + gap
+    ImageDraw.Draw(frame).text((4, 2), f"step {step:,}", fill=(230, 230, 230))
+    return frame
+
+
+def _samples_grid(history: TrainingHistory, i: int, per_row: int, scale: int):
+    from core.export import image_grid
+    return image_grid(history.samples[i].astype(np.float32) / 255, per_row=per_row, scale=scale)
+
+
 def replay_frames(history: TrainingHistory, per_row: int = 4, scale: int = 4) -> list:
     """One PIL image per entry, in step order: the test digits with glimpse T's read box beside
     their final canvases with its write box, then the samples from fixed noise, and the step."""
-    from PIL import Image, ImageDraw
-
-    from core.export import glimpse_panel, image_grid
-    frames = []
-    for i, step in enumerate(history.steps):
-        panel = glimpse_panel(history.trace_at(i), 0, per_row=per_row, scale=scale).convert("RGB")
-        samples = image_grid(history.samples[i].astype(np.float32) / 255, per_row=per_row, scale=scale)
-        label = 16
-        frame = Image.new("RGB", (panel.width + samples.width + 8, max(panel.height, samples.height) + label))
-        frame.paste(panel, (0, label))
-        frame.paste(samples, (panel.width + 8, label))
-        ImageDraw.Draw(frame).text((4, 2), f"step {step:,}", fill=(230, 230, 230))
-        frames.append(frame)
-    return frames
+    from core.export import glimpse_panel
+    return [_labelled(step, glimpse_panel(history.trace_at(i), 0, per_row=per_row, scale=scale).convert("RGB"),
+                      _samples_grid(history, i, per_row, scale))
+            for i, step in enumerate(history.steps)]
 
 
 def sample_frames(history: TrainingHistory, per_row: int = 4, scale: int = 4) -> list:
     """One PIL image per entry, in step order: the samples from fixed noise alone, with the step
     (the Latent tab's view of the same history)."""
-    from PIL import Image, ImageDraw
-
-    from core.export import image_grid
-    frames = []
-    for i, step in enumerate(history.steps):
-        grid = image_grid(history.samples[i].astype(np.float32) / 255, per_row=per_row, scale=scale)
-        label = 16
-        frame = Image.new("RGB", (grid.width, grid.height + label))
-        frame.paste(grid, (0, label))
-        ImageDraw.Draw(frame).text((4, 2), f"step {step:,}", fill=(230, 230, 230))
-        frames.append(frame)
-    return frames
+    return [_labelled(step, _samples_grid(history, i, per_row, scale)) for i, step in enumerate(history.steps)]

@@ -22,6 +22,12 @@ INSTALL_HINT = 'TensorBoard logs need the tensorboard package: pip install "draw
 SAMPLES = 16
 
 
+def missing() -> str | None:
+    """INSTALL_HINT when the tensorboard package is not installed (found without importing it), else None."""
+    import importlib.util
+    return INSTALL_HINT if importlib.util.find_spec("tensorboard") is None else None
+
+
 class TensorBoardUnavailable(RuntimeError):
     """The tensorboard package is not installed (the message says how to install it)."""
 

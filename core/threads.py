@@ -46,7 +46,8 @@ class ThreadTuner:
         self._next_probe = self.clock() + self.first_probe_s
 
     @classmethod
-    def for_machine(cls, cores: int | None = None, start: int = 1) -> ThreadTuner | None:
+    def for_machine(cls, cores: int | None = None, start: int = 1,
+                    first_probe_s: float = FIRST_PROBE_S) -> ThreadTuner | None:
         """A tuner over 1 and 2 threads (2 cores) or 1 .. cores // 2 in steps (more cores), starting
         at `start`; None on one core, or when DRAW_GUI_THREADS fixes the number."""
         env = os.environ.get("DRAW_GUI_THREADS", "")
@@ -56,7 +57,8 @@ class ThreadTuner:
         if cores < 2:
             return None
         candidates = (1, 2) if cores <= 3 else tuple(sorted({1, max(1, cores // 4), cores // 2, cores}))
-        return cls(candidates=candidates, current=start if start in candidates else candidates[0])
+        return cls(candidates=candidates, current=start if start in candidates else candidates[0],
+                   first_probe_s=first_probe_s)
 
     def after_step(self, seconds: float) -> None:
         """Called after every training step with its wall time; may change torch's threads."""

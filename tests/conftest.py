@@ -88,3 +88,33 @@ def runs_dir(tmp_path_factory, monkeypatch) -> Path:
     folder = tmp_path_factory.mktemp("runs")
     monkeypatch.setenv("DRAW_GUI_RUNS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def new_window(qtbot, tmp_path, monkeypatch):
+    """new_window() -> a shown MainWindow without the shipped model, on tmp_path/settings.json (so a
+    second one reads what the first saved), no data folder, its dialogs recorded in w.dialogs and
+    answered Ok; all closed at the end."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from draw_gui.window.main_window import MainWindow
+    from draw_gui.window.settings import Settings
+    from tests.helpers import record_dialogs
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("DRAW_GUI_DATA", str(empty))
+    windows = []
+
+    def make():
+        w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
+        qtbot.addWidget(w)
+        w.dialogs = []
+        record_dialogs(monkeypatch, w, w.dialogs, lambda: QMessageBox.Ok)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.worker.dirty = False
+        w.close()

@@ -97,35 +97,9 @@ def test_a_folder_that_cannot_be_written_leaves_the_log_out_and_says_so_once(tmp
     assert capsys.readouterr().err.count("no log file") == 1
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-    from draw_gui.window.main_window import MainWindow
-    from draw_gui.window.settings import Settings
-    from tests.helpers import record_dialogs
-    empty = tmp_path / "no-data"
-    empty.mkdir()
-    monkeypatch.setenv("DRAW_GUI_DATA", str(empty))
-    windows = []
-
-    def make():
-        w = MainWindow(Settings(tmp_path / "settings.json"), open_model=False)
-        qtbot.addWidget(w)
-        w.dialogs = []
-        record_dialogs(monkeypatch, w, w.dialogs, lambda: QMessageBox.Ok)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.worker.dirty = False
-        w.close()
-
-
-def test_a_failure_shown_in_the_window_is_in_the_log(qtbot, make_window, log_dir, tmp_path, capsys):
+def test_a_failure_shown_in_the_window_is_in_the_log(qtbot, new_window, log_dir, tmp_path, capsys):
     logs.setup_logging()
-    w = make_window()
+    w = new_window()
     bad = tmp_path / "x.pt"
     bad.write_text("a text file, not a checkpoint")
     w.open_checkpoint(str(bad))
@@ -137,10 +111,10 @@ def test_a_failure_shown_in_the_window_is_in_the_log(qtbot, make_window, log_dir
     assert message.splitlines()[0] not in capsys.readouterr().err   # the dialog said it: not the terminal too
 
 
-def test_help_opens_the_log_folder(qtbot, make_window, log_dir, monkeypatch):
+def test_help_opens_the_log_folder(qtbot, new_window, log_dir, monkeypatch):
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url) or True))
-    w = make_window()
+    w = new_window()
     action = w.open_log_action
     assert action in w.menuBar().actions()[-1].menu().actions() and "log folder" in action.text()
     assert str(log_dir) in action.statusTip()

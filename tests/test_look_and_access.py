@@ -53,25 +53,8 @@ def test_unknown_palette_is_refused():
         glimpse_panel(make_trace(), 0, palette="rainbow")
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from draw_gui.window.main_window import MainWindow
-    from draw_gui.window.settings import Settings
-    windows = []
-
-    def make():
-        w = MainWindow(Settings(tmp_path / "s.json"), open_model=False)
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-    yield make
-    for w in windows:
-        w.worker.dirty = False
-        w.close()
-
-
-def test_box_colours_setting_reaches_every_view_and_survives_a_new_window(window):
-    w = window()
+def test_box_colours_setting_reaches_every_view_and_survives_a_new_window(new_window):
+    w = new_window()
     assert w.box_palette() == "classic" and w.box_colour_actions["classic"].isChecked()
     w.glimpse_view.set_trace(make_trace())
     assert {CLASSIC.read, CLASSIC.write} <= colours_in(w.glimpse_view.panel())
@@ -83,7 +66,7 @@ def test_box_colours_setting_reaches_every_view_and_survives_a_new_window(window
     assert "blue" in w.glimpse_view.boxes_checkbox.toolTip()
     w.close()                                  # saves the settings
 
-    again = window()
+    again = new_window()
     assert again.box_palette() == "colour-blind" and again.box_colour_actions["colour-blind"].isChecked()
     assert again.glimpse_view.box_palette() == again.latent_view.drawing.box_palette() == "colour-blind"
 
@@ -135,9 +118,9 @@ def plot_look(plot) -> tuple[QColor, QColor, QColor]:
     return QColor(plot.backgroundBrush().color()), QColor(axis.pen().color()), QColor(axis.textPen().color())
 
 
-def test_plots_and_banners_follow_a_switch_between_light_and_dark(window, app_palette):
+def test_plots_and_banners_follow_a_switch_between_light_and_dark(new_window, app_palette):
     from draw_gui.widgets.loss_plot import _SERIES
-    w = window()
+    w = new_window()
     w.show()
     w.banner.setText("a note")
     w.rate_label.set_warning(True)
@@ -182,8 +165,8 @@ def test_warning_label_follows_the_scheme_and_can_be_switched_off(qtbot, app_pal
                                          ("save_action", QKeySequence.StandardKey.Save),
                                          ("save_as_action", QKeySequence.StandardKey.SaveAs),
                                          ("quit_action", QKeySequence.StandardKey.Quit)])
-def test_file_menu_uses_the_platforms_standard_keys(window, action, key):
-    shortcuts = getattr(window(), action).shortcuts()
+def test_file_menu_uses_the_platforms_standard_keys(new_window, action, key):
+    shortcuts = getattr(new_window(), action).shortcuts()
     for sequence in QKeySequence.keyBindings(key):
         assert sequence in shortcuts
     extra = {"open_action": "Ctrl+O", "save_action": "Ctrl+S", "save_as_action": "Ctrl+Shift+S",
@@ -199,8 +182,8 @@ def own_widgets(root: QWidget) -> list[QWidget]:
             and x.isVisible() and not x.property("accessibility_ignored")]
 
 
-def test_every_own_widget_in_every_tab_has_an_accessible_name(window):
-    w = window()
+def test_every_own_widget_in_every_tab_has_an_accessible_name(new_window):
+    w = new_window()
     w.show()
     w.glimpse_view.set_trace(make_trace())       # shows the KL bars too
     names = set()

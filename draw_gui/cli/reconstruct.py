@@ -69,7 +69,6 @@ def load_input(text: str, shape, invert: str = "auto"):
 
 
 def run_reconstruct(args) -> int:
-    import torch
     from core.checkpoint import load_model
     from core.export import save_drawing_gif, save_grid_png
     from core.reconstruct import read_image
@@ -79,8 +78,7 @@ def run_reconstruct(args) -> int:
         raise UsageError(f"--out {out} is a file; give a folder")
     model, ckpt, device = load_model(path, args.device)
     x = load_input(args.image, model.config.image_shape, args.invert)
-    with torch.inference_mode():
-        reading = read_image(model, x, samples=args.samples, seed=args.seed, binarize=args.binarize)
+    reading = read_image(model, x, samples=args.samples, seed=args.seed, binarize=args.binarize)   # no_grad inside
     out.mkdir(parents=True, exist_ok=True)
     gif = save_drawing_gif(reading.trace, out / "glimpses.gif", frame_ms=args.frame_ms, per_row=1, scale=6,
                            palette=args.box_colours)

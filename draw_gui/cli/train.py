@@ -208,10 +208,9 @@ def run_train(args, dist=None) -> int:
     else:
         base_model = base_train = None
     if args.tensorboard:   # before any data loads: a missing package is one line, at once
-        from importlib.util import find_spec
-        if find_spec("tensorboard") is None:
-            from core.tensorboard import INSTALL_HINT
-            raise UsageError(f"--tensorboard: {INSTALL_HINT}")
+        from core import tensorboard
+        if tensorboard.missing():
+            raise UsageError(f"--tensorboard: {tensorboard.missing()}")
     # Validate what does not need data first, so a typo never waits for a dataset to load.
     model_cfg, train_cfg = _model_and_train_config(args, (1, 28, 28), base_model, base_train)
     if dist is not None:

@@ -64,7 +64,11 @@ class HistoryStrip(QWidget):
         if folder != self._folder:
             self._folder, self._mtime, self._history, self._frames = folder, None, None, []
             self.slider.setRange(0, 0)
-            self.reload()
+            if self.isVisible():      # else showEvent reads it: a hidden strip costs nothing
+                self.reload()
+            else:
+                self._show()
+                self._update_controls()
 
     def entries(self) -> int:
         return len(self._frames)

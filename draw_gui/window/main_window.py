@@ -355,6 +355,11 @@ class MainWindow(QMainWindow):
         self.model_chooser.fill(shipped_models(), self.settings.get("recent", []), runs)
         self._sync_chooser()
 
+    def _sync_history(self):
+        folder = self._history_folder()
+        self.glimpse_view.history.set_folder(folder)
+        self.latent_view.history.set_folder(folder)
+
     def _history_folder(self) -> Path | None:
         """The run folder whose training history the Glimpses tab replays: the followed run's,
         the window's run's, or the run folder a checkpoint shown came from."""
@@ -368,9 +373,8 @@ class MainWindow(QMainWindow):
         return None
 
     def _sync_chooser(self):
-        folder = self._history_folder()
-        self.glimpse_view.history.set_folder(folder)
-        self.latent_view.history.set_folder(folder)
+        """The chooser, and the training history the tabs replay, follow the model shown."""
+        self._sync_history()
         shown = self.shown
         if self.follow is not None:
             shown = ShownModel(f"following {self.follow.path.name}")
@@ -616,13 +620,12 @@ class MainWindow(QMainWindow):
     def set_tensorboard(self, on: bool):
         """Write TensorBoard events in the run folders of runs started from now on; said at once
         when the tensorboard package is missing."""
-        if on:
-            from importlib.util import find_spec
-            if find_spec("tensorboard") is None:
-                from core.tensorboard import INSTALL_HINT
-                self.tensorboard_action.setChecked(False)
-                self.show_error("TensorBoard", INSTALL_HINT + ".")
-                return
+        from core import tensorboard
+        problem = tensorboard.missing() if on else None
+        if problem:
+            self.tensorboard_action.setChecked(False)
+            self.show_error("TensorBoard", problem + ".")
+            return
         self.settings.set("tensorboard", bool(on))
         self.settings.save()
 
