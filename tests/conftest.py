@@ -9,6 +9,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["DRAW_GUI_RUNS_DIR"] = tempfile.mkdtemp(prefix="draw-gui-test-runs-")
 # Nor do windows and subprocesses started by tests write into the user's log folder.
 os.environ["DRAW_GUI_LOG_DIR"] = tempfile.mkdtemp(prefix="draw-gui-test-logs-")
+# Windows that train would build a compiled step in a child process (core.background_compile):
+# only the tests of that feature do, with a stand-in child
+os.environ["DRAW_GUI_NO_BACKGROUND_COMPILE"] = "1"
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -9,8 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+from core.background_compile import AUTO_COMPILE_STEPS  # noqa: F401  (re-exported: cli.main's help, cli.train)
+
 EXIT_USAGE = 2
-AUTO_COMPILE_STEPS = 2000  # compiling (~40 s on 2 cores) pays back after a few hundred steps
 
 
 class UsageError(Exception):

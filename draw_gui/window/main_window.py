@@ -40,8 +40,8 @@ from draw_gui.widgets.focus_ring import FocusRing
 from draw_gui.widgets.slots import weakly
 from draw_gui.widgets.theme import Banner, WarningLabel
 from draw_gui.runs.runs_list import RunsList
-from draw_gui.workers.messages import (BUSY_STATES, ENDED_STATES, TRAINING_STATES, Evaluation, Failure, FailureKind,
-                                      LoadStage, RunState, StatusLine)
+from draw_gui.workers.messages import (BUSY_STATES, ENDED_STATES, TRAINING_STATES, CompilePhase, CompileStatus,
+                                      Evaluation, Failure, FailureKind, LoadStage, RunState, StatusLine)
 from draw_gui.workers.training import AUTOSAVE_MINUTES, RunSetup, TrainingWorker
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(self._on_failed)
         self.worker.saved.connect(self._on_saved)
         self.worker.autosaved.connect(self._on_autosaved)
+        self.worker.compile_status.connect(self._on_compile_status)
         self.worker.weights.connect(self._on_weights)
         self._glimpse_refresh: Callable[[], None] = self.worker.request_snapshot  # set_glimpse_refresh
         self.thread.start()
@@ -579,6 +580,7 @@ class MainWindow(QMainWindow):
         setup.token = self._token
         setup.autosave_minutes = self.autosave_minutes()
         setup.tensorboard = setup.tensorboard or self.tensorboard_enabled()
+        setup.background_compile = self.background_compile_enabled()
         self.worker.newest = self._token
         self._pending = _Load(self._token, kind, shown, self.state, save_path, quiet)
         if self.worker.running:  # paused: end that run's loop so the worker can load this one
@@ -616,6 +618,18 @@ class MainWindow(QMainWindow):
     def tensorboard_enabled(self) -> bool:
         """Whether runs started here write TensorBoard events too (Run > Write TensorBoard logs)."""
         return self.settings.get("tensorboard", False) is True
+
+    def background_compile_enabled(self) -> bool:
+        """Whether long CPU runs started here build the compiled training step in another process
+        and switch to it (Run > Compile the training step in the background; on by default)."""
+        return self.settings.get("background_compile", True) is not False
+
+    def set_background_compile(self, on: bool):
+        self.settings.set("background_compile", bool(on))
+        self.settings.save()
+        self.statusBar().showMessage("runs started from now on " + (
+            "switch to a compiled training step once it is built in the background" if on else
+            "train the plain step only"), 8000)
 
     def set_tensorboard(self, on: bool):
         """Write TensorBoard events in the run folders of runs started from now on; said at once
@@ -888,6 +902,19 @@ class MainWindow(QMainWindow):
         """A tab's background job failed (a decode, a compared run's files): the tab says so where
         it happened, the status bar says what. Not a dialog: it may fail again at every move."""
         self.show_failure(failure, modal=False)
+
+    def _on_compile_status(self, status: CompileStatus):
+        """The background compilation of the run's training step: said in the status bar, and in
+        the device field while it lasts (\"cpu · 1 thread · compiled\")."""
+        if self._stale or self.run_info is None or status.token != self.run_info.token:
+            return
+        info = self.run_info
+        device = f"{info.device} · {info.threads} thread{'s' if info.threads > 1 else ''}"
+        suffix = {CompilePhase.BUILDING: " · compiling…", CompilePhase.SWITCHING: " · compiling…",
+                  CompilePhase.COMPILED: " · compiled"}.get(status.phase, "")
+        self.device_label.setText(device + suffix)
+        self.device_label.setToolTip(status.text)
+        self.statusBar().showMessage(status.text, 0 if status.phase is CompilePhase.BUILDING else 10000)
 
     def _on_autosaved(self, path):
         folder = str(Path(path).parent)

@@ -112,6 +112,12 @@ def build_menus(window) -> None:
                                        "folder: tensorboard --logdir on the runs folder shows them")
     window.tensorboard_action.setCheckable(True)
     window.tensorboard_action.setChecked(window.tensorboard_enabled())
+    window.background_compile_action = action(
+        run, "&Compile the training step in the background", window.set_background_compile, None,
+        "long runs on the CPU train at once with the plain step while another process compiles a faster one "
+        "(torch.compile); training switches to it when it is ready")
+    window.background_compile_action.setCheckable(True)
+    window.background_compile_action.setChecked(window.background_compile_enabled())
     view = bar.addMenu("&View")
     action(view, "&Refresh glimpses", window.glimpse_view.refresh_requested.emit, "F5")
     view.addAction(window.config_dock.toggleViewAction())

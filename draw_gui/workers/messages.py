@@ -138,6 +138,22 @@ class LoadStage:
     token: int = 0        # the window's request this load answers (RunSetup.token)
 
 
+class CompilePhase(TextEnum):
+    """Where the background compilation of a window's training step is (core.background_compile)."""
+    BUILDING = "building"      # a child process compiles while the plain step trains
+    SWITCHING = "switching"    # built: the next step compiles from the cache (a few seconds)
+    COMPILED = "compiled"      # training runs the compiled step
+    FAILED = "failed"          # given up: training goes on with the plain step
+
+
+@dataclass(frozen=True)
+class CompileStatus:
+    """The training step's compilation, as the status bar and the device field say it."""
+    phase: CompilePhase
+    text: str             # one status-bar line
+    token: int = 0        # the window's request (RunSetup.token) of the run it is about
+
+
 @dataclass(frozen=True)
 class StatusLine:
     """What the window's title bar, status bar and banner say about a run shown from elsewhere

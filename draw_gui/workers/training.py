@@ -15,11 +15,13 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 
 from draw_gui.workers.job_thread import BackgroundWorker
-from draw_gui.workers.messages import (Evaluation, Failure, FailureKind, LoadStage, RunState, failure_from,
-                                      os_reason)
+from draw_gui.workers.messages import (CompilePhase, CompileStatus, Evaluation, Failure, FailureKind, LoadStage,
+                                      RunState, failure_from, os_reason)
 
 if TYPE_CHECKING:
     import torch
+
+    from core.background_compile import BackgroundCompile
 
     from core.config import DrawConfig, TrainConfig
     from core.live_run import LiveRun
@@ -61,6 +63,8 @@ class RunSetup:
     out: str | None = None
     autosave_minutes: float = AUTOSAVE_MINUTES  # 0: only at Pause, Stop, close and the end
     tensorboard: bool = False     # TensorBoard events in the run folder too (core/tensorboard.py)
+    # A long CPU run builds the compiled step in another process and switches to it (Run menu)
+    background_compile: bool = False
     token: int = 0                # the window's request number: newer requests silence older ones
 
 
@@ -132,6 +136,7 @@ class TrainingWorker(BackgroundWorker):
     stage = Signal(object)           # messages.LoadStage: what a load is doing, while it loads
     saved = Signal(str)              # path of a written checkpoint
     autosaved = Signal(str)          # path of the run folder's checkpoint.pt, just written
+    compile_status = Signal(object)  # messages.CompileStatus: the compiled step built in the background
     _invoke = Signal(object)         # run a callable on the worker thread when no loop is running
 
     def __init__(self):
@@ -153,7 +158,10 @@ class TrainingWorker(BackgroundWorker):
         self._live: LiveRun | None = None      # writing it, once a step has trained
         self._autosave_minutes = AUTOSAVE_MINUTES
         self._tensorboard = False    # RunSetup.tensorboard of the run held
+        self._background_compile = False  # RunSetup.background_compile of the run held
         self._autosaved_step = 0     # the trainer's step in the run folder's checkpoint.pt
+        self._compile_job: BackgroundCompile | None = None  # the compiled step, being built
+        self._compiled_at: int | None = None   # the step the trainer switched to the compiled step at
         self._invoke.connect(self._call)
 
     # ---- thread-safe controls (called from the GUI thread) --------------------------------
@@ -317,12 +325,14 @@ class TrainingWorker(BackgroundWorker):
         if setup.token < self.newest:
             return False
         folder = self._run_folder_for(setup, run)
+        self._cancel_background_compile()
         self._trainer, self._view, self._examples, self._token = trainer, None, examples, setup.token
         self._run = run
         self._folder, self._live = folder, None
         self._autosaved_step = trainer.step   # a step is "dirty" before on_progress reports it: compare steps
         self._autosave_minutes = setup.autosave_minutes
         self._tensorboard = setup.tensorboard
+        self._background_compile = setup.background_compile
         self._sent_rows = len(trainer.history)
         self.dirty = False
         cols = trainer.history.columns
@@ -334,6 +344,7 @@ class TrainingWorker(BackgroundWorker):
             evals=list(trainer.history.evals), sample_data=run.stand_in_data, token=setup.token,
             epoch=trainer.epoch, trained_batch=run.trained_batch, run_folder=str(folder)))
         self._emit_snapshot(force=True)
+        self._start_background_compile(run)
         return True
 
     def _run_folder_for(self, setup: RunSetup, run: Run) -> Path:
@@ -379,6 +390,7 @@ class TrainingWorker(BackgroundWorker):
             return False
         stage("drawing the first glimpses")
         step = int(ckpt.get("step", 0))
+        self._cancel_background_compile()
         self._trainer, self._view, self._examples, self._token = None, _View(model, step), examples, setup.token
         self._run = self._folder = self._live = None
         self.dirty = False
@@ -419,6 +431,7 @@ class TrainingWorker(BackgroundWorker):
             if self._current():
                 self._fail(e)
             return
+        self._cancel_background_compile()   # nothing left to train faster
         if outcome is RunState.FINISHED and self._current():
             self._evaluate()
         self._autosave(outcome)    # stopped (Stop, closing, another model) or finished: on disk first
@@ -443,9 +456,63 @@ class TrainingWorker(BackgroundWorker):
             steps=np.asarray(cols["step"][rows], dtype=np.float64),
             loss=np.asarray(cols["loss"][rows]), recon=np.asarray(cols["recon"][rows]),
             kl=np.asarray(cols["kl"][rows]), progress=progress))
+        self._follow_background_compile()
         if time.monotonic() - self._last_snapshot >= SNAPSHOT_INTERVAL_S or self._trainer.paused:
             self._emit_snapshot()
         self._keep_run_folder(progress)   # after the window has its numbers: the first step makes the folder
+
+    def _start_background_compile(self, run: Run):
+        """A long run on the CPU trains the plain step at once while another process builds the
+        compiled one (core.background_compile); _follow_background_compile switches over."""
+        import torch
+        from core.background_compile import AUTO_COMPILE_STEPS, BackgroundCompile, can_compile_in_background
+        trainer = self._trainer
+        if (not self._background_compile or trainer.model.compiled
+                or trainer.total_steps - trainer.step < AUTO_COMPILE_STEPS
+                or not can_compile_in_background(run.device.type)):
+            return
+        self._compile_job = BackgroundCompile(run.model.to_dict(), run.train.batch_size, torch.get_num_threads(),
+                                              run.train.precision)
+        self._compiled_at = None
+        self.compile_status.emit(CompileStatus(
+            CompilePhase.BUILDING, "training with the plain step while a faster compiled one is built in the "
+                                   "background", self._token))
+
+    def _follow_background_compile(self):
+        """Between steps, on the training thread: switch to the compiled step once it is built;
+        say when it runs, or why training goes on without it."""
+        trainer, job = self._trainer, self._compile_job
+        if self._compiled_at is not None and trainer.step > self._compiled_at:
+            self._compiled_at = None
+            if trainer.model.compiled:
+                self.compile_status.emit(CompileStatus(
+                    CompilePhase.COMPILED, f"training runs the compiled step from step {trainer.step:,}",
+                    self._token))
+            else:   # the loop fell back to the plain step (core.loop: compile_note)
+                self.compile_status.emit(CompileStatus(CompilePhase.FAILED, trainer.compile_note or
+                                                       "the compiled step failed; training goes on without it",
+                                                       self._token))
+        if job is None:
+            return
+        built = job.poll()
+        if built is None:
+            return
+        self._compile_job = None
+        if not built:
+            self.compile_status.emit(CompileStatus(
+                CompilePhase.FAILED, f"could not compile the training step ({job.error}); training goes on "
+                                     "with the plain step", self._token))
+            return
+        trainer.model.compile_glimpse()   # the next step traces it and loads the built code from the cache
+        self._compiled_at = trainer.step
+        self.compile_status.emit(CompileStatus(
+            CompilePhase.SWITCHING, f"compiled step built in {job.seconds:.0f} s; switching to it", self._token))
+
+    def _cancel_background_compile(self):
+        if self._compile_job is not None:
+            self._compile_job.cancel()
+            self._compile_job = None
+        self._compiled_at = None
 
     def _on_epoch_end(self, epoch: int):
         if self._trainer.step < self._trainer.total_steps:
