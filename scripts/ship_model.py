@@ -1,7 +1,8 @@
 """Make a shipped model from a training checkpoint: a run folder OUT/NAME/ holding the weights-only
 checkpoint.pt, its model card card.json, metrics.csv and eval.csv (the loss curve and the test
-bound, so the Compare tab and `draw-gui compare` treat it as any run), and snapshot.npz (its
-glimpses on the first test digits: what the window shows first).
+bound, so the Compare tab and `draw-gui compare` treat it as any run), snapshot.npz (its
+glimpses on the first test digits: what the window shows first) and, when the training run folder
+has one, history.npz (its training history: the Glimpses and Latent tabs replay it).
 
     python scripts/ship_model.py RUN/checkpoint.pt --name mnist --out resources/models \
         --title "DRAW with attention" --command "draw-gui train ..." [--data-dir DIR] [--device cuda]
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     out = Path(args.out) / args.name
     out.mkdir(parents=True, exist_ok=True)
-    for old in ("metrics.csv", "eval.csv"):
+    for old in ("metrics.csv", "eval.csv", "history.npz"):
         (out / old).unlink(missing_ok=True)
     weights = out / "checkpoint.pt"
     shipped = weights_only(ckpt)
@@ -122,6 +123,11 @@ def main(argv=None) -> int:
     history.evals = shipped["evals"]
     RunFolder(out).write_metrics(history)
     write_first_screen(out, shipped)
+    from core.files import atomic_write_bytes
+    from core.history import HISTORY_NAME
+    recorded = Path(args.checkpoint).parent / HISTORY_NAME   # the run folder's, when it trained in one
+    if recorded.is_file():
+        atomic_write_bytes(out / HISTORY_NAME, recorded.read_bytes())
 
     train = ckpt.get("train_config") or {}
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
