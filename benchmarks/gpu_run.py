@@ -265,7 +265,7 @@ def main() -> int:
             text, _ = proc.communicate()
         log.file.write(text + "\n")
         log(f"{name}: ship exit {proc.returncode}: {text.strip().splitlines()[-1] if text.strip() else ''}")
-        card = out / f"{name}.json"
+        card = out / name / "card.json"   # scripts/ship_model.py writes OUT/NAME/card.json
         if proc.returncode == 0 and card.exists():
             report["models"][name] = json.loads(card.read_text())
     save_report()
