@@ -262,6 +262,7 @@ class TrainingWorker(BackgroundWorker):
         if not committed or setup.token < self.newest:
             return  # superseded while it loaded: a newer request follows
         if self._stop_requested:  # closed or stopped while the data loaded
+            self._cancel_background_compile()
             self.state_changed.emit(RunState.STOPPED)
             return
         if not setup.view_only:
