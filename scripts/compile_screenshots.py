@@ -55,7 +55,7 @@ def main():
     spin(6)   # a few steps: the speed field settles
     shot("compiling")
     spin(until=lambda: w.device_label.text().endswith("· compiled"))
-    spin(12)
+    spin(4)   # its message stays 10 s
     shot("compiled")
     w.stop()
     spin(until=lambda: not w.worker.running, limit=30)

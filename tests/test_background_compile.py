@@ -69,12 +69,12 @@ def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_bac
     qtbot.waitUntil(lambda: trained_steps(w) >= 3, timeout=30000)
     assert not w.worker._trainer.model.compiled
     assert w.device_label.text() == "cpu · 1 thread · compiling…"
-    assert any("built in the background" in m for m in messages)
+    assert "compiling a faster step in the background…" in messages
     job.finish.set()
     qtbot.waitUntil(lambda: w.device_label.text() == "cpu · 1 thread · compiled", timeout=30000)
     assert w.worker._trainer.model.compiled
-    switched = [m for m in messages if m.startswith("compiled step built in 12 s")]
-    runs = [m for m in messages if m.startswith("training runs the compiled step from step ")]
+    switched = [m for m in messages if m == "faster step compiled in 12 s; switching to it"]
+    runs = [m for m in messages if m.startswith("training on the compiled step since step ")]
     assert switched and runs, messages
     before = trained_steps(w)
     qtbot.waitUntil(lambda: trained_steps(w) > before + 2, timeout=30000)   # and it trains compiled

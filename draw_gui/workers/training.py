@@ -476,8 +476,7 @@ class TrainingWorker(BackgroundWorker):
                                               run.train.precision)
         self._compiled_at = None
         self.compile_status.emit(CompileStatus(
-            CompilePhase.BUILDING, "training with the plain step while a faster compiled one is built in the "
-                                   "background", self._token))
+            CompilePhase.BUILDING, "compiling a faster step in the background…", self._token))
 
     def _follow_background_compile(self):
         """Between steps, on the training thread: switch to the compiled step once it is built;
@@ -487,7 +486,7 @@ class TrainingWorker(BackgroundWorker):
             self._compiled_at = None
             if trainer.model.compiled:
                 self.compile_status.emit(CompileStatus(
-                    CompilePhase.COMPILED, f"training runs the compiled step from step {trainer.step:,}",
+                    CompilePhase.COMPILED, f"training on the compiled step since step {trainer.step:,}",
                     self._token))
             else:   # the loop fell back to the plain step (core.loop: compile_note)
                 self.compile_status.emit(CompileStatus(CompilePhase.FAILED, trainer.compile_note or
@@ -507,7 +506,7 @@ class TrainingWorker(BackgroundWorker):
         trainer.model.compile_glimpse()   # the next step traces it and loads the built code from the cache
         self._compiled_at = trainer.step
         self.compile_status.emit(CompileStatus(
-            CompilePhase.SWITCHING, f"compiled step built in {job.seconds:.0f} s; switching to it", self._token))
+            CompilePhase.SWITCHING, f"faster step compiled in {job.seconds:.0f} s; switching to it", self._token))
 
     def _cancel_background_compile(self):
         if self._compile_job is not None:
