@@ -13,7 +13,7 @@ about 3 s instead of 30 (benchmarks/background_compile.py measures both) and swi
     if job.poll():  model.compile_glimpse()    # the next step compiles from the cache
 
 The child runs at a lower priority (nice 10), so the training thread and a window's GUI thread
-keep the cores they had. `python -m core.background_compile CONFIG_JSON` is the child.
+keep the cores they had. main() is the child.
 """
 from __future__ import annotations
 
@@ -51,9 +51,8 @@ class BackgroundCompile:
         self._log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would stall the child
         spec = json.dumps({"model": model_config, "batch_size": batch_size, "threads": threads,
                            "precision": precision})
-        self._proc = subprocess.Popen([sys.executable, "-m", "core.background_compile", spec],
-                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                      env=_child_env())
+        self._proc = subprocess.Popen(_child_command(spec), stdin=subprocess.DEVNULL, stdout=self._log,
+                                      stderr=subprocess.STDOUT)
 
     def poll(self) -> bool | None:
         """None while the child builds; then True (the cache is filled) or False (see .error)."""
@@ -89,12 +88,15 @@ class BackgroundCompile:
         return lines[-1][:300] if lines else ""
 
 
-def _child_env() -> dict:
-    """The child finds this `core` package whether installed or in a checkout."""
-    env = dict(os.environ)
+def _child_command(spec: str) -> list[str]:
+    """python -c, importing this `core` and no other: the parent's working folder (a user's own
+    "core" package, say) is taken off sys.path, and a checkout's root is put there when `core`
+    is not installed (an installed one's site-packages never goes before the standard library)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
+    installed = os.path.basename(root) in ("site-packages", "dist-packages")
+    code = ("import sys; sys.path[0:1] = sys.argv[2:3]; "
+            "from core.background_compile import main; sys.exit(main(sys.argv[1:2]))")
+    return [sys.executable, "-c", code, spec] + ([] if installed else [root])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,6 +119,3 @@ def main(argv: list[str] | None = None) -> int:
     train_step(model, make_optimizer(model, train_config), x, train_config)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -118,7 +118,11 @@ def test_short_runs_and_the_menu_switched_off_never_compile_and_stop_cancels(qtb
     assert fake_jobs[0].cancelled
 
 
-def test_the_child_names_a_bad_configuration_and_cancel_leaves_nothing_running():
+def test_the_child_names_a_bad_configuration_and_cancel_leaves_nothing_running(tmp_path, monkeypatch):
+    # started from a folder with a "core" package of its own, the child still imports draw-gui's
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "__init__.py").write_text("raise ImportError('the user folder core')\n")
+    monkeypatch.chdir(tmp_path)
     job = bc.BackgroundCompile(dict(TINY, glimpses=0), batch_size=8, threads=1)
     deadline = time.monotonic() + 60
     while job.poll() is None and time.monotonic() < deadline:
