@@ -82,7 +82,7 @@ def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_bac
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
 
 
-def test_a_failed_compilation_is_said_and_training_goes_on_plain(qtbot, window, mnist_dir, fake_jobs):
+def test_a_failed_compilation_is_said_and_training_goes_on_plain(qtbot, window, mnist_dir, fake_jobs, caplog):
     w = window
     messages = start(qtbot, w, mnist_dir)
     qtbot.waitUntil(lambda: len(fake_jobs) == 1, timeout=10000)
@@ -91,6 +91,7 @@ def test_a_failed_compilation_is_said_and_training_goes_on_plain(qtbot, window, 
     qtbot.waitUntil(lambda: any("could not compile the training step (no C++ compiler found); training goes on "
                                 "with the plain step" in m for m in messages), timeout=30000)
     assert w.device_label.text() == "cpu · 1 thread"
+    assert "background compilation failed after 12 s: no C++ compiler found" in caplog.text   # in the log too
     before = trained_steps(w)
     qtbot.waitUntil(lambda: trained_steps(w) > before + 2, timeout=30000)
     assert not w.worker._trainer.model.compiled

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import torch
 
     from core.background_compile import BackgroundCompile
-
     from core.config import DrawConfig, TrainConfig
     from core.live_run import LiveRun
     from core.loop import Progress, Trainer
@@ -483,11 +482,10 @@ class TrainingWorker(BackgroundWorker):
         say when it runs, or why training goes on without it."""
         trainer, job = self._trainer, self._compile_job
         if self._compiled_at is not None and trainer.step > self._compiled_at:
-            self._compiled_at = None
+            first, self._compiled_at = self._compiled_at + 1, None
             if trainer.model.compiled:
                 self.compile_status.emit(CompileStatus(
-                    CompilePhase.COMPILED, f"training on the compiled step since step {trainer.step:,}",
-                    self._token))
+                    CompilePhase.COMPILED, f"training on the compiled step since step {first:,}", self._token))
             else:   # the loop fell back to the plain step (core.loop: compile_note)
                 self.compile_status.emit(CompileStatus(CompilePhase.FAILED, trainer.compile_note or
                                                        "the compiled step failed; training goes on without it",
@@ -499,6 +497,9 @@ class TrainingWorker(BackgroundWorker):
             return
         self._compile_job = None
         if not built:
+            import logging
+            logging.getLogger(__name__).warning("background compilation failed after %.0f s: %s", job.seconds,
+                                                job.error)
             self.compile_status.emit(CompileStatus(
                 CompilePhase.FAILED, f"could not compile the training step ({job.error}); training goes on "
                                      "with the plain step", self._token))
