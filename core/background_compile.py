@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-# A compiled step is ~1.3x faster on a CPU (README, "Speed"); compiling costs ~30 s once, or ~3 s
+# A compiled step is ~1.2x faster on a CPU (README, "Speed"); compiling costs ~30 s once, or ~3 s
 # from the cache: it pays back within a few hundred steps, so runs this long are compiled by default.
 AUTO_COMPILE_STEPS = 2000
 
