@@ -1,3 +1,4 @@
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -83,6 +84,15 @@ def mnist_batch(mnist_dir) -> torch.Tensor:
     from torchvision.datasets import MNIST
     images = MNIST(str(mnist_dir), train=True, download=False).data[:64]
     return (images > 127).float().unsqueeze(1)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_in_the_main_thread():
+    """Cycles a test leaves (closed windows, lambdas connected to them) are freed here, in the GUI
+    thread, never later by another test's training thread (draw_gui/workers/gui_gc.py)."""
+    yield
+    gc.collect()
+    gc.freeze()   # what outlived the test is not scanned again: the next collection stays quick
 
 
 @pytest.fixture(autouse=True)

@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         """open_model: once shown, show the shipped model draw-gui opens on (shipped_models.DEFAULT)
         unless something else was asked for first."""
         super().__init__()
+        from draw_gui.workers.gui_gc import collect_in_gui_thread
+        collect_in_gui_thread()   # never a Qt object freed by the training thread's garbage collection
         self.settings = settings or Settings()
         self.setWindowTitle("draw-gui")
         self._state = RunState.IDLE   # the state property; set_state changes it
