@@ -34,7 +34,12 @@ def run_distributed(args, run_train) -> int:
     if not dist.is_main:
         args.quiet, args.log_file = True, None   # rank 0 speaks and writes for all
     try:
-        return run_train(args, dist)
+        code = run_train(args, dist)
+        # Every rank leaves the group together: a rank that tore gloo down while rank 0 was still
+        # evaluating and saving was once aborted at exit ("terminate called without an active
+        # exception"). After an exception no barrier: the others may never reach it.
+        dist.barrier()
+        return code
     finally:
         dist.close()
 
