@@ -1,4 +1,4 @@
-"""Two speed-ups for the CPU training step that were measured and not kept (README, "Speed").
+"""Speed-ups for the CPU training step that were measured and not kept (README, "Speed").
 
     python benchmarks/tried_speedups.py speed [--threads 1] [--steps 12]
     python benchmarks/tried_speedups.py inductor [--threads 1] [--steps 18]
@@ -117,6 +117,23 @@ def deferred_step(model, optimizer, x):
     optimizer.step()
 
 
+def time_alternating(steps: dict, total: int, threads: int) -> None:
+    """Time each step function `total` times, 3 at a time in turn (so that a change of machine
+    speed hits all alike), and print their median images/s against the first one's."""
+    times = {name: [] for name in steps}
+    for _ in range(total // 3):
+        for name, step in steps.items():
+            for _ in range(3):
+                t = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t)
+    base = 64 / statistics.median(next(iter(times.values())))
+    print(f"paper configuration, batch 64, {threads} thread(s), compiled, median of {total} steps each:")
+    for name, ts in times.items():
+        rate = 64 / statistics.median(ts)
+        print(f"  {name:28s} {rate:6.1f} img/s   {rate / base:.2f}x")
+
+
 def speed(args) -> None:
     import torch
     torch.set_num_threads(args.threads)
@@ -139,18 +156,7 @@ def speed(args) -> None:
     for step in steps.values():   # compile and warm up
         for _ in range(3):
             step()
-    times = {name: [] for name in steps}
-    for _ in range(args.steps // 3):  # alternate, so that a change of machine speed hits all alike
-        for name, step in steps.items():
-            for _ in range(3):
-                t = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - t)
-    base = 64 / statistics.median(times["draw-gui compiled step"])
-    print(f"paper configuration, batch 64, {args.threads} thread(s), compiled, median of {args.steps} steps each:")
-    for name, ts in times.items():
-        rate = 64 / statistics.median(ts)
-        print(f"  {name:28s} {rate:6.1f} img/s   {rate / base:.2f}x")
+    time_alternating(steps, args.steps, args.threads)
 
 
 def inductor(args) -> None:
@@ -174,18 +180,7 @@ def inductor(args) -> None:
             train_step(model, opt, x, cfg)
         inductor_config.cpp_wrapper = False
         runs[name] = (lambda m, o: lambda: train_step(m, o, x, cfg))(model, opt)
-    times = {name: [] for name in runs}
-    for _ in range(args.steps // 3):
-        for name, step in runs.items():
-            for _ in range(3):
-                t = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - t)
-    base = 64 / statistics.median(times["default options"])
-    print(f"paper configuration, batch 64, {args.threads} thread(s), compiled, median of {args.steps} steps each:")
-    for name, ts in times.items():
-        rate = 64 / statistics.median(ts)
-        print(f"  {name:28s} {rate:6.1f} img/s   {rate / base:.2f}x")
+    time_alternating(runs, args.steps, args.threads)
 
 
 def fidelity(args) -> None:

@@ -9,13 +9,14 @@ as a user's Start trains it; it takes the child's compilation time (seconds with
 inductor cache, about a minute on a first launch ever).
 """
 import argparse
+import functools
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from window_tour import spin_events  # noqa: E402  (scripts/ is this script's own folder on sys.path)
 
 
 def main():
@@ -28,20 +29,13 @@ def main():
     os.environ["DRAW_GUI_RUNS_DIR"] = str(home / "runs")
     os.environ.pop("DRAW_GUI_NO_BACKGROUND_COMPILE", None)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from draw_gui.window.main_window import MainWindow
     w = MainWindow(open_model=False)
     w.show()
 
-    def spin(seconds=0.0, until=None, limit=300.0):
-        start = time.perf_counter()
-        while True:
-            app.processEvents(QEventLoop.AllEvents, 20)
-            elapsed = time.perf_counter() - start
-            if (until is None and elapsed >= seconds) or (until is not None and until()) or elapsed > limit:
-                return
+    spin = functools.partial(spin_events, app, limit=300.0)
 
     def shot(name):
         spin(0.5)

@@ -13,6 +13,7 @@ screen, so a window too large for it shows cut off),
 and prints the window's size beside the screen's.
 """
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -20,6 +21,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def spin_events(app, seconds=0.0, until=None, limit=120.0):
+    """Let the window work for `seconds`, or until `until()` holds (at most `limit` seconds)."""
+    from PySide6.QtCore import QEventLoop
+    start = time.perf_counter()
+    while True:
+        app.processEvents(QEventLoop.AllEvents, 20)
+        elapsed = time.perf_counter() - start
+        if (until is None and elapsed >= seconds) or (until is not None and until()) or elapsed > limit:
+            return
 
 
 def main():
@@ -31,20 +43,13 @@ def main():
     os.environ["DRAW_GUI_DATA"] = str(home / "data")           # ... no data folder (the embedded sample)
     os.environ["DRAW_GUI_RUNS_DIR"] = str(home / "runs")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication, QMessageBox
     app = QApplication([])
     from draw_gui.window.main_window import MainWindow
     w = MainWindow()
     w._exec = lambda box: QMessageBox.Ok     # no modal dialog may stop the tour
 
-    def spin(seconds=0.0, until=None, limit=120.0):
-        start = time.perf_counter()
-        while True:
-            app.processEvents(QEventLoop.AllEvents, 20)
-            elapsed = time.perf_counter() - start
-            if (until is None and elapsed >= seconds) or (until is not None and until()) or elapsed > limit:
-                return
+    spin = functools.partial(spin_events, app)
 
     def shot(name, settle=0.3):
         spin(settle)

@@ -12,7 +12,6 @@ import torch
 import core.background_compile as bc
 from core.config import DrawConfig
 from tests.test_window_first_hour import SMALL
-from tests.test_window_first_hour import window  # noqa: F401 - a fixture
 
 TINY = DrawConfig(glimpses=3, enc_size=16, dec_size=16, z_size=4).to_dict()
 
@@ -57,9 +56,9 @@ def trained_steps(w) -> int:
     return w.worker._trainer.step
 
 
-def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_background(qtbot, window, mnist_dir,
+def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_background(qtbot, new_window, mnist_dir,
                                                                                          fake_jobs):
-    w = window
+    w = new_window()
     messages = start(qtbot, w, mnist_dir)
     qtbot.waitUntil(lambda: len(fake_jobs) == 1, timeout=10000)
     job = fake_jobs[0]
@@ -82,8 +81,8 @@ def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_bac
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
 
 
-def test_a_failed_compilation_is_said_and_training_goes_on_plain(qtbot, window, mnist_dir, fake_jobs, caplog):
-    w = window
+def test_a_failed_compilation_is_said_and_training_goes_on_plain(qtbot, new_window, mnist_dir, fake_jobs, caplog):
+    w = new_window()
     messages = start(qtbot, w, mnist_dir)
     qtbot.waitUntil(lambda: len(fake_jobs) == 1, timeout=10000)
     fake_jobs[0].result, fake_jobs[0].error = False, "no C++ compiler found"
@@ -99,8 +98,8 @@ def test_a_failed_compilation_is_said_and_training_goes_on_plain(qtbot, window, 
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
 
 
-def test_short_runs_and_the_menu_switched_off_never_compile_and_stop_cancels(qtbot, window, mnist_dir, fake_jobs):
-    w = window
+def test_short_runs_and_the_menu_switched_off_never_compile_and_stop_cancels(qtbot, new_window, mnist_dir, fake_jobs):
+    w = new_window()
     start(qtbot, w, mnist_dir, epochs=1)            # ~250 steps: the compiler would not pay back
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
