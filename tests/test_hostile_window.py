@@ -151,6 +151,23 @@ def test_continuing_a_model_whose_optimizer_state_is_damaged_is_refused_in_one_l
     assert w.state == "idle" and w.continue_button.isEnabled()
 
 
+def test_the_window_is_back_to_idle_when_the_failure_is_shown_not_only_after_the_next_signal(
+        qtbot, window, good, tmp_path, monkeypatch):
+    """The worker reports a failed load, then its FAILED state: two signals that the GUI thread
+    may handle apart. The dialog already finds the window as it was (idle, Continue enabled)."""
+    w = window
+    path = _hostile_file(good, tmp_path / "run", "optimizer moments of the wrong shape")
+    _show(qtbot, w, path)
+    seen, show_failure = [], w.show_failure
+    monkeypatch.setattr(w, "show_failure", lambda *a, **k: (seen.append(w.state), show_failure(*a, **k)))
+    w.worker.state_changed.disconnect(w._on_state)     # as if the state signal came late
+    w.config_panel.set_values({**w.config_panel.values(), "epochs": 1, "batch_size": 16})
+    w.continue_button.click()
+    qtbot.waitUntil(lambda: len(w.dialogs) > 0, timeout=30000)
+    assert w.dialogs[0][0] == "Unusable checkpoint"
+    assert seen == ["idle"] and w.state == "idle" and w.continue_button.isEnabled()
+
+
 # ---- following a run folder ---------------------------------------------------------------------
 def _tiny_run(folder, steps=4):
     """A real run folder: run.json, metrics.csv, snapshot.npz and checkpoint.pt of a tiny model."""

@@ -888,9 +888,11 @@ class MainWindow(QMainWindow):
                 self.device_label.setText("no run")
                 self.step_label.setText("")
                 self.rate_label.setText("")
-            else:  # a failed load changes nothing: the model shown stays, and so does its state
+            else:  # a failed load changes nothing: the model shown stays, and so does its state,
+                # at once (the worker's FAILED state follows this signal: it is mapped to the same)
                 self._restore_state = {RunState.PAUSED: RunState.STOPPED,
                                        RunState.LOADING: RunState.IDLE}.get(load.previous_state, load.previous_state)
+                self.set_state(self._restore_state)
             self._sync_chooser()
             self._update_controls()
             if load.quiet:
