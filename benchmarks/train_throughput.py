@@ -5,8 +5,9 @@
 
 Times draw-gui's DRAW and the literal implementation from the tests (tests/reference_draw.py)
 in one run, on the same batch, so their ratio is meaningful whatever else the machine does; also
-the matrix-product ceiling (torch.mm on the LSTMs' shapes) and the fraction of it reached, the
-peak memory of the process, and with --compile the torch.compile'd glimpse step. With
+the matrix-product ceiling (torch.mm on the LSTMs' shapes, on 1 and 2 threads, beside one large
+product's rate) and the fraction of it reached, the peak memory of the process, and with
+--compile the torch.compile'd glimpse step. With
 --attention spatial (or none) the model reads and writes that way at the same sizes; the literal
 implementation is Gaussian only, so it is not timed then ("n/a").
 """
@@ -121,7 +122,8 @@ def main() -> None:
             if args.tuned_seconds else (None, "")
         model.drop_compiled()
 
-    ceiling = matmul_ceiling(cfg, args.batch)
+    ceiling = matmul_ceiling(cfg, args.batch, args.threads)
+    ceiling2 = matmul_ceiling(cfg, args.batch, 2) if (os.cpu_count() or 1) >= 2 and args.threads == 1 else None
     model.eval()
 
     def gen_ms(n, repeats=15):
@@ -151,6 +153,12 @@ def main() -> None:
         if ref_best else None,
         "matmul_gflops": round(ceiling["gflops"], 1), "ceiling_images_per_s": round(ceiling["images_per_s"], 1),
         "fraction_of_ceiling": round((compiled or ours) / ceiling["images_per_s"], 2),
+        "large_product_gflops": round(ceiling["large_gflops"], 1),
+        "lstm_products_of_large": round(ceiling["gflops"] / ceiling["large_gflops"], 2),
+        "matmul_gflops_2_threads": round(ceiling2["gflops"], 1) if ceiling2 else None,
+        "ceiling_2_threads_images_per_s": round(ceiling2["images_per_s"], 1) if ceiling2 else None,
+        "default_path_of_ceiling_2_threads": round((tuned_compiled or tuned_plain or compiled or ours)
+                                                   / ceiling2["images_per_s"], 2) if ceiling2 else None,
         "generate_1_ms": round(gen_ms(1), 2), "generate_64_ms": round(gen_ms(64), 2),
     }
     import resource
@@ -176,13 +184,20 @@ def main() -> None:
               f"against the literal at its best: {result['default_path_vs_literal_best']:.2f}x")
     print(f"  ceiling    {ceiling['gflops']:.0f} GFLOP/s on the LSTM products -> {ceiling['images_per_s']:.0f} img/s "
           f"at {ceiling['mflop_per_image']:.0f} MFLOP per image; reached {result['fraction_of_ceiling']:.0%}")
+    print(f"             (one large 1024^3 product: {ceiling['large_gflops']:.0f} GFLOP/s; the LSTM products run at "
+          f"{result['lstm_products_of_large']:.0%} of it)")
+    if ceiling2:
+        print(f"  2 threads  {ceiling2['gflops']:.0f} GFLOP/s on the LSTM products -> {ceiling2['images_per_s']:.0f} img/s; "
+              f"the default path reached {result['default_path_of_ceiling_2_threads']:.0%}")
     print(f"  generation 1 sample {result['generate_1_ms']:.1f} ms   64 samples {result['generate_64_ms']:.1f} ms")
     print(f"  peak memory of this process {result['peak_memory_mb']} MB")
 
 
-def matmul_ceiling(cfg, batch: int) -> dict:
+def matmul_ceiling(cfg, batch: int, threads: int = 1) -> dict:
     """What matrix products alone would allow: the model's multiply-adds per image (LSTMs, heads,
-    filterbank products), timed as torch.mm on the encoder's and decoder's gate shapes."""
+    filterbank products), timed as torch.mm on the encoder's and decoder's gate shapes with
+    `threads` torch threads; beside it the rate of one large product (1024^3), the most these
+    cores give a float32 product."""
     import torch
     C, H, W = cfg.image_shape
     N, M = cfg.read_size, cfg.write_size
@@ -192,18 +207,28 @@ def matmul_ceiling(cfg, batch: int) -> dict:
             + 2 * C * (N * H * W + N * W * N) + C * (H * M * M + H * M * W))
     flop = 3 * 2 * macs * cfg.glimpses          # forward + backward ~ 3x forward
     shapes = [(batch, enc_in, 4 * cfg.enc_size), (batch, cfg.z_size + cfg.dec_size, 4 * cfg.dec_size)]
-    rates = []
-    for m, k, n in shapes:
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        for _ in range(20):
-            a @ b
-        t = time.perf_counter()
-        reps = 200
-        for _ in range(reps):
-            a @ b
-        rates.append(2 * m * k * n * reps / (time.perf_counter() - t) / 1e9)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        rates = [gemm_gflops(m, k, n, reps=200) for m, k, n in shapes]
+        large = gemm_gflops(1024, 1024, 1024, reps=20)
+    finally:
+        torch.set_num_threads(before)
     gflops = statistics.mean(rates)
-    return {"gflops": gflops, "mflop_per_image": flop / 1e6, "images_per_s": gflops * 1e9 / flop}
+    return {"gflops": gflops, "mflop_per_image": flop / 1e6, "images_per_s": gflops * 1e9 / flop,
+            "large_gflops": large}
+
+
+def gemm_gflops(m: int, k: int, n: int, reps: int) -> float:
+    """GFLOP/s of torch.mm of an (m, k) by a (k, n) matrix, after a warm-up."""
+    import torch
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(max(2, reps // 10)):
+        a @ b
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * m * k * n * reps / (time.perf_counter() - t) / 1e9
 
 
 if __name__ == "__main__":

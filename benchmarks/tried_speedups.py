@@ -4,11 +4,14 @@
     python benchmarks/tried_speedups.py inductor [--threads 1] [--steps 18]
     python benchmarks/tried_speedups.py fidelity --data-dir ../shared/data [--steps 600]
 
-Both change only how the two LSTMs (eq. 5, 7) are computed; core/ keeps nn.LSTMCell.
+Each changes only how the two LSTMs (eq. 5, 7) are computed; core/ keeps nn.LSTMCell.
 
 - deferred weight gradients: each glimpse adds a zero "tap" to its gate pre-activations and uses
-  the weights detached; after backward, one product over all T*B rows, G^T U, gives each LSTM
-  weight's gradient (the same sum as autograd's T per-glimpse products and additions).
+  the weights detached; after backward, products over many glimpses' rows at once, G^T U, give
+  each LSTM weight's gradient (the same sum as autograd's T per-glimpse products and additions).
+- weight gradients in a side thread: the same products, each started in a second thread (one
+  torch thread, no OpenMP spinning) as soon as backward has handed over 16 glimpses' gate
+  gradients, so that they overlap the rest of backward on the other core.
 - bf16 LSTM products: the four LSTM matrix products in bfloat16 (the CPU's avx512_bf16 runs them
   ~2x faster than float32); the cell state, the gates' element-wise work and everything else stay
   float32.
@@ -18,9 +21,10 @@ compiled with mode "max-autotune-no-cudagraphs" (inductor benchmarks its own C++
 oneDNN's and may fuse the bias into them) and with cpp_wrapper (a C++ caller of the kernels in
 place of the Python one), alternating in one process.
 
-`speed` times the compiled training step (paper configuration, batch 64) of draw-gui's model and
-of each variant, alternating in one process, median images/s. `fidelity` trains 600 steps of
-`draw-gui train`'s defaults (threshold-binarized MNIST, seed 0) in float32 and with bf16 LSTM
+`speed` times the compiled training step (paper configuration, batch 64) of draw-gui's model (on
+--threads and on 2 torch threads) and of each variant, alternating in one process, median
+images/s; first it prints how close the variants' gradients are to autograd's. `fidelity`
+trains 600 steps of `draw-gui train`'s defaults (threshold-binarized MNIST, seed 0) in float32 and with bf16 LSTM
 products, in two processes at once (one thread each), and prints both test NLL bounds.
 """
 from __future__ import annotations
@@ -61,60 +65,85 @@ def bf16_cells(model):
     return model
 
 
-def deferred_step(model, optimizer, x):
+def deferred_step(model, optimizer, x, side_thread=None, eps=None):
     """One training step (loss eq. 9-12, Adam, norm clip 5) whose LSTM weight gradients are taken
-    in one product per weight after backward (see the module docstring)."""
+    outside autograd (see the module docstring): as backward hands over each glimpse's gate
+    gradients G_t (a hook on its zero "tap"), every CHUNK glimpses one product G^T U per LSTM adds
+    their share, in this thread after backward, or at once in `side_thread` (an executor).
+    With `eps` given (the noise), only the gradients are set: no clipping, no optimizer step."""
     import torch
     import torch.nn.functional as F
+    CHUNK = 16
     cfg = model.config
     B, T = x.shape[0], cfg.glimpses
     if not hasattr(model, "_tried_glimpse"):
-        def glimpse(x, canvas, h_dec, c_dec, h_enc, c_enc, eps_t, tap_e, tap_d, We, Ue, be, Wd, Ud, bd):
+        def glimpse(x, canvas, h_dec, c_dec, h_enc, c_enc, eps_t, tap_e, tap_d, W_e, b_e, W_d, b_d):
             x_hat = x - torch.sigmoid(canvas)
             r, _ = model.read(x, x_hat, h_dec)
-            enc_in = torch.cat([r, h_dec], 1)
-            i, f, g, o = (F.linear(enc_in, We) + F.linear(h_enc, Ue) + be + tap_e).chunk(4, 1)
+            u_e = torch.cat([r, h_dec, h_enc], 1)                    # the encoder's inputs (eq. 5)
+            i, f, g, o = (F.linear(u_e, W_e) + b_e + tap_e).chunk(4, 1)
             c_enc = torch.sigmoid(f) * c_enc + torch.sigmoid(i) * torch.tanh(g)
             h_enc = torch.sigmoid(o) * torch.tanh(c_enc)
             mu, log_sigma = model.q(h_enc).chunk(2, dim=1)
             sigma = torch.exp(log_sigma)
             z = mu + sigma * eps_t
             kl = 0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1)
-            i, f, g, o = (F.linear(z, Wd) + F.linear(h_dec, Ud) + bd + tap_d).chunk(4, 1)
+            u_d = torch.cat([z, h_dec], 1)                            # the decoder's inputs (eq. 7)
+            i, f, g, o = (F.linear(u_d, W_d) + b_d + tap_d).chunk(4, 1)
             c_dec = torch.sigmoid(f) * c_dec + torch.sigmoid(i) * torch.tanh(g)
             h_dec = torch.sigmoid(o) * torch.tanh(c_dec)
             update, _ = model.write(h_dec)
-            return canvas + update, h_dec, c_dec, h_enc, c_enc, kl, enc_in.detach(), z.detach()
+            return canvas + update, h_dec, c_dec, h_enc, c_enc, kl, u_e.detach(), u_d.detach()
         model._tried_glimpse = torch.compile(glimpse, dynamic=False)
-    e, d = model.encoder, model.decoder
-    weights = (e.weight_ih.detach(), e.weight_hh.detach(), (e.bias_ih + e.bias_hh).detach(),
-               d.weight_ih.detach(), d.weight_hh.detach(), (d.bias_ih + d.bias_hh).detach())
-    eps = torch.randn(T, B, cfg.z_size)
+    cells = (model.encoder, model.decoder)
+    weights = [t for c in cells for t in (torch.cat([c.weight_ih, c.weight_hh], 1).detach(),
+                                          (c.bias_ih + c.bias_hh).detach())]
+    G = [torch.empty(T, B, 4 * c.hidden_size) for c in cells]          # gate gradients, per glimpse
+    U = [[None] * T, [None] * T]                                         # the cells' inputs
+    grad_W = [torch.zeros_like(weights[0]), torch.zeros_like(weights[2])]
+    pending = []
+
+    def add_chunk(lo, hi):   # dW += G^T U and db += sum G over glimpses lo..hi-1, both cells
+        sums = []
+        for k in range(2):
+            g = G[k][lo:hi].flatten(0, 1)
+            grad_W[k].addmm_(g.t(), torch.cat(U[k][lo:hi]))
+            sums.append(g.sum(0))
+        return sums
+
+    def hook(k, t):
+        def store(grad):
+            G[k][t].copy_(grad)
+            if k == 0 and t % CHUNK == 0:     # backward reaches glimpse t's encoder after its decoder
+                lo, hi = t, min(t + CHUNK, T)
+                pending.append(side_thread.submit(add_chunk, lo, hi) if side_thread else (lo, hi))
+        return store
+
+    step = eps is None
+    eps = torch.randn(T, B, cfg.z_size) if step else eps
     canvas, h_dec, c_dec = model._initial_state(B)
     h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
-    taps_e = [torch.zeros(B, 4 * cfg.enc_size, requires_grad=True) for _ in range(T)]
-    taps_d = [torch.zeros(B, 4 * cfg.dec_size, requires_grad=True) for _ in range(T)]
-    kls, U_e, H_e, U_d, H_d = [], [], [], [], []
+    kls = []
     for t in range(T):
-        H_e.append(h_enc.detach())
-        H_d.append(h_dec.detach())
-        canvas, h_dec, c_dec, h_enc, c_enc, kl, enc_in, z = model._tried_glimpse(
-            x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t], taps_e[t], taps_d[t], *weights)
+        taps = [torch.zeros(B, 4 * c.hidden_size, requires_grad=True) for c in cells]
+        for k, tap in enumerate(taps):
+            tap.register_hook(hook(k, t))
+        canvas, h_dec, c_dec, h_enc, c_enc, kl, U[0][t], U[1][t] = model._tried_glimpse(
+            x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t], *taps, *weights)
         kls.append(kl)
-        U_e.append(enc_in)
-        U_d.append(z)
     recon = F.binary_cross_entropy_with_logits(canvas, x, reduction="none").flatten(1).sum(1).mean()
     loss = recon + torch.stack(kls, 1).sum(1).mean()
-    optimizer.zero_grad(set_to_none=True)
+    model.zero_grad(set_to_none=True)
     loss.backward()
-    for cell, taps, U, H in ((e, taps_e, U_e, H_e), (d, taps_d, U_d, H_d)):
-        G = torch.cat([tap.grad for tap in taps])            # (T*B, 4H)
-        cell.weight_ih.grad = G.t() @ torch.cat(U)           # (4H, in)
-        cell.weight_hh.grad = G.t() @ torch.cat(H)           # (4H, H)
-        cell.bias_ih.grad = G.sum(0)
+    sums = [p.result() if side_thread else add_chunk(*p) for p in pending]
+    for k, cell in enumerate(cells):
+        n_in = cell.weight_ih.shape[1]
+        cell.weight_ih.grad, cell.weight_hh.grad = grad_W[k][:, :n_in], grad_W[k][:, n_in:]
+        cell.bias_ih.grad = sum(s[k] for s in sums)
         cell.bias_hh.grad = cell.bias_ih.grad.clone()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-    optimizer.step()
+    if step:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
 
 
 def time_alternating(steps: dict, total: int, threads: int) -> None:
@@ -136,27 +165,62 @@ def time_alternating(steps: dict, total: int, threads: int) -> None:
 
 def speed(args) -> None:
     import torch
+    from concurrent.futures import ThreadPoolExecutor
     torch.set_num_threads(args.threads)
     from core.model import DRAW, DrawConfig
     from core.train import TrainConfig, make_optimizer, train_step
     x = (torch.rand(64, 1, 28, 28) < 0.13).float()
     cfg = TrainConfig()
+    side = ThreadPoolExecutor(1, initializer=torch.set_num_threads, initargs=(1,))
+    check_gradients(x, side)
+
+    def on_threads(n, step):   # a step run with n torch threads, the others with --threads
+        def run():
+            torch.set_num_threads(n)
+            try:
+                step()
+            finally:
+                torch.set_num_threads(args.threads)
+        return run
+
     steps = {}
-    for name in ("draw-gui compiled step", "bf16 LSTM products", "deferred weight gradients"):
+    for name in ("draw-gui compiled step", "draw-gui compiled, 2 threads", "bf16 LSTM products",
+                 "deferred weight gradients", "weight gradients, side thread"):
         torch.manual_seed(0)
         model = DRAW(DrawConfig())
         opt = make_optimizer(model, cfg)
         if name == "deferred weight gradients":
             steps[name] = (lambda m, o: lambda: deferred_step(m, o, x))(model, opt)
+        elif name == "weight gradients, side thread":
+            steps[name] = (lambda m, o: lambda: deferred_step(m, o, x, side))(model, opt)
         else:
             if name == "bf16 LSTM products":
                 bf16_cells(model)
             model.compile_glimpse()
             steps[name] = (lambda m, o: lambda: train_step(m, o, x, cfg))(model, opt)
+            if name.endswith("2 threads"):
+                steps[name] = on_threads(2, steps[name])
     for step in steps.values():   # compile and warm up
         for _ in range(3):
             step()
     time_alternating(steps, args.steps, args.threads)
+
+
+def check_gradients(x, side) -> None:
+    """Print how far the weight gradients taken outside autograd are from autograd's own."""
+    import torch
+    from core.model import DRAW, DrawConfig
+    torch.manual_seed(0)
+    model = DRAW(DrawConfig())
+    eps = torch.randn(model.config.glimpses, x.shape[0], model.config.z_size)
+    model(x, eps=eps).loss.backward()
+    reference = {n: p.grad.clone() for n, p in model.named_parameters()}
+    for name, executor in (("deferred weight gradients", None), ("weight gradients, side thread", side)):
+        model.zero_grad(set_to_none=True)
+        deferred_step(model, None, x, executor, eps=eps)
+        worst = max(((p.grad - reference[n]).norm() / reference[n].norm()).item()
+                    for n, p in model.named_parameters())
+        print(f"{name}: gradients within {worst:.1e} (relative) of autograd's")
 
 
 def inductor(args) -> None:
