@@ -1,12 +1,12 @@
 """Compile the training step in another process, so that training never waits for the compiler.
 
-torch.compile's first call traces the glimpse step and has inductor generate and build C++ for its
-forward and backward: about 30 s on a 2-core CPU, during which the training thread stands still
-(the window would look hung). Inductor keeps what it built in its on-disk cache, keyed by the
-traced graph (shapes, dtypes, thread count), not by the weights. So a child process that builds a
-model of the same configuration and runs one compiled training step at the same batch size and
-thread count fills the cache; the training thread then compiles its own step from that cache in
-about 3 s instead of 30 (benchmarks/background_compile.py measures both) and switches to it.
+torch.compile's first call traces the glimpses and has inductor generate and build C++ for their
+forward and backward: about a minute on a 2-core CPU, during which the training thread stands
+still (the window would look hung). Inductor keeps what it built in its on-disk cache, keyed by
+the traced graph (shapes, dtypes, thread count), not by the weights. So a child process that
+builds a model of the same configuration and runs one compiled training step at the same batch
+size and thread count fills the cache; the training thread then compiles its own step from that
+cache in about 3 s (benchmarks/background_compile.py measures both) and switches to it.
 
     job = BackgroundCompile(model_config, batch_size=64, threads=1)
     ... train the plain step, calling job.poll() between steps: None while it builds ...
@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-# A compiled step is ~1.2x faster on a CPU (README, "Speed"); compiling costs ~30 s once, or ~3 s
+# A compiled step is ~1.5x faster on a CPU (README, "Speed"); compiling costs ~1 min once, or ~3 s
 # from the cache: it pays back within a few hundred steps, so runs this long are compiled by default.
 AUTO_COMPILE_STEPS = 2000
 

@@ -315,9 +315,10 @@ class TrainConfig:
     device: str = setting("auto",  # "auto" (cuda, then mps, then cpu) or a torch device name
         cli=("--backend", "--device"), dest="device", metavar="DEVICE", help="auto (default), cpu, cuda, cuda:N, mps",
         label="device", tip="auto picks cuda, then mps, then the CPU; or type e.g. cuda:1")
-    compile: bool = setting(False,  # torch.compile the glimpse step: ~1.2x faster on a CPU once compiled
-        cli=("--compile",), help="torch.compile the glimpse step: about 1.2x faster on a CPU once compiled "
-                                 "(~40 s the first time, a few seconds once inductor's cache holds it).")
+    compile: bool = setting(False,  # torch.compile the glimpses (README, "Speed")
+        cli=("--compile",), help="torch.compile the glimpses, 8 per compiled call: 1.5x the plain step on a 2-core "
+                                 "CPU (README, Speed); ~1 min of compiling the first time, ~3 s once inductor's "
+                                 "cache holds it.")
     precision: str = setting("fp32",  # "fp32" or "bf16" (autocast of the forward pass; the loss stays float32)
         choices=PRECISIONS, cli=("--precision",),
         help="bf16 autocasts the forward pass (GPUs; the loss stays float32); default fp32")

@@ -236,13 +236,32 @@ def test_compiled_training_matches_the_plain_step(small_data):
     assert losses(compiled) == pytest.approx(losses(plain), rel=1e-4)
 
 
+def test_the_glimpses_compile_once_not_once_more_for_the_first_call_of_a_step():
+    """The first call of a step gets the broadcast initial state and an h^enc_0 without a
+    gradient; it is given the layout of every later call, so torch.compile builds one graph (two
+    doubled the first compilation)."""
+    from torch._dynamo.utils import counters
+
+    from core.model import DRAW
+    torch._dynamo.reset()
+    model = DRAW(DrawConfig(glimpses=4, enc_size=16, dec_size=16, z_size=3))
+    model.compile_glimpse(glimpses_per_call=2)
+    cfg = TrainConfig()
+    opt = make_optimizer(model, cfg)
+    x = (torch.rand(8, 1, 28, 28) < 0.2).float()
+    graphs = counters["stats"]["unique_graphs"]
+    for _ in range(2):
+        train_step(model, opt, x, cfg)
+    assert counters["stats"]["unique_graphs"] - graphs == 1
+
+
 def test_a_failing_compilation_falls_back_to_the_plain_step(small_data, monkeypatch):
     trainer = make_trainer(small_data, max_steps=2, compile=True)
 
     def broken(*args, **kwargs):
         raise RuntimeError("no C++ compiler")
 
-    trainer.model._compiled_glimpse = broken
+    trainer.model._compiled_glimpses = broken
     trainer.run()
     assert trainer.step == 2 and "torch.compile failed" in trainer.compile_note
 
@@ -281,6 +300,40 @@ def test_a_checkpoint_from_another_kind_of_device_resumes(small_data, tmp_path):
     resumed = make_trainer(small_data, checkpoint=ckpt, max_steps=4)
     resumed.run()
     assert resumed.step == 4 and all(map(math.isfinite, losses(resumed)))
+
+
+@pytest.mark.parametrize("glimpses, per_call", [(64, 8), (12, 6), (7, 7), (11, 1)])
+def test_compiled_training_runs_several_glimpses_per_call_with_the_same_numbers(monkeypatch, glimpses, per_call):
+    """On a CPU one compiled call runs up to 8 glimpses (the largest divisor of T), so that
+    torch.compile's per-call bookkeeping is paid T/8 times: same bound, same KL per glimpse, same
+    gradients as the plain step. (torch.compile is the identity here: the grouping is tested.)"""
+    from core.model import DRAW
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: fn)
+    torch.manual_seed(0)
+    model = DRAW(DrawConfig(glimpses=glimpses, enc_size=16, dec_size=16, z_size=3))
+    x = (torch.rand(5, 1, 28, 28) < 0.2).float()
+    eps = torch.randn(glimpses, 5, 3)
+    plain = model(x, eps=eps)
+    plain.loss.backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    calls = []
+    model.compile_glimpse()
+    glimpses_fn = model._compiled_glimpses
+    model._compiled_glimpses = lambda *a: calls.append(a[-1].shape[0]) or glimpses_fn(*a)
+    grouped = model(x, eps=eps)
+    grouped.loss.backward()
+    assert model.glimpses_per_call == per_call and calls == [per_call] * (glimpses // per_call)
+    torch.testing.assert_close(grouped.kl, plain.kl)
+    torch.testing.assert_close(grouped.recon, plain.recon)
+    for p, g in zip(model.parameters(), grads):
+        torch.testing.assert_close(p.grad, g)
+    with torch.no_grad():   # evaluation and traces keep the plain step
+        calls.clear()
+        model(x, eps=eps, trace=True)
+        assert calls == []
+    with pytest.raises(ValueError, match="does not divide"):
+        model.compile_glimpse(glimpses_per_call=glimpses + 1)
 
 
 def test_compile_mode_is_cuda_graphs_only_on_a_gpu(monkeypatch):

@@ -270,7 +270,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
     save_interval = args.save_interval or 1
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
              else f"{trainer.total_steps} steps")
-    compiling = "torch.compile glimpse step (the first step compiles: ~40 s the first time, seconds once cached); "
+    compiling = "torch.compile'd glimpses (the first step compiles: ~1 min the first time, seconds once cached); "
     printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg, dataset)}{dataset} from {data.source} "
                     f"on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "

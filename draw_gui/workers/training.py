@@ -303,7 +303,8 @@ class TrainingWorker(BackgroundWorker):
         train_cfg = setup.train
         if ckpt is not None:
             _, saved_train = checkpoint_configs(ckpt, name or "the model shown")
-            # The window never compiles (a first step stalled for ~40 s would look like a hang).
+            # The training thread never compiles from scratch (a first step stalled for a minute
+            # would look like a hang): a background child does it (core.background_compile).
             if setup.continue_training:
                 train_cfg = replace(saved_train, batch_size=setup.train.batch_size, max_steps=0,
                                     device=setup.train.device, compile=False)
