@@ -10,7 +10,7 @@ cache in about 3 s (benchmarks/background_compile.py measures both) and switches
 
     job = BackgroundCompile(model_config, batch_size=64, threads=1)
     ... train the plain step, calling job.poll() between steps: None while it builds ...
-    if job.poll():  model.compile_glimpse()    # the next step compiles from the cache
+    if job.poll():  compile_from_cache(model)   # the next step compiles from the cache
 
 The child runs at a lower priority (nice 10), so the training thread and a window's GUI thread
 keep the cores they had. main() is the child.
@@ -27,6 +27,17 @@ import time
 # A compiled step is ~1.5x faster on a CPU (README, "Speed"); compiling costs ~1 min once, or ~3 s
 # from the cache: it pays back within a few hundred steps, so runs this long are compiled by default.
 AUTO_COMPILE_STEPS = 2000
+
+
+def compile_from_cache(model, collect_garbage: bool = True) -> None:
+    """The training thread's side of the switch, once the job is done: model.compile_glimpse();
+    its next training step compiles from the cache the job filled. collect_garbage False: no
+    collection of Python's cyclic garbage after compiling (torch.compile runs one by default, in
+    the thread that compiles), for a program that collects in one thread only (a Qt window)."""
+    if not collect_garbage:
+        import torch._dynamo
+        torch._dynamo.config.run_gc_after_compile = False
+    model.compile_glimpse()
 
 
 def can_compile_in_background(device: str) -> bool:

@@ -57,7 +57,19 @@ def trained_steps(w) -> int:
 
 
 def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_background(qtbot, new_window, mnist_dir,
-                                                                                         fake_jobs):
+                                                                                         fake_jobs, monkeypatch):
+    import threading
+
+    import torch._dynamo
+
+    from core.model import DRAW
+    compiles, compile_glimpse = [], DRAW.compile_glimpse
+
+    def seen(model, *args, **kwargs):   # torch's settings are the calling thread's own
+        compiles.append((threading.current_thread() is threading.main_thread(),
+                         torch._dynamo.config.run_gc_after_compile))
+        compile_glimpse(model, *args, **kwargs)
+    monkeypatch.setattr(DRAW, "compile_glimpse", seen)
     w = new_window()
     messages = start(qtbot, w, mnist_dir)
     qtbot.waitUntil(lambda: len(fake_jobs) == 1, timeout=10000)
@@ -72,6 +84,8 @@ def test_a_long_run_trains_at_once_then_switches_to_the_step_compiled_in_the_bac
     job.finish.set()
     qtbot.waitUntil(lambda: w.device_label.text() == "cpu · 1 thread · compiled", timeout=30000)
     assert w.worker._trainer.model.compiled
+    # in the training thread, without torch.compile's own collection after compiling (gui_gc.py)
+    assert compiles == [(False, False)]
     switched = [m for m in messages if m == "faster step compiled in 12 s; switching to it"]
     runs = [m for m in messages if m.startswith("training on the compiled step since step ")]
     assert switched and runs, messages

@@ -505,7 +505,10 @@ class TrainingWorker(BackgroundWorker):
                 CompilePhase.FAILED, f"could not compile the training step ({job.error}); training goes on "
                                      "with the plain step", self._token))
             return
-        trainer.model.compile_glimpse()   # the next step traces it and loads the built code from the cache
+        from core.background_compile import compile_from_cache
+        # The next step traces the glimpses and loads the built code from the cache; without a
+        # collection of garbage in this thread (the window collects in its GUI thread: gui_gc.py)
+        compile_from_cache(trainer.model, collect_garbage=False)
         self._compiled_at = trainer.step
         self.compile_status.emit(CompileStatus(
             CompilePhase.SWITCHING, f"faster step compiled in {job.seconds:.0f} s; switching to it", self._token))
