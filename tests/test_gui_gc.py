@@ -42,3 +42,33 @@ def test_a_cycle_is_freed_by_the_gui_threads_timer(qtbot, new_window):
     kept = [[i] for i in range(5000)]    # live allocations past generation 0's threshold
     qtbot.waitUntil(lambda: gone() is None, timeout=5000)
     assert len(kept) == 5000
+
+
+def test_full_collections_freeze_what_survives_and_thaw_it_at_intervals(qtbot):
+    """After a full collection the survivors are frozen, so the next full collection is short; a
+    cycle that dies among them is freed at the next thaw, THAW_INTERVAL_S later, not leaked."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from draw_gui.workers.gui_gc import THAW_INTERVAL_S, GuiThreadCollector
+    now = [0.0]
+    parent = QObject()
+    collector = GuiThreadCollector(parent, clock=lambda: now[0])
+    try:
+        class Node:
+            pass
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        frozen = gc.get_freeze_count()
+        collector.collect(2)
+        assert gc.get_freeze_count() >= frozen + 2   # the cycle (still referenced) among them
+        del a, b                                     # now garbage, but frozen
+        collector.collect(2)
+        assert gone() is not None and gc.get_freeze_count() > 0
+        now[0] += THAW_INTERVAL_S
+        collector.collect(2)                       # thawed first, then collected
+        assert gone() is None
+    finally:
+        shiboken6.delete(parent)   # and its collector, whose timer must not fire in later tests
+        gc.enable()

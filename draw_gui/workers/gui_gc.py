@@ -10,21 +10,33 @@ other's locks: the window hangs (seen in the test suite, the training thread ins
 So the automatic collector is switched off and a timer in the GUI thread collects instead, each
 generation when its count passes gc's own threshold, as the automatic collector would. Reference
 counting still frees everything that is not in a cycle at once, in any thread.
+
+A full collection walks every object Python tracks, and once torch.compile has built a step
+those are many: one took 324 ms, a GUI stall every ~50 s of training (the automatic collector
+skips most full collections while few objects are new; this timer cannot know that). So what
+survives a full collection is frozen (gc.freeze: left out of later collections, still freed by
+reference counting), and later full collections walk only what came since. Every
+THAW_INTERVAL_S the frozen objects are thawed first, so that cycles which died among them (an
+old run's model) are freed too: one long collection per that interval at most.
 """
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 INTERVAL_MS = 500
+THAW_INTERVAL_S = 600.0
 
 
 class GuiThreadCollector(QObject):
-    def __init__(self, parent: QObject):
+    def __init__(self, parent: QObject, clock=time.monotonic):
         super().__init__(parent)
         self.thresholds = gc.get_threshold()
         gc.disable()
+        self._clock = clock
+        self._thawed_at = clock()
         self._timer = QTimer(self, interval=INTERVAL_MS)
         self._timer.timeout.connect(self.collect_due)
         self._timer.start()
@@ -40,8 +52,17 @@ class GuiThreadCollector(QObject):
             else:
                 break
         if due >= 0:
-            gc.collect(due)
-            self.collections += 1
+            self.collect(due)
+
+    def collect(self, generation: int) -> None:
+        """gc.collect(generation); after a full one, what survived is frozen (module docstring)."""
+        if generation == 2 and self._clock() - self._thawed_at >= THAW_INTERVAL_S:
+            gc.unfreeze()
+            self._thawed_at = self._clock()
+        gc.collect(generation)
+        if generation == 2:
+            gc.freeze()
+        self.collections += 1
 
 
 def collect_in_gui_thread() -> GuiThreadCollector | None:
