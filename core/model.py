@@ -108,10 +108,12 @@ class DRAW(nn.Module):
         each cost another compilation.
 
         glimpses_per_call: how many glimpses one compiled call runs. On a CPU each call costs
-        ~0.35 ms of torch.compile's own bookkeeping (its forward and backward wrappers), so the
-        default is the largest divisor of T up to CPU_GLIMPSES_PER_CALL: 8 calls instead of 64
-        trained the paper's model 1.11-1.17x faster, for ~2x the first compilation
-        (benchmarks/glimpses_per_call.py). On CUDA 1: CUDA graphs already remove that cost.
+        ~0.9 ms of torch.compile's own bookkeeping (its forward and backward wrappers) and each
+        weight's gradient one addition per call, so the default is the largest divisor of T up
+        to CPU_GLIMPSES_PER_CALL: 8 calls instead of 64 trained the paper's model 1.18x faster
+        on 1 and on 2 threads, for 56 s of compiling instead of 24 the first time
+        (benchmarks/glimpses_per_call.py; 16 gained nothing more). On CUDA 1: CUDA graphs
+        already remove that cost.
 
         mode "auto": on CUDA "reduce-overhead", i.e. CUDA graphs: a glimpse is ~30 small kernels,
         so at small batches a GPU waits on kernel launches rather than arithmetic. The T calls of

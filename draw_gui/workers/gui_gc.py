@@ -12,7 +12,7 @@ generation when its count passes gc's own threshold, as the automatic collector 
 counting still frees everything that is not in a cycle at once, in any thread.
 
 A full collection walks every object Python tracks, and once torch.compile has built a step
-those are many: one took 324 ms, a GUI stall every ~50 s of training (the automatic collector
+those are many: ~0.35 s each, a GUI stall every ~100 s of training (the automatic collector
 skips most full collections while few objects are new; this timer cannot know that). So what
 survives a full collection is frozen (gc.freeze: left out of later collections, still freed by
 reference counting), and later full collections walk only what came since. Every
