@@ -32,8 +32,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=6, help="rounds of 3 steps per variant and thread count")
     p.add_argument("--warm-cache", action="store_true", help="keep the user's inductor cache (default: an empty one)")
     p.add_argument("--profile", action="store_true", help="also profile 3 steps of each k on 1 thread")
+    p.add_argument("--child", metavar="K,THREADS", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if not args.warm_cache:   # before torch is imported: inductor reads it once
+    if not args.warm_cache and not args.child:   # before torch is imported: inductor reads it once
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
     import torch
     from core.model import DRAW, DrawConfig
@@ -50,6 +51,15 @@ def main() -> None:
         model.compile_glimpse(glimpses_per_call=k)
         return model, make_optimizer(model, tcfg)
 
+    if args.child:   # first_step_in_a_new_process: print the first step's seconds
+        k, n = (int(v) for v in args.child.split(","))
+        torch.set_num_threads(n)
+        model, opt = compiled_model(k)
+        t = time.perf_counter()
+        train_step(model, opt, x, tcfg)
+        print(time.perf_counter() - t)
+        return
+
     steps, first, again = {}, {}, {}
     for n in threads:
         torch.set_num_threads(n)
@@ -59,7 +69,7 @@ def main() -> None:
             train_step(model, opt, x, tcfg)
             first[k, n] = time.perf_counter() - t
             steps[k, n] = (lambda m, o: lambda: train_step(m, o, x, tcfg))(model, opt)
-            again[k, n] = first_step_in_a_new_process(k, n, batch)
+            again[k, n] = first_step_in_a_new_process(k, n)
             print(f"compiled {k} glimpse(s) per call, {n} thread(s): first step {first[k, n]:.1f} s "
                   f"({'the user' + chr(39) + 's' if args.warm_cache else 'an empty'} cache), "
                   f"{again[k, n]:.1f} s in a new process once cached", flush=True)
@@ -107,17 +117,11 @@ def profile_steps(step, steps: int = 3) -> dict:
     return rows
 
 
-def first_step_in_a_new_process(k: int, threads: int, batch: int) -> float:
-    """Seconds of the first compiled training step in a fresh process that shares this one's
-    inductor cache: what every launch after the first pays."""
+def first_step_in_a_new_process(k: int, threads: int) -> float:
+    """Seconds of the first compiled training step in a fresh process (this script, --child) that
+    shares this one's inductor cache: what every launch after the first pays."""
     import subprocess
-    code = ("import sys, time, torch; sys.path.insert(0, sys.argv[1]); torch.set_num_threads(int(sys.argv[3]))\n"
-            "from core.model import DRAW, DrawConfig\n"
-            "from core.train import TrainConfig, make_optimizer, train_step\n"
-            "m = DRAW(DrawConfig()); m.compile_glimpse(glimpses_per_call=int(sys.argv[2])); c = TrainConfig()\n"
-            "x = (torch.rand(int(sys.argv[4]), 1, 28, 28) < 0.13).float(); o = make_optimizer(m, c)\n"
-            "t = time.perf_counter(); train_step(m, o, x, c); print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code, str(REPO), str(k), str(threads), str(batch)],
+    out = subprocess.run([sys.executable, __file__, "--child", f"{k},{threads}"],
                          capture_output=True, text=True, check=True, timeout=900).stdout
     return float(out.strip().splitlines()[-1])
 

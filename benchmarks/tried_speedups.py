@@ -65,12 +65,12 @@ def bf16_cells(model):
     return model
 
 
-def deferred_step(model, optimizer, x, side_thread=None, eps=None):
+def deferred_step(model, optimizer, x, side_thread=None, eps=None, step=True):
     """One training step (loss eq. 9-12, Adam, norm clip 5) whose LSTM weight gradients are taken
     outside autograd (see the module docstring): as backward hands over each glimpse's gate
     gradients G_t (a hook on its zero "tap"), every CHUNK glimpses one product G^T U per LSTM adds
     their share, in this thread after backward, or at once in `side_thread` (an executor).
-    With `eps` given (the noise), only the gradients are set: no clipping, no optimizer step."""
+    eps: the noise (drawn if None); step False: only the gradients are set, no clip, no step."""
     import torch
     import torch.nn.functional as F
     CHUNK = 16
@@ -119,8 +119,7 @@ def deferred_step(model, optimizer, x, side_thread=None, eps=None):
                 pending.append(side_thread.submit(add_chunk, lo, hi) if side_thread else (lo, hi))
         return store
 
-    step = eps is None
-    eps = torch.randn(T, B, cfg.z_size) if step else eps
+    eps = torch.randn(T, B, cfg.z_size) if eps is None else eps
     canvas, h_dec, c_dec = model._initial_state(B)
     h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
     kls = []
@@ -217,7 +216,7 @@ def check_gradients(x, side) -> None:
     reference = {n: p.grad.clone() for n, p in model.named_parameters()}
     for name, executor in (("deferred weight gradients", None), ("weight gradients, side thread", side)):
         model.zero_grad(set_to_none=True)
-        deferred_step(model, None, x, executor, eps=eps)
+        deferred_step(model, None, x, executor, eps=eps, step=False)
         worst = max(((p.grad - reference[n]).norm() / reference[n].norm()).item()
                     for n, p in model.named_parameters())
         print(f"{name}: gradients within {worst:.1e} (relative) of autograd's")

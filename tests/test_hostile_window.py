@@ -136,14 +136,24 @@ def test_a_hostile_checkpoint_is_one_dialog_and_the_model_shown_stays(qtbot, win
     assert w.model_chooser.currentIndex() == -1 and w.model_chooser.placeholderText() == shown.name
 
 
+def _show_damaged_optimizer(qtbot, w, good, tmp_path):
+    """A checkpoint whose weights are fine and whose optimizer state is not, shown (read-only):
+    its path and what _show returns."""
+    path = _hostile_file(good, tmp_path / "run", "optimizer moments of the wrong shape")
+    return path, _show(qtbot, w, path)
+
+
+def _continue_briefly(w):
+    w.config_panel.set_values({**w.config_panel.values(), "epochs": 1, "batch_size": 16})
+    w.continue_button.click()
+
+
 def test_continuing_a_model_whose_optimizer_state_is_damaged_is_refused_in_one_line(qtbot, window, good, tmp_path):
     """The weights are fine, so the model shows read-only; continuing it would load the optimizer
     state: refused in one line (as `train --restore` refuses it), never a crash at the first step."""
     w = window
-    path = _hostile_file(good, tmp_path / "run", "optimizer moments of the wrong shape")
-    title, trace, info, shown = _show(qtbot, w, path)
-    w.config_panel.set_values({**w.config_panel.values(), "epochs": 1, "batch_size": 16})
-    w.continue_button.click()
+    path, (title, trace, info, shown) = _show_damaged_optimizer(qtbot, w, good, tmp_path)
+    _continue_briefly(w)
     qtbot.waitUntil(lambda: len(w.dialogs) > 0 and w._pending is None, timeout=30000)
     assert w.dialogs == [("Unusable checkpoint", w.dialogs[0][1])] and "optimizer state" in w.dialogs[0][1]
     assert str(path) in w.dialogs[0][1] and len(w.dialogs[0][1].splitlines()) == 1
@@ -156,13 +166,11 @@ def test_the_window_is_back_to_idle_when_the_failure_is_shown_not_only_after_the
     """The worker reports a failed load, then its FAILED state: two signals that the GUI thread
     may handle apart. The dialog already finds the window as it was (idle, Continue enabled)."""
     w = window
-    path = _hostile_file(good, tmp_path / "run", "optimizer moments of the wrong shape")
-    _show(qtbot, w, path)
+    _show_damaged_optimizer(qtbot, w, good, tmp_path)
     seen, show_failure = [], w.show_failure
     monkeypatch.setattr(w, "show_failure", lambda *a, **k: (seen.append(w.state), show_failure(*a, **k)))
     w.worker.state_changed.disconnect(w._on_state)     # as if the state signal came late
-    w.config_panel.set_values({**w.config_panel.values(), "epochs": 1, "batch_size": 16})
-    w.continue_button.click()
+    _continue_briefly(w)
     qtbot.waitUntil(lambda: len(w.dialogs) > 0, timeout=30000)
     assert w.dialogs[0][0] == "Unusable checkpoint"
     assert seen == ["idle"] and w.state == "idle" and w.continue_button.isEnabled()

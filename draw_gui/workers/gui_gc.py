@@ -40,7 +40,6 @@ class GuiThreadCollector(QObject):
         self._timer = QTimer(self, interval=INTERVAL_MS)
         self._timer.timeout.connect(self.collect_due)
         self._timer.start()
-        self.collections = 0
 
     def collect_due(self) -> None:
         """Collect the oldest generation whose count is past its threshold (and the younger ones)."""
@@ -62,7 +61,6 @@ class GuiThreadCollector(QObject):
         gc.collect(generation)
         if generation == 2:
             gc.freeze()
-        self.collections += 1
 
 
 def collect_in_gui_thread() -> GuiThreadCollector | None:
