@@ -97,12 +97,14 @@ def test_the_glimpses_tab_scrubs_through_a_window_runs_history(qtbot, tmp_path, 
     out = tmp_path / "run"
     w.start(out=str(out))
     qtbot.waitUntil(lambda: (out / HISTORY_NAME).exists() and w.run_info is not None, timeout=60000)
-    qtbot.waitUntil(lambda: w.loss_plot.point_count() >= 12, timeout=60000)
+    # An entry is recorded at the first report past each of steps 1, 2, 5, 10, 20...; one report
+    # may cover several steps on a busy machine, so the file, not the step count, says when 4 are in.
+    qtbot.waitUntil(lambda: len(TrainingHistory.load(out / HISTORY_NAME)) >= 4, timeout=60000)
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
     strip = w.glimpse_view.history
     w.glimpse_view.history_checkbox.setChecked(True)
-    qtbot.waitUntil(lambda: strip.entries() >= 4, timeout=10000)   # at or just past steps 1, 2, 5, 10
+    qtbot.waitUntil(lambda: strip.entries() >= 4, timeout=10000)
     history = TrainingHistory.load(out / HISTORY_NAME)
     assert strip.entries() == len(history) and strip.shown_step() == history.steps[-1]   # the newest
     strip.slider.setValue(0)
