@@ -100,7 +100,8 @@ class DRAW(nn.Module):
             kls.append(kl)
         return canvas, h_dec, c_dec, h_enc, c_enc, torch.stack(kls, 1)
 
-    def compile_glimpse(self, mode: str | None = "auto", glimpses_per_call: int | None = None) -> None:
+    def compile_glimpse(self, mode: str | None = "auto", glimpses_per_call: int | None = None,
+                        small_products_as_sums: bool | None = None) -> None:
         """Use torch.compile for the glimpses while training (fuses their element-wise work).
 
         Compiling takes tens of seconds on a CPU the first time, so it pays on long runs only.
@@ -114,6 +115,11 @@ class DRAW(nn.Module):
         on 1 and on 2 threads, for 56 s of compiling instead of 24 the first time
         (benchmarks/glimpses_per_call.py; 16 gained nothing more). On CUDA 1: CUDA graphs
         already remove that cost.
+
+        small_products_as_sums: the Gaussian filterbank's small batched products (eq. 27, 29) as
+        multiply and sum inside the compiled glimpses (core.attention.batched_product), which
+        inductor fuses into its own kernels: 1.04-1.06x on one thread. The default is yes on a
+        CPU, and no on CUDA, where it has not been measured.
 
         mode "auto": on CUDA "reduce-overhead", i.e. CUDA graphs: a glimpse is ~30 small kernels,
         so at small batches a GPU waits on kernel launches rather than arithmetic. The T calls of
@@ -130,6 +136,11 @@ class DRAW(nn.Module):
             raise ValueError(f"glimpses_per_call {glimpses_per_call} does not divide the {T} glimpses")
         if mode == "auto":
             mode = "reduce-overhead" if self.canvas0.is_cuda else None
+        if small_products_as_sums is None:
+            small_products_as_sums = not self.canvas0.is_cuda
+        for module in (self.read, self.write):
+            if hasattr(module, "products_as_sums"):
+                module.products_as_sums = small_products_as_sums
         self.compile_mode = mode or "default"
         self.glimpses_per_call = glimpses_per_call
         self._compiled_glimpses = torch.compile(self._glimpses, dynamic=False, mode=mode)

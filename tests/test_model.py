@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from core.attention import attention_params, filterbank
+from core.attention import attention_params, batched_product, filterbank
 from core.model import DRAW, ConfigError, DrawConfig
 from tests.reference_draw import LiteralDRAW, literal_filterbank
 
@@ -45,6 +45,17 @@ def test_filterbank_far_outside_the_image_gives_no_nan():
     g = torch.tensor([[1e4]])
     F_x, F_y = filterbank(g, g, torch.tensor([[1.0]]), torch.tensor([[0.01]]), 2, 28, 28)
     assert torch.isfinite(F_x).all() and torch.isfinite(F_y).all()
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((6, 1, 2, 28), (6, 2, 28, 28)),   # F_Y by [x, x_hat]
+                                              ((6, 2, 2, 28), (6, 1, 28, 2)),    # by F_X^T
+                                              ((6, 1, 28, 5), (6, 3, 5, 5))])    # F^_Y^T by a colour patch
+def test_batched_product_as_sums_is_the_matrix_product(a_shape, b_shape):
+    """The multiply-and-sum form the compiled glimpses use gives the matrix product, with the
+    leading dimensions broadcast as @ does."""
+    a, b = torch.randn(a_shape), torch.randn(b_shape)
+    torch.testing.assert_close(batched_product(a, b, as_sums=True), a @ b)
+    assert batched_product(a, b).shape == (a @ b).shape
 
 
 def test_kl_matches_torch_distributions():

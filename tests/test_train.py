@@ -255,6 +255,37 @@ def test_the_glimpses_compile_once_not_once_more_for_the_first_call_of_a_step():
     assert counters["stats"]["unique_graphs"] - graphs == 1
 
 
+def test_compiled_glimpses_fuse_the_filterbank_products_on_a_cpu_with_the_same_numbers():
+    """On a CPU the compiled glimpses compute the filterbank's small products (eq. 27, 29) as
+    multiply and sum inside inductor's kernels: no bmm call is left in a training step, and the
+    bound and gradients are the plain step's. Asked not to, the products stay bmm calls."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from core.model import DRAW
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    x = (torch.rand(6, 1, 28, 28) < 0.2).float()
+    eps = torch.randn(2, 6, 3)
+    bmm_calls = {}
+    for as_sums in (None, False):
+        model = DRAW(DrawConfig(glimpses=2, enc_size=16, dec_size=16, z_size=3))
+        plain = model(x, eps=eps)
+        plain.loss.backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+        model.compile_glimpse(glimpses_per_call=1, small_products_as_sums=as_sums)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            compiled = model(x, eps=eps)
+            compiled.loss.backward()
+        bmm_calls[as_sums] = sum(e.count for e in prof.key_averages() if e.key == "aten::bmm")
+        torch.testing.assert_close(compiled.kl, plain.kl, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(compiled.recon, plain.recon, rtol=1e-4, atol=1e-4)
+        for p, g in zip(model.parameters(), grads):
+            torch.testing.assert_close(p.grad, g, rtol=1e-3, atol=1e-5)
+    assert model.read.products_as_sums is False
+    assert bmm_calls[None] == 0 and bmm_calls[False] > 0
+
+
 def test_a_failing_compilation_falls_back_to_the_plain_step(small_data, monkeypatch):
     trainer = make_trainer(small_data, max_steps=2, compile=True)
 
