@@ -2,6 +2,7 @@
 
     python benchmarks/tried_speedups.py speed [--threads 1] [--steps 12]
     python benchmarks/tried_speedups.py inductor [--threads 1] [--steps 18]
+    python benchmarks/tried_speedups.py fused [--threads 1] [--steps 18]
     python benchmarks/tried_speedups.py fidelity --data-dir ../shared/data [--steps 600]
 
 Each changes only how the two LSTMs (eq. 5, 7) are computed; core/ keeps nn.LSTMCell.
@@ -19,7 +20,13 @@ Each changes only how the two LSTMs (eq. 5, 7) are computed; core/ keeps nn.LSTM
 `inductor` times draw-gui's compiled step with inductor's default options against the same step
 compiled with mode "max-autotune-no-cudagraphs" (inductor benchmarks its own C++ GEMMs against
 oneDNN's and may fuse the bias into them) and with cpp_wrapper (a C++ caller of the kernels in
-place of the Python one), alternating in one process.
+place of the Python one), alternating in one process, each compiled from an empty inductor cache
+and from its own copy of the code (own_compiled_code: otherwise every variant runs the first
+one's graph).
+
+`fused` times the compiled step against one whose products sharing an input are one product
+(fused_products_model: h^dec_{t-1} feeds the read head, the encoder and the decoder's recurrent
+weights), after checking that both give the same bound and gradients.
 
 `speed` times the compiled training step (paper configuration, batch 64) of draw-gui's model (on
 --threads and on 2 torch threads) and of each variant, alternating in one process, median
@@ -30,6 +37,7 @@ products, in two processes at once (one thread each), and prints both test NLL b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -222,26 +230,147 @@ def check_gradients(x, side) -> None:
         print(f"{name}: gradients within {worst:.1e} (relative) of autograd's")
 
 
-def inductor(args) -> None:
+def fused_products_model(config):
+    """A DRAW whose compiled training step runs one matrix product per shared input: h^dec_{t-1}
+    times [read head; encoder's h^dec columns; decoder's recurrent weights] (5 + 1024 + 1024
+    outputs), and [r_t, h^enc_{t-1}] times the encoder's other columns; the LSTM gates written out
+    (order i, f, g, o, as nn.LSTMCell). The weights are concatenated once per step, so the
+    parameters (and checkpoints) stay DRAW's."""
     import torch
-    import torch._inductor.config as inductor_config
+    import torch.nn.functional as F
+    from core.attention import attention_params, filterbank
+    from core.model import DRAW, DrawOutput
+
+    def lstm(gates, c):
+        i, f, g, o = gates.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+    class FusedProductsDRAW(DRAW):
+        def fused_weights(self):
+            R, e, d = self.read.out_size, self.encoder, self.decoder
+            W_hdec = torch.cat([self.read.params.weight, e.weight_ih[:, R:], d.weight_hh])   # (2053, dec)
+            b_hdec = torch.cat([self.read.params.bias, e.bias_ih + e.bias_hh, d.bias_ih + d.bias_hh])
+            W_enc = torch.cat([e.weight_ih[:, :R], e.weight_hh], 1)                           # (1024, R + enc)
+            return W_hdec, b_hdec, W_enc
+
+        def _fused_glimpses(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps, W_hdec, b_hdec, W_enc):
+            rd, cfg, kls = self.read, self.config, []
+            for eps_t in eps:
+                read_p, enc_from_dec, dec_gates = F.linear(h_dec, W_hdec, b_hdec).split(
+                    [5, 4 * cfg.enc_size, 4 * cfg.dec_size], 1)
+                x_hat = x - torch.sigmoid(canvas)                                       # eq. 3
+                g_x, g_y, delta, sigma2, gamma = attention_params(read_p, rd.N, rd.W, rd.H)
+                F_x, F_y = filterbank(g_x, g_y, delta, sigma2, rd.N, rd.W, rd.H)
+                both = torch.cat([x, x_hat], 1)
+                r = gamma * (F_y.unsqueeze(1) @ both @ F_x.transpose(1, 2).unsqueeze(1)).flatten(1)  # eq. 27
+                h_enc, c_enc = lstm(F.linear(torch.cat([r, h_enc], 1), W_enc) + enc_from_dec, c_enc)  # eq. 5
+                mu, log_sigma = self.q(h_enc).chunk(2, dim=1)
+                sigma = torch.exp(log_sigma)
+                z = mu + sigma * eps_t
+                kls.append(0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1))
+                h_dec, c_dec = lstm(F.linear(z, self.decoder.weight_ih) + dec_gates, c_dec)    # eq. 7
+                canvas = canvas + self.write(h_dec)[0]                                          # eq. 8
+            return canvas, h_dec, c_dec, h_enc, c_enc, torch.stack(kls, 1)
+
+        def forward(self, x, eps=None, trace=False, log_weight=False):
+            cfg = self.config
+            B, T = x.shape[0], cfg.glimpses
+            if eps is None:
+                eps = torch.randn(T, B, cfg.z_size)
+            canvas, h_dec, c_dec = self._initial_state(B)
+            h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
+            state = [s.detach().contiguous().requires_grad_() for s in (canvas, h_dec, c_dec, h_enc, c_enc)]
+            weights, k, kls = self.fused_weights(), self.glimpses_per_call, []
+            for t in range(0, T, k):
+                *state, kl = self.fused_call(x, *state, eps[t:t + k], *weights)
+                kls.append(kl)
+            recon = F.binary_cross_entropy_with_logits(state[0], x, reduction="none").flatten(1).sum(1)
+            return DrawOutput(recon=recon, kl=torch.cat(kls, 1))
+
+    model = FusedProductsDRAW(config)
+    model.glimpses_per_call = 8
+    model.fused_call = torch.compile(model._fused_glimpses, dynamic=False)
+    return model
+
+
+def fused(args) -> None:
+    import torch
     torch.set_num_threads(args.threads)
     from core.model import DRAW, DrawConfig
     from core.train import TrainConfig, make_optimizer, train_step
     x = (torch.rand(64, 1, 28, 28) < 0.13).float()
     cfg = TrainConfig()
+    torch.manual_seed(0)
+    plain, fused_model = DRAW(DrawConfig()), fused_products_model(DrawConfig())
+    fused_model.load_state_dict(plain.state_dict())
+    eps = torch.randn(64, 64, 100)
+    a, b = plain(x, eps), fused_model(x, eps)
+    (a.loss + b.loss).backward()
+    worst = max(((p.grad - q.grad).norm() / p.grad.norm()).item()
+                for p, q in zip(plain.parameters(), fused_model.parameters()))
+    print(f"fused products: bound {b.loss.item():.4f} against {a.loss.item():.4f}, "
+          f"gradients within {worst:.1e} (relative)", flush=True)
+    plain.compile_glimpse()
     runs = {}
-    for name, mode, cpp_wrapper in (("default options", None, False),
-                                    ("max-autotune-no-cudagraphs", "max-autotune-no-cudagraphs", False),
-                                    ("cpp_wrapper", None, True)):
-        torch.manual_seed(0)
-        model = DRAW(DrawConfig())
-        model.compile_glimpse(mode)
+    for name, model in (("draw-gui compiled step", plain), ("fused products", fused_model)):
         opt = make_optimizer(model, cfg)
-        inductor_config.cpp_wrapper = cpp_wrapper   # read when the first call compiles
         for _ in range(3):
             train_step(model, opt, x, cfg)
-        inductor_config.cpp_wrapper = False
+        runs[name] = (lambda m, o: lambda: train_step(m, o, x, cfg))(model, opt)
+    time_alternating(runs, args.steps, args.threads)
+
+
+def own_compiled_code(model) -> None:
+    """Give `model` its own copy of DRAW._glimpses' code object before compile_glimpse.
+
+    torch.compile keeps its compiled graphs on the code object, and the parameters are inputs of
+    the graph: a second DRAW in the same process reuses the first one's graph, whatever the
+    inductor options are when it is first called (it compiles in ~1 s instead of ~50). A copy of
+    the code object starts with an empty cache, so the options are really applied."""
+    import types
+    from core.model import DRAW
+    f = DRAW._glimpses
+    copy = types.FunctionType(f.__code__.replace(), f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    model._glimpses = types.MethodType(copy, model)
+
+
+def inductor(args) -> None:
+    import os
+    import tempfile
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")  # compile times from scratch
+    import torch
+    import torch._inductor.config as inductor_config
+    from torch._dynamo.utils import counters
+    torch.set_num_threads(args.threads)
+    from core.model import DRAW, DrawConfig
+    from core.train import TrainConfig, make_optimizer, train_step
+    x = (torch.rand(64, 1, 28, 28) < 0.13).float()
+    cfg = TrainConfig()
+
+    @contextlib.contextmanager
+    def cpp_wrapper():
+        inductor_config.cpp_wrapper = True     # read when the first call compiles
+        try:
+            yield
+        finally:
+            inductor_config.cpp_wrapper = False
+
+    runs = {}
+    for name, mode, options in (("default options", None, contextlib.nullcontext),
+                                ("max-autotune-no-cudagraphs", "max-autotune-no-cudagraphs", contextlib.nullcontext),
+                                ("cpp_wrapper", None, cpp_wrapper)):
+        torch.manual_seed(0)
+        model = DRAW(DrawConfig())
+        own_compiled_code(model)
+        model.compile_glimpse(mode)
+        opt = make_optimizer(model, cfg)
+        graphs, t = counters["stats"]["unique_graphs"], time.perf_counter()
+        with options():
+            for _ in range(3):
+                train_step(model, opt, x, cfg)
+        print(f"{name}: compiled {counters['stats']['unique_graphs'] - graphs} graph(s) in "
+              f"{time.perf_counter() - t:.0f} s", flush=True)
         runs[name] = (lambda m, o: lambda: train_step(m, o, x, cfg))(model, opt)
     time_alternating(runs, args.steps, args.threads)
 
@@ -288,12 +417,15 @@ def main() -> None:
     i = sub.add_parser("inductor")
     i.add_argument("--threads", type=int, default=1)
     i.add_argument("--steps", type=int, default=18)
+    u = sub.add_parser("fused")
+    u.add_argument("--threads", type=int, default=1)
+    u.add_argument("--steps", type=int, default=18)
     f = sub.add_parser("fidelity")
     f.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     f.add_argument("--steps", type=int, default=600)
     f.add_argument("--variant", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
-    {"speed": speed, "inductor": inductor, "fidelity": fidelity}[args.what](args)
+    {"speed": speed, "inductor": inductor, "fused": fused, "fidelity": fidelity}[args.what](args)
 
 
 if __name__ == "__main__":
