@@ -10,6 +10,11 @@ product's rate) and the fraction of it reached, the peak memory of the process, 
 --compile the torch.compile'd glimpse step. With
 --attention spatial (or none) the model reads and writes that way at the same sizes; the literal
 implementation is Gaussian only, so it is not timed then ("n/a").
+
+The default path (threads chosen by timing, compiled with --compile) runs for --tuned-seconds in
+6 parts, with 3 steps of the literal implementation on each of its thread counts before each
+part; "the default path against it" divides by those, so a machine that speeds up or slows down
+during the run moves both sides of that ratio alike.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+INTERLEAVE_ROUNDS = 6   # parts of the default path's timed run, each after the literal's steps
 sys.path.insert(0, str(REPO))
 
 
@@ -88,39 +94,66 @@ def main() -> None:
         if ref2 > ref:
             ref_best, ref_threads = ref2, 2
 
+    literal_threads = [args.threads] + ([2] if (os.cpu_count() or 1) >= 2 and args.threads != 2 else [])
+
     def tuned(step_fn):
         """Images/s of steps run the way the CLI runs them by default: threads chosen by timing
         (core.threads). Its first probe comes after 1 s; the rate is then taken over the next
         --tuned-seconds, the steady state of a long run (later probes come 1-10 minutes apart;
-        with --compile the first step at a new thread count compiles that variant once)."""
+        with --compile the first step at a new thread count compiles that variant once).
+
+        That time is cut into INTERLEAVE_ROUNDS parts, and before each part the literal
+        implementation takes 3 timed steps on each of its thread counts, so that both sides of
+        the ratio see the same machine (its speed moves by ±15% over a minute here). Returns
+        (rate, the tuner's choice, {threads: the literal's median images/s in between})."""
         from core.threads import ThreadTuner
         tuner = ThreadTuner.for_machine(start=args.threads, first_probe_s=1.0)
         if tuner is None:
-            return None, f"{torch.get_num_threads()} fixed"
+            return None, f"{torch.get_num_threads()} fixed", {}
         while not tuner.choices:                 # until its first choice is made
             t = time.perf_counter()
             step_fn()
             tuner.after_step(time.perf_counter() - t)
-        images, start = 0, time.perf_counter()
-        while time.perf_counter() - start < args.tuned_seconds:
-            t = time.perf_counter()
-            step_fn()
-            tuner.after_step(time.perf_counter() - t)
-            images += args.batch
-        rate = images / (time.perf_counter() - start)
+        images, busy = 0, 0.0
+        between = {n: [] for n in literal_threads} if literal else {}
+        for _ in range(INTERLEAVE_ROUNDS):
+            if literal:
+                chosen = torch.get_num_threads()         # the tuner's (or its probe's) threads
+                for n in literal_threads:
+                    torch.set_num_threads(n)
+                    literal_step()                       # wakes the threads
+                    for _ in range(3):
+                        t = time.perf_counter()
+                        literal_step()
+                        between[n].append(args.batch / (time.perf_counter() - t))
+                torch.set_num_threads(chosen)
+                step_fn()                                # wakes them again, untimed as above
+            start = time.perf_counter()
+            while time.perf_counter() - start < args.tuned_seconds / INTERLEAVE_ROUNDS:
+                t = time.perf_counter()
+                step_fn()
+                tuner.after_step(time.perf_counter() - t)
+                images += args.batch
+            busy += time.perf_counter() - start
         torch.set_num_threads(args.threads)
-        return rate, tuner.describe()
+        return images / busy, tuner.describe(), {n: statistics.median(r) for n, r in between.items()}
 
-    tuned_plain, tuned_plain_note = tuned(lambda: train_step(model, opt, x, tcfg)) if args.tuned_seconds else (None, "")
+    tuned_plain, tuned_plain_note, _ = tuned(lambda: train_step(model, opt, x, tcfg)) \
+        if args.tuned_seconds else (None, "", {})
 
     compiled = tuned_compiled = None
-    tuned_compiled_note = ""
+    tuned_compiled_note, between = "", {}
     if args.compile:
         model.compile_glimpse()
         compiled = time_steps(lambda: train_step(model, opt, x, tcfg), args.steps)
-        tuned_compiled, tuned_compiled_note = tuned(lambda: train_step(model, opt, x, tcfg)) \
-            if args.tuned_seconds else (None, "")
+        tuned_compiled, tuned_compiled_note, between = tuned(lambda: train_step(model, opt, x, tcfg)) \
+            if args.tuned_seconds else (None, "", {})
         model.drop_compiled()
+    default_path = tuned_compiled or tuned_plain or compiled or ours
+    # the literal implementation timed in turn with the default path (the compiled one with --compile)
+    ref_between = between.get(args.threads)
+    ref_best_between = max(between.values()) if between else None
+    ref_best_between_threads = max(between, key=between.get) if between else None
 
     ceiling = matmul_ceiling(cfg, args.batch, args.threads)
     ceiling2 = matmul_ceiling(cfg, args.batch, 2) if (os.cpu_count() or 1) >= 2 and args.threads == 1 else None
@@ -149,16 +182,19 @@ def main() -> None:
         "tuned_images_per_s": round(tuned_plain, 1) if tuned_plain else None, "tuned_threads": tuned_plain_note,
         "tuned_compiled_images_per_s": round(tuned_compiled, 1) if tuned_compiled else None,
         "tuned_compiled_threads": tuned_compiled_note,
-        "default_path_vs_literal_best": round((tuned_compiled or tuned_plain or compiled or ours) / ref_best, 2)
-        if ref_best else None,
+        "default_path_vs_literal_best": round(default_path / ref_best, 2) if ref_best else None,
+        "literal_between_images_per_s": round(ref_between, 1) if ref_between else None,
+        "default_path_vs_literal_between": round(default_path / ref_between, 2) if ref_between else None,
+        "literal_best_between_images_per_s": round(ref_best_between, 1) if ref_best_between else None,
+        "literal_best_between_threads": ref_best_between_threads,
+        "default_path_vs_literal_best_between": round(default_path / ref_best_between, 2) if ref_best_between else None,
         "matmul_gflops": round(ceiling["gflops"], 1), "ceiling_images_per_s": round(ceiling["images_per_s"], 1),
         "fraction_of_ceiling": round((compiled or ours) / ceiling["images_per_s"], 2),
         "large_product_gflops": round(ceiling["large_gflops"], 1),
         "lstm_products_of_large": round(ceiling["gflops"] / ceiling["large_gflops"], 2),
         "matmul_gflops_2_threads": round(ceiling2["gflops"], 1) if ceiling2 else None,
         "ceiling_2_threads_images_per_s": round(ceiling2["images_per_s"], 1) if ceiling2 else None,
-        "default_path_of_ceiling_2_threads": round((tuned_compiled or tuned_plain or compiled or ours)
-                                                   / ceiling2["images_per_s"], 2) if ceiling2 else None,
+        "default_path_of_ceiling_2_threads": round(default_path / ceiling2["images_per_s"], 2) if ceiling2 else None,
         "generate_1_ms": round(gen_ms(1), 2), "generate_64_ms": round(gen_ms(64), 2),
     }
     import resource
@@ -182,6 +218,11 @@ def main() -> None:
     if ref_best:
         print(f"  the default path (the CLI's: {'compiled, ' if tuned_compiled else ''}threads by timing) "
               f"against the literal at its best: {result['default_path_vs_literal_best']:.2f}x")
+    if ref_between:
+        print(f"  the literal timed in turn with the default path: {ref_between:7.1f} img/s on {args.threads} thread(s), "
+              f"{ref_best_between:.1f} at its best ({ref_best_between_threads} threads)\n"
+              f"  the default path against it: {result['default_path_vs_literal_between']:.2f}x "
+              f"({result['default_path_vs_literal_best_between']:.2f}x against its best)")
     print(f"  ceiling    {ceiling['gflops']:.0f} GFLOP/s on the LSTM products -> {ceiling['images_per_s']:.0f} img/s "
           f"at {ceiling['mflop_per_image']:.0f} MFLOP per image; reached {result['fraction_of_ceiling']:.0%}")
     print(f"             (one large 1024^3 product: {ceiling['large_gflops']:.0f} GFLOP/s; the LSTM products run at "

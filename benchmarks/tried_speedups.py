@@ -238,7 +238,7 @@ def fused_products_model(config):
     parameters (and checkpoints) stay DRAW's."""
     import torch
     import torch.nn.functional as F
-    from core.attention import attention_params, filterbank
+    from core.attention import attention_params, batched_product, filterbank
     from core.model import DRAW, DrawOutput
 
     def lstm(gates, c):
@@ -263,7 +263,9 @@ def fused_products_model(config):
                 g_x, g_y, delta, sigma2, gamma = attention_params(read_p, rd.N, rd.W, rd.H)
                 F_x, F_y = filterbank(g_x, g_y, delta, sigma2, rd.N, rd.W, rd.H)
                 both = torch.cat([x, x_hat], 1)
-                r = gamma * (F_y.unsqueeze(1) @ both @ F_x.transpose(1, 2).unsqueeze(1)).flatten(1)  # eq. 27
+                sums = torch.compiler.is_compiling()     # as compile_glimpse does on a CPU
+                r = gamma * batched_product(batched_product(F_y.unsqueeze(1), both, sums),
+                                            F_x.transpose(1, 2).unsqueeze(1), sums).flatten(1)   # eq. 27
                 h_enc, c_enc = lstm(F.linear(torch.cat([r, h_enc], 1), W_enc) + enc_from_dec, c_enc)  # eq. 5
                 mu, log_sigma = self.q(h_enc).chunk(2, dim=1)
                 sigma = torch.exp(log_sigma)
@@ -280,7 +282,8 @@ def fused_products_model(config):
                 eps = torch.randn(T, B, cfg.z_size)
             canvas, h_dec, c_dec = self._initial_state(B)
             h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
-            state = [s.detach().contiguous().requires_grad_() for s in (canvas, h_dec, c_dec, h_enc, c_enc)]
+            state = [s.contiguous() if s.requires_grad else s.detach().contiguous().requires_grad_()
+                     for s in (canvas, h_dec, c_dec, h_enc, c_enc)]    # as DRAW.forward's compiled path
             weights, k, kls = self.fused_weights(), self.glimpses_per_call, []
             for t in range(0, T, k):
                 *state, kl = self.fused_call(x, *state, eps[t:t + k], *weights)
@@ -289,6 +292,7 @@ def fused_products_model(config):
             return DrawOutput(recon=recon, kl=torch.cat(kls, 1))
 
     model = FusedProductsDRAW(config)
+    model.write.products_as_sums = True
     model.glimpses_per_call = 8
     model.fused_call = torch.compile(model._fused_glimpses, dynamic=False)
     return model
