@@ -3,13 +3,14 @@ as external bmm calls against the same products written as multiply and sum, whi
 into its own kernels (core.attention.batched_product; DRAW.compile_glimpse's
 small_products_as_sums), on 1 and 2 threads, alternating in one process.
 
-    python benchmarks/small_products.py [--rounds 12] [--warm-cache]
+    python benchmarks/small_products.py [--rounds 12] [--warm-cache] [--profile]
 
 Each variant compiles its own graph (the printed graph count says so: torch.compile would
 otherwise reuse one variant's graph for the other), from an empty inductor cache unless
 --warm-cache. The paper's configuration at batch 64 then trains with each in turn, 3 steps at a
 time; printed: median images/s, the ratio to the bmm variant on the same thread count, and the
-bmm calls per step (torch.profiler) that are left.
+bmm calls per step (torch.profiler) that are left. --profile then prints, for both variants on
+1 thread, where 3 steps' time goes (self time per operator, as glimpses_per_call.py does).
 """
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=12, help="rounds of 3 steps per variant and thread count")
     p.add_argument("--warm-cache", action="store_true", help="keep the user's inductor cache (default: an empty one)")
+    p.add_argument("--profile", action="store_true", help="also profile 3 steps of each variant on 1 thread")
     args = p.parse_args()
     if not args.warm_cache:   # before torch is imported: inductor reads it once
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
@@ -36,6 +39,7 @@ def main() -> None:
     from torch._dynamo.utils import counters
     from core.model import DRAW, DrawConfig
     from core.train import TrainConfig, make_optimizer, train_step
+    from glimpses_per_call import profile_steps
 
     threads = [1, 2] if (os.cpu_count() or 1) >= 2 else [1]
     tcfg, batch = TrainConfig(), 64
@@ -68,6 +72,16 @@ def main() -> None:
             rate = statistics.median(rates[name])
             print(f"  {n} thread(s), {name:16s}: {rate:6.1f} img/s   {rate / base:.2f}x   "
                   f"bmm calls per step: {bmm_calls(step):.0f}", flush=True)
+        if args.profile and n == 1:
+            profiles = {name: profile_steps(step) for name, step in steps.items()}
+    if args.profile:
+        names = sorted({k for rows in profiles.values() for k in rows},
+                       key=lambda k: -max(rows.get(k, (0, 0))[0] for rows in profiles.values()))[:8]
+        print("where a step's time goes, 1 thread (ms per step):")
+        print("  " + " " * 44 + "".join(f"{name:>18s}" for name in profiles))
+        for k in names:
+            print(f"  {k[:44]:44s}" + "".join(f"{profiles[name].get(k, (0, 0))[0]:15.1f} ms" for name in profiles))
+        print(f"  {'all':44s}" + "".join(f"{sum(r[0] for r in rows.values()):15.1f} ms" for rows in profiles.values()))
 
 
 def bmm_calls(step) -> float:

@@ -2,7 +2,7 @@
 
     python benchmarks/tried_speedups.py speed [--threads 1] [--steps 12]
     python benchmarks/tried_speedups.py inductor [--threads 1] [--steps 18]
-    python benchmarks/tried_speedups.py fused [--threads 1] [--steps 18]
+    python benchmarks/tried_speedups.py fused [--threads 1] [--steps 18] [--shapes]
     python benchmarks/tried_speedups.py fidelity --data-dir ../shared/data [--steps 600]
 
 Each changes only how the two LSTMs (eq. 5, 7) are computed; core/ keeps nn.LSTMCell.
@@ -26,7 +26,8 @@ one's graph).
 
 `fused` times the compiled step against one whose products sharing an input are one product
 (fused_products_model: h^dec_{t-1} feeds the read head, the encoder and the decoder's recurrent
-weights), after checking that both give the same bound and gradients.
+weights), after checking that both give the same bound and gradients; --shapes then prints the
+compiled step's matrix products by shape, with their GFLOP/s.
 
 `speed` times the compiled training step (paper configuration, batch 64) of draw-gui's model (on
 --threads and on 2 torch threads) and of each variant, alternating in one process, median
@@ -323,6 +324,26 @@ def fused(args) -> None:
             train_step(model, opt, x, cfg)
         runs[name] = (lambda m, o: lambda: train_step(m, o, x, cfg))(model, opt)
     time_alternating(runs, args.steps, args.threads)
+    if args.shapes:
+        product_rates(runs["draw-gui compiled step"])
+
+
+def product_rates(step, steps: int = 3) -> None:
+    """Print the matrix products of a training step by shape: ms per step and GFLOP/s."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    rows = []
+    for e in prof.key_averages(group_by_input_shape=True):
+        if e.key not in ("aten::mm", "aten::addmm") or not e.input_shapes:
+            continue
+        (m, k), (_, n) = e.input_shapes[1:3] if e.key == "aten::addmm" else e.input_shapes[:2]
+        ms = e.self_cpu_time_total / 1000 / steps
+        rows.append((ms, e.count / steps, e.key, f"({m} x {k}) by ({k} x {n})", 2 * m * k * n * e.count / steps / ms / 1e6))
+    print("the step's matrix products by shape (ms per step, calls per step, GFLOP/s):")
+    for ms, calls, key, shape, rate in sorted(rows, reverse=True)[:12]:
+        print(f"  {key:12s} {shape:26s} {ms:7.1f} ms {calls:5.0f} {rate:6.1f} GFLOP/s")
 
 
 def own_compiled_code(model) -> None:
@@ -424,6 +445,7 @@ def main() -> None:
     u = sub.add_parser("fused")
     u.add_argument("--threads", type=int, default=1)
     u.add_argument("--steps", type=int, default=18)
+    u.add_argument("--shapes", action="store_true", help="also print the compiled step's products by shape")
     f = sub.add_parser("fidelity")
     f.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     f.add_argument("--steps", type=int, default=600)

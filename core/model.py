@@ -118,8 +118,8 @@ class DRAW(nn.Module):
 
         small_products_as_sums: the Gaussian filterbank's small batched products (eq. 27, 29) as
         multiply and sum inside the compiled glimpses (core.attention.batched_product), which
-        inductor fuses into its own kernels: 1.04-1.06x on one thread. The default is yes on a
-        CPU, and no on CUDA, where it has not been measured.
+        inductor fuses into its own kernels: 1.04x on one thread, 1.09-1.16x on two. The default
+        is yes on a CPU, and no on CUDA, where it has not been measured.
 
         mode "auto": on CUDA "reduce-overhead", i.e. CUDA graphs: a glimpse is ~30 small kernels,
         so at small batches a GPU waits on kernel launches rather than arithmetic. The T calls of
