@@ -138,11 +138,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         return images / busy, tuner.describe(), {n: statistics.median(r) for n, r in between.items()}
 
-    tuned_plain, tuned_plain_note, _ = tuned(lambda: train_step(model, opt, x, tcfg)) \
+    tuned_plain, tuned_plain_note, between = tuned(lambda: train_step(model, opt, x, tcfg)) \
         if args.tuned_seconds else (None, "", {})
 
     compiled = tuned_compiled = None
-    tuned_compiled_note, between = "", {}
+    tuned_compiled_note = ""
     if args.compile:
         model.compile_glimpse()
         compiled = time_steps(lambda: train_step(model, opt, x, tcfg), args.steps)
@@ -150,7 +150,8 @@ def main() -> None:
             if args.tuned_seconds else (None, "", {})
         model.drop_compiled()
     default_path = tuned_compiled or tuned_plain or compiled or ours
-    # the literal implementation timed in turn with the default path (the compiled one with --compile)
+    # the literal implementation timed in turn with the default path (the compiled one with --compile,
+    # whose timings replace the plain one's)
     ref_between = between.get(args.threads)
     ref_best_between = max(between.values()) if between else None
     ref_best_between_threads = max(between, key=between.get) if between else None

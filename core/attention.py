@@ -61,8 +61,9 @@ def batched_product(a: torch.Tensor, b: torch.Tensor, as_sums: bool = False) -> 
     as_sums: written as a broadcast multiply and a sum over k, for torch.compile on a CPU, where
     inductor fuses that into its own kernels, while each external bmm (2 x 28 by 28 x 28 per
     image) costs more than its arithmetic: the compiled training step ran 1.04x faster on one
-    thread and 1.09-1.16x on two, in two runs of benchmarks/small_products.py. Evaluated eagerly it would materialise the
-    (..., n, k, m) products, so the modules ask for it only while torch.compile traces them.
+    thread and 1.09-1.16x on two, in two runs of benchmarks/small_products.py. Evaluated
+    eagerly it would materialise the (..., n, k, m) products, so the modules ask for it only
+    while torch.compile traces them.
     """
     if as_sums:
         return (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2)
