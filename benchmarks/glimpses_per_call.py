@@ -76,17 +76,10 @@ def main() -> None:
     print(f"paper configuration, batch {batch}, median images/s of {3 * args.rounds} steps each, alternating:")
     for n in threads:
         torch.set_num_threads(n)
-        rates = {k: [] for k in per_call}
-        for _ in range(args.rounds):
-            for k in per_call:
-                t = time.perf_counter()
-                for _ in range(3):
-                    steps[k, n]()
-                rates[k].append(3 * batch / (time.perf_counter() - t))
-        base = statistics.median(rates[per_call[0]])
+        rates = alternating_rates({k: steps[k, n] for k in per_call}, args.rounds, batch)
         for k in per_call:
-            rate = statistics.median(rates[k])
-            print(f"  {n} thread(s), {k:2d} glimpse(s) per call: {rate:6.1f} img/s   {rate / base:.2f}x")
+            print(f"  {n} thread(s), {k:2d} glimpse(s) per call: {rates[k]:6.1f} img/s   "
+                  f"{rates[k] / rates[per_call[0]]:.2f}x")
     if args.profile:
         torch.set_num_threads(1)
         profiles = {k: profile_steps(steps[k, 1]) for k in per_call}
@@ -100,6 +93,19 @@ def main() -> None:
             print(f"  {name[:44]:44s}{cells}")
         print("  " + f"{'all':44s}" + "".join(f"{sum(r[0] for r in profiles[k].values()):13.1f} ms      "
                                               for k in per_call))
+
+
+def alternating_rates(steps: dict, rounds: int, batch: int) -> dict:
+    """{name: median images/s}: each step function runs 3 steps at a time, in turn, `rounds`
+    times, so that a change of machine speed hits all of them alike."""
+    rates = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            for _ in range(3):
+                step()
+            rates[name].append(3 * batch / (time.perf_counter() - t))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def profile_steps(step, steps: int = 3) -> dict:

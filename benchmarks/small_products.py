@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ def main() -> None:
     from torch._dynamo.utils import counters
     from core.model import DRAW, DrawConfig
     from core.train import TrainConfig, make_optimizer, train_step
-    from glimpses_per_call import profile_steps
+    from glimpses_per_call import alternating_rates, profile_steps
 
     threads = [1, 2] if (os.cpu_count() or 1) >= 2 else [1]
     tcfg, batch = TrainConfig(), 64
@@ -60,17 +59,10 @@ def main() -> None:
             print(f"  {n} thread(s), {name}: first step {time.perf_counter() - t:.1f} s, "
                   f"{counters['stats']['unique_graphs'] - graphs} graph(s) compiled", flush=True)
             steps[name] = (lambda m, o: lambda: train_step(m, o, x, tcfg))(model, opt)
-        rates = {name: [] for name in steps}
-        for _ in range(args.rounds):
-            for name, step in steps.items():
-                t = time.perf_counter()
-                for _ in range(3):
-                    step()
-                rates[name].append(3 * batch / (time.perf_counter() - t))
-        base = statistics.median(rates["bmm"])
+        rates = alternating_rates(steps, args.rounds, batch)
         for name, step in steps.items():
-            rate = statistics.median(rates[name])
-            print(f"  {n} thread(s), {name:16s}: {rate:6.1f} img/s   {rate / base:.2f}x   "
+            rate = rates[name]
+            print(f"  {n} thread(s), {name:16s}: {rate:6.1f} img/s   {rate / rates['bmm']:.2f}x   "
                   f"bmm calls per step: {bmm_calls(step):.0f}", flush=True)
         if args.profile and n == 1:
             profiles = {name: profile_steps(step) for name, step in steps.items()}

@@ -50,6 +50,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
+def lstm_cell(gates, c):
+    """nn.LSTMCell's update from its gate pre-activations (order i, f, g, o): returns (h, c)."""
+    import torch
+    i, f, g, o = gates.chunk(4, 1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
 def bf16_cells(model):
     """Replace the model's LSTMCells by ones whose matrix products run in bfloat16."""
     import torch
@@ -66,9 +74,7 @@ def bf16_cells(model):
             c_, (h, c) = self.cell, state
             gates = (F.linear(inp.to(bf), c_.weight_ih.to(bf)) + F.linear(h.to(bf), c_.weight_hh.to(bf))).float() \
                 + (c_.bias_ih + c_.bias_hh)
-            i, f, g, o = gates.chunk(4, 1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            return torch.sigmoid(o) * torch.tanh(c), c
+            return lstm_cell(gates, c)
 
     model.encoder, model.decoder = Bf16ProductsCell(model.encoder), Bf16ProductsCell(model.decoder)
     return model
@@ -90,17 +96,13 @@ def deferred_step(model, optimizer, x, side_thread=None, eps=None, step=True):
             x_hat = x - torch.sigmoid(canvas)
             r, _ = model.read(x, x_hat, h_dec)
             u_e = torch.cat([r, h_dec, h_enc], 1)                    # the encoder's inputs (eq. 5)
-            i, f, g, o = (F.linear(u_e, W_e) + b_e + tap_e).chunk(4, 1)
-            c_enc = torch.sigmoid(f) * c_enc + torch.sigmoid(i) * torch.tanh(g)
-            h_enc = torch.sigmoid(o) * torch.tanh(c_enc)
+            h_enc, c_enc = lstm_cell(F.linear(u_e, W_e) + b_e + tap_e, c_enc)
             mu, log_sigma = model.q(h_enc).chunk(2, dim=1)
             sigma = torch.exp(log_sigma)
             z = mu + sigma * eps_t
             kl = 0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1)
             u_d = torch.cat([z, h_dec], 1)                            # the decoder's inputs (eq. 7)
-            i, f, g, o = (F.linear(u_d, W_d) + b_d + tap_d).chunk(4, 1)
-            c_dec = torch.sigmoid(f) * c_dec + torch.sigmoid(i) * torch.tanh(g)
-            h_dec = torch.sigmoid(o) * torch.tanh(c_dec)
+            h_dec, c_dec = lstm_cell(F.linear(u_d, W_d) + b_d + tap_d, c_dec)
             update, _ = model.write(h_dec)
             return canvas + update, h_dec, c_dec, h_enc, c_enc, kl, u_e.detach(), u_d.detach()
         model._tried_glimpse = torch.compile(glimpse, dynamic=False)
@@ -239,13 +241,7 @@ def fused_products_model(config):
     parameters (and checkpoints) stay DRAW's."""
     import torch
     import torch.nn.functional as F
-    from core.attention import attention_params, batched_product, filterbank
     from core.model import DRAW, DrawOutput
-
-    def lstm(gates, c):
-        i, f, g, o = gates.chunk(4, 1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c), c
 
     class FusedProductsDRAW(DRAW):
         def fused_weights(self):
@@ -256,23 +252,18 @@ def fused_products_model(config):
             return W_hdec, b_hdec, W_enc
 
         def _fused_glimpses(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps, W_hdec, b_hdec, W_enc):
-            rd, cfg, kls = self.read, self.config, []
+            cfg, kls = self.config, []
             for eps_t in eps:
-                read_p, enc_from_dec, dec_gates = F.linear(h_dec, W_hdec, b_hdec).split(
+                read_head, enc_from_dec, dec_gates = F.linear(h_dec, W_hdec, b_hdec).split(
                     [5, 4 * cfg.enc_size, 4 * cfg.dec_size], 1)
                 x_hat = x - torch.sigmoid(canvas)                                       # eq. 3
-                g_x, g_y, delta, sigma2, gamma = attention_params(read_p, rd.N, rd.W, rd.H)
-                F_x, F_y = filterbank(g_x, g_y, delta, sigma2, rd.N, rd.W, rd.H)
-                both = torch.cat([x, x_hat], 1)
-                sums = torch.compiler.is_compiling()     # as compile_glimpse does on a CPU
-                r = gamma * batched_product(batched_product(F_y.unsqueeze(1), both, sums),
-                                            F_x.transpose(1, 2).unsqueeze(1), sums).flatten(1)   # eq. 27
-                h_enc, c_enc = lstm(F.linear(torch.cat([r, h_enc], 1), W_enc) + enc_from_dec, c_enc)  # eq. 5
+                r, _ = self.read.read_at(x, x_hat, read_head)                           # eq. 27
+                h_enc, c_enc = lstm_cell(F.linear(torch.cat([r, h_enc], 1), W_enc) + enc_from_dec, c_enc)  # eq. 5
                 mu, log_sigma = self.q(h_enc).chunk(2, dim=1)
                 sigma = torch.exp(log_sigma)
                 z = mu + sigma * eps_t
                 kls.append(0.5 * (mu * mu + sigma * sigma - 2 * log_sigma - 1).sum(1))
-                h_dec, c_dec = lstm(F.linear(z, self.decoder.weight_ih) + dec_gates, c_dec)    # eq. 7
+                h_dec, c_dec = lstm_cell(F.linear(z, self.decoder.weight_ih) + dec_gates, c_dec)  # eq. 7
                 canvas = canvas + self.write(h_dec)[0]                                          # eq. 8
             return canvas, h_dec, c_dec, h_enc, c_enc, torch.stack(kls, 1)
 
@@ -293,7 +284,7 @@ def fused_products_model(config):
             return DrawOutput(recon=recon, kl=torch.cat(kls, 1))
 
     model = FusedProductsDRAW(config)
-    model.write.products_as_sums = True
+    model.read.products_as_sums = model.write.products_as_sums = True   # as compile_glimpse does on a CPU
     model.glimpses_per_call = 8
     model.fused_call = torch.compile(model._fused_glimpses, dynamic=False)
     return model

@@ -98,7 +98,11 @@ class GaussianRead(nn.Module):
         _init_glimpse_head(self.params, self.N, self.W, self.H)
 
     def forward(self, x, x_hat, h_dec):
-        g_x, g_y, delta, sigma2, gamma = attention_params(self.params(h_dec), self.N, self.W, self.H)
+        return self.read_at(x, x_hat, self.params(h_dec))
+
+    def read_at(self, x, x_hat, head):
+        """The read for the head's five outputs (B, 5), eq. 21-27."""
+        g_x, g_y, delta, sigma2, gamma = attention_params(head, self.N, self.W, self.H)
         F_x, F_y = filterbank(g_x, g_y, delta, sigma2, self.N, self.W, self.H)  # (B, N, W), (B, N, H)
         both = torch.cat([x, x_hat], 1)                                  # (B, 2C, H, W)
         sums = self.products_as_sums and torch.compiler.is_compiling()
