@@ -143,9 +143,13 @@ class LiveRun:
             self._write_info()
 
     def finish(self, status: str) -> None:
-        """status: finished, stopped or failed."""
+        """status: finished, stopped or failed. A finished or stopped run's history ends with its
+        last step, so that its replay ends on the weights the run saved (a failed run's last
+        state may be the failure itself)."""
         self.info["status"] = status
         self.info["finished_at"] = now_iso()
+        if status != "failed" and self.trainer.step > (self.history.steps[-1] if self.history.steps else 0):
+            self._record_history(max(self._elapsed_s, self.trainer.elapsed_s))
         self._metrics()
         if self.tensorboard is not None:
             self.tensorboard.flush()

@@ -45,22 +45,45 @@ def hardware(device: str) -> str:
     return f"{name}, {cores}"
 
 
-def write_first_screen(folder: Path, ckpt: dict) -> None:
+def shipped_model(folder: Path, ckpt: dict):
+    """The DRAW model the shipped file holds."""
+    from core.checkpoint import checkpoint_configs
+    from core.model import DRAW
+    cfg, _ = checkpoint_configs(ckpt, folder)
+    model = DRAW(cfg)
+    model.load_state_dict(ckpt["model"])
+    return model
+
+
+def write_first_screen(folder: Path, ckpt: dict, model) -> None:
     """snapshot.npz: the glimpses of the 8 test digits the window shows a shipped model on (the
     embedded sample's first, for MNIST models), so the window can show them before torch loads."""
-    from core.checkpoint import checkpoint_configs
     from core.data import Batches
     from core.live_run import snapshot_trace
-    from core.model import DRAW
     from core.runfolder import save_trace
     from draw_gui.resources import MNIST_SETS, embedded_mnist
     if ckpt.get("dataset", "mnist") not in MNIST_SETS:
         return
-    cfg, _ = checkpoint_configs(ckpt, folder)
-    model = DRAW(cfg)
-    model.load_state_dict(ckpt["model"])
     examples = Batches(embedded_mnist(), 1).examples(8)
     save_trace(folder / "snapshot.npz", snapshot_trace(model, examples), int(ckpt.get("step", 0)))
+
+
+def ship_history(recorded: Path, folder: Path, ckpt: dict, model) -> None:
+    """The training run's history.npz, ending on the shipped weights: a run that ended between
+    recorded steps (or stopped before its last step was recorded) gets the entry draw-gui train
+    records at its end, from the same fixed test digits and the same noise."""
+    import numpy as np
+    import torch
+
+    from core.history import HISTORY_NAME, TrainingHistory, fixed_samples
+    from core.live_run import snapshot_trace
+    history = TrainingHistory.load(recorded)
+    step = int(ckpt.get("step", 0))
+    if history.images is not None and (not history.steps or history.steps[-1] < step):
+        examples = torch.from_numpy(history.images.astype(np.float32) / 255)
+        history.record(step, float(ckpt.get("elapsed_s", 0.0)), snapshot_trace(model, examples),
+                       fixed_samples(model))
+    history.save(folder / HISTORY_NAME)
 
 
 def eval_command(path: Path, data_dir: str | None, device: str, extra: list[str]) -> list[str]:
@@ -122,12 +145,12 @@ def main(argv=None) -> int:
         history.columns[k] = [float(v) for v in shipped["history"][k].tolist()] if "history" in shipped else []
     history.evals = shipped["evals"]
     RunFolder(out).write_metrics(history)
-    write_first_screen(out, shipped)
-    from core.files import atomic_write_bytes
+    model = shipped_model(out, shipped)
+    write_first_screen(out, shipped, model)
     from core.history import HISTORY_NAME
     recorded = Path(args.checkpoint).parent / HISTORY_NAME   # the run folder's, when it trained in one
     if recorded.is_file():
-        atomic_write_bytes(out / HISTORY_NAME, recorded.read_bytes())
+        ship_history(recorded, out, shipped, model)
 
     train = ckpt.get("train_config") or {}
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)

@@ -1,6 +1,8 @@
 """A run's history (issue 17, training replayed): bounded, in step order, from the stored snapshots."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,6 +13,8 @@ from core.history import (HISTORY_NAME, MAX_ENTRIES, RECORD_STEPS, TrainingHisto
 from core.live_run import LiveRun, snapshot_trace
 from core.runfolder import RunFolder
 from tests.test_follow import _tiny_trainer
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_run_records_its_first_steps_and_the_frames_replay_them_in_order(tmp_path):
@@ -40,6 +44,51 @@ def test_a_run_records_its_first_steps_and_the_frames_replay_them_in_order(tmp_p
         expected = Image.fromarray(history.canvases[i][0, 0]).resize((8 * 4, 8 * 4), Image.NEAREST)
         assert frame.size[0] > expected.size[0]
     assert [np.asarray(f).tobytes() for f in frames] != [np.asarray(frames[0]).tobytes()] * 4
+
+
+@pytest.mark.parametrize("status, last", [("finished", 12), ("stopped", 12), ("failed", 10)])
+def test_a_finished_or_stopped_runs_replay_ends_on_its_last_step(tmp_path, status, last):
+    """The last frame is the weights the run saved, not the last scheduled step before them."""
+    trainer, batches = _tiny_trainer(steps=12)
+    examples = batches.examples(4)
+    live = LiveRun(RunFolder(tmp_path), trainer, examples, {"dataset": "tiny"}, metrics_every_s=0)
+    live.start()
+    trainer.run(on_progress=live.on_progress, report_interval_s=0)
+    assert TrainingHistory.load(tmp_path / HISTORY_NAME).steps == [1, 2, 5, 10]
+    live.finish(status)
+    history = TrainingHistory.load(tmp_path / HISTORY_NAME)
+    assert history.steps[-1] == last and len(history) == (5 if last == 12 else 4)
+    final = np.rint(snapshot_trace(trainer.model, examples).canvases[-1] * 255).astype(np.uint8)
+    assert np.array_equal(history.canvases[-1], final) == (last == 12)
+    live.finish(status)                                   # finishing twice adds nothing
+    assert len(TrainingHistory.load(tmp_path / HISTORY_NAME)) == len(history)
+
+
+def test_a_shipped_models_replay_ends_on_the_shipped_weights(tmp_path):
+    """scripts/ship_model.py copies a run's history and, when the run ended between recorded
+    steps, adds the entry for the shipped step from the same digits and noise."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ship_model", REPO / "scripts" / "ship_model.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    trainer, batches = _tiny_trainer(steps=12)
+    examples = batches.examples(4)
+    live = LiveRun(RunFolder(tmp_path / "run"), trainer, examples, {"dataset": "tiny"}, metrics_every_s=0)
+    live.start()
+    trainer.run(on_progress=live.on_progress, report_interval_s=0)   # killed here: no finish()
+    ckpt = trainer.checkpoint()
+    out = tmp_path / "shipped"
+    out.mkdir()
+    for _ in range(2):                                                  # shipping again adds nothing
+        ship.ship_history(tmp_path / "run" / HISTORY_NAME, out, ckpt, ship.shipped_model(out, ckpt))
+        shipped = TrainingHistory.load(out / HISTORY_NAME)
+        assert shipped.steps == [1, 2, 5, 10, 12]
+    recorded = TrainingHistory.load(tmp_path / "run" / HISTORY_NAME)
+    assert all(np.array_equal(a, b) for a, b in zip(shipped.canvases, recorded.canvases))
+    final = snapshot_trace(trainer.model, examples)
+    assert np.array_equal(shipped.canvases[-1], np.rint(final.canvases[-1] * 255).astype(np.uint8))
+    assert np.array_equal(shipped.samples[-1], np.rint(fixed_samples(trainer.model) * 255).astype(np.uint8))
+    assert not np.array_equal(shipped.samples[-1], shipped.samples[-2])
 
 
 def test_the_history_stays_bounded_and_keeps_the_first_steps(monkeypatch):
