@@ -30,6 +30,10 @@ class RunProblem(ValueError):
     """What the user asked for cannot train: one user-facing sentence with the fix."""
 
 
+class NothingToTrain(RunProblem):
+    """The checkpoint is already at (or past) the last step of the run asked for."""
+
+
 @dataclass
 class RunSettings:
     """Everything a run is built from, as plain data."""
@@ -139,7 +143,7 @@ def build_run(s: RunSettings) -> Run:
     if s.tune_threads and not s.threads and device.type == "cpu" and not trainer.dist.enabled:
         trainer.thread_tuner = ThreadTuner.for_machine(start=torch.get_num_threads())
     if ckpt is not None and trainer.step >= trainer.total_steps:
-        raise RunProblem(f"nothing to train: {name} is already at step {trainer.step}, and this run ends at step "
+        raise NothingToTrain(f"nothing to train: {name} is already at step {trainer.step}, and this run ends at step "
                          f"{trainer.total_steps}; train for more epochs (or more steps)")
     return Run(trainer=trainer, batches=batches, data=data, device=device, model=model_cfg, train=train_cfg,
                dataset=dataset, data_settings=kept, stand_in_data=stand_in,

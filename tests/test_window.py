@@ -189,6 +189,24 @@ def test_save_and_open_checkpoint_continue_the_run(qtbot, make_window, tmp_path)
     qtbot.waitUntil(lambda: w.loss_plot.point_count() > steps + 2, timeout=10000)
 
 
+def test_opening_a_checkpoint_whose_run_ended_shows_it_read_only(qtbot, make_window, tmp_path, mnist_dir):
+    """Its last epoch trained, so there is nothing to resume: the model is shown, not refused."""
+    from draw_gui.cli.main import main as cli
+    assert cli(["train", "--dataset", "mnist", "--data_dir", str(mnist_dir), "--no_download", "--num_glimpses", "2",
+                "--hidden_size", "16", "--latent_size", "4", "--batch_size", "2000", "--maxEpochs", "1",
+                "--compile", "false", "--no_eval", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    path = tmp_path / "run" / "checkpoint.pt"
+    before = path.read_bytes()
+    w = make_window(epochs=1)
+    w.open_checkpoint(str(path))
+    qtbot.waitUntil(lambda: w.run_info is not None and w.glimpse_view.trace() is not None, timeout=30000)
+    assert w.state == "idle" and w.run_info.view_only and w.run_info.step == 5 and not w.dialogs
+    assert "its run ended at step 5, so it is shown read-only" in w.statusBar().currentMessage()
+    assert w.shown.read_only and w.checkpoint_path is None      # Ctrl+S never writes over it
+    assert w.continue_button.isEnabled() and w.glimpse_view.trace().canvases.shape[0] == 2
+    assert path.read_bytes() == before
+
+
 def test_a_bad_checkpoint_gets_a_dialog(qtbot, make_window, tmp_path):
     w = make_window()
     bad = tmp_path / "bad.pt"

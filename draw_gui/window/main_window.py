@@ -749,6 +749,9 @@ class MainWindow(QMainWindow):
         self._loaded()   # "loading …" is over: what follows says what is shown
         load, self._pending = self._pending, None
         load = load or _Load(info.token, "start", ShownModel("new model"), self.state)
+        finished_run = load.kind == "open" and info.view_only   # its last epoch had trained: shown instead
+        if finished_run:
+            load = replace(load, shown=replace(load.shown, read_only=True), save_path=None)
         self.run_info, self.shown = info, load.shown
         if load.save_path is not _KEEP:
             self.checkpoint_path = load.save_path
@@ -782,6 +785,8 @@ class MainWindow(QMainWindow):
             self.set_state(RunState.IDLE)  # nothing trains: Start and Continue training are offered
             hint = ("Continue training trains it further; Start, a new one"   # short: it shares the bar
                     if load.shown.shipped is not None else "Continue training trains a copy of it")
+            if finished_run:
+                hint = f"its run ended at step {info.step:,}, so it is shown read-only; {hint} for more epochs"
             self.statusBar().showMessage(f"{load.shown.name}: {hint}", 15000)
         else:
             self.device_label.setText(f"{info.device} · {info.threads} thread{'s' if info.threads > 1 else ''}")

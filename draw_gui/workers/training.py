@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -249,7 +249,18 @@ class TrainingWorker(BackgroundWorker):
         if not setup.view_only:
             self.state_changed.emit(RunState.LOADING)
         try:
-            committed = self._setup(setup)
+            try:
+                committed = self._setup(setup)
+            except Exception as e:  # noqa: BLE001 - sorted below
+                from core.run import NothingToTrain
+                opened = setup.checkpoint is not None and not (setup.view_only or setup.continue_training
+                                                               or setup.from_current)
+                if not (opened and isinstance(e, NothingToTrain)):
+                    raise
+                # An opened checkpoint whose run is over (its last epoch trained) is shown read-only,
+                # as a run folder picked in the Runs tab is; Continue training trains it further.
+                setup = replace(setup, view_only=True)
+                committed = self._setup(setup)
         except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a crash
             if setup.token >= self.newest:
                 # A failed load leaves what the window shows (and the worker holds) as it was; a
@@ -285,7 +296,6 @@ class TrainingWorker(BackgroundWorker):
 
         stage("starting torch")
         import torch   # imported here, under its stage, not silently by build_run
-        from dataclasses import replace
         from core.checkpoint import CheckpointError, checkpoint_configs, load_checkpoint
         from core.run import RunSettings, build_run
         from draw_gui.resources import MNIST_SETS, embedded_mnist
