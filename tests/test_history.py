@@ -159,7 +159,7 @@ def test_the_glimpses_tab_scrubs_through_a_window_runs_history(qtbot, tmp_path, 
     strip.slider.setValue(0)
     first = history.steps[0]
     assert strip.shown_step() == first and strip.step_label.text().startswith(f"step {first} ")
-    expected = np.asarray(replay_frames(history)[0])
+    expected = np.asarray(replay_frames(history, per_row=8)[0])
     assert np.array_equal(np.asarray(strip.shown_frame()), expected)
     shown = strip.canvas.image()
     assert (shown.width(), shown.height()) == expected.shape[1::-1]

@@ -23,11 +23,12 @@ EMPTY = "No training history here: runs record one as they train (history.npz in
 class HistoryStrip(QWidget):
     """set_folder(run folder or None); the slider picks an entry; Save replay GIF… writes them all.
     samples_only: each entry's fixed-noise samples alone (the Latent tab), else the test digits
-    with their boxes beside the samples (the Glimpses tab)."""
+    with their boxes beside the samples (the Glimpses tab). per_row: images per row in each block
+    of a frame (8 in the Glimpses tab: a frame two digits high, as wide as the tab)."""
 
-    def __init__(self, parent=None, samples_only: bool = False):
+    def __init__(self, parent=None, samples_only: bool = False, per_row: int = 4):
         super().__init__(parent)
-        self._samples_only = samples_only
+        self._samples_only, self._per_row = samples_only, per_row
         self.settings = None            # the window's, so the save dialog remembers its folder
         self._folder: Path | None = None
         self._mtime = None
@@ -100,7 +101,7 @@ class HistoryStrip(QWidget):
         at_end = not self._frames or self.slider.value() == len(self._frames) - 1
         self._history = history if history is not None and len(history) else None
         frames = sample_frames if self._samples_only else replay_frames
-        self._frames = frames(self._history) if self._history is not None else []
+        self._frames = frames(self._history, per_row=self._per_row) if self._history is not None else []
         with_signals_blocked = self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(self._frames) - 1))
         if at_end:

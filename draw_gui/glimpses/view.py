@@ -106,7 +106,7 @@ class GlimpseView(QWidget):
 
         self.kl_plot = KLBars()
         # Training replayed: the run folder's history.npz, step by step (shown on demand)
-        self.history = HistoryStrip()
+        self.history = HistoryStrip(per_row=8)   # a wide, low strip: the glimpses and KL bars keep their room
         self.history.hide()
         self.history_checkbox = QCheckBox("training history")
         self.history_checkbox.setToolTip("Show how this run's fixed test digits and fixed-noise samples looked "
