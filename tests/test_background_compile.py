@@ -127,9 +127,11 @@ def test_short_runs_and_the_menu_switched_off_never_compile_and_stop_cancels(qtb
     w.background_compile_action.trigger()          # on again: a long run starts a job; Stop cancels it
     start(qtbot, w, mnist_dir)
     qtbot.waitUntil(lambda: len(fake_jobs) == 1, timeout=10000)
+    qtbot.waitUntil(lambda: w.device_label.text() == "cpu · 1 thread · compiling…", timeout=10000)
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
     assert fake_jobs[0].cancelled
+    assert w.device_label.text() == "cpu · 1 thread"               # not still "compiling…"
 
 
 def test_the_child_names_a_bad_configuration_and_cancel_leaves_nothing_running(tmp_path, monkeypatch):

@@ -72,6 +72,7 @@ FAILURE_TITLES = {FailureKind.CHECKPOINT: "Unusable checkpoint",
                   FailureKind.ERROR: "Error"}
 
 # The status bar's last field once a run of the window's own stops training (images/s and ETA meanwhile)
+COMPILING = " · compiling…"   # the device field while a background compilation builds the step
 STATE_WORDS = {RunState.PAUSED: "paused: Space or Resume goes on", RunState.STOPPED: "stopped",
                RunState.FINISHED: "finished", RunState.FAILED: "failed"}
 
@@ -919,7 +920,7 @@ class MainWindow(QMainWindow):
             return
         info = self.run_info
         device = f"{info.device} · {info.threads} thread{'s' if info.threads > 1 else ''}"
-        suffix = {CompilePhase.BUILDING: " · compiling…", CompilePhase.SWITCHING: " · compiling…",
+        suffix = {CompilePhase.BUILDING: COMPILING, CompilePhase.SWITCHING: COMPILING,
                   CompilePhase.COMPILED: " · compiled"}.get(status.phase, "")
         self.device_label.setText(device + suffix)
         self.device_label.setToolTip(status.text)
@@ -1019,6 +1020,10 @@ class MainWindow(QMainWindow):
         self._state = state
         if state in STATE_WORDS and self.run_info is not None and not self.run_info.view_only:
             self.rate_label.setText(STATE_WORDS[state])   # no speed or ETA once nothing trains
+        if state in ENDED_STATES and self.device_label.text().endswith(COMPILING):
+            # the worker cancels a background compilation when its run ends
+            self.device_label.setText(self.device_label.text().removesuffix(COMPILING))
+            self.device_label.setToolTip("The run ended before its compiled training step was ready")
         self._update_controls()
         if hasattr(self, "model_chooser"):
             self._sync_chooser()

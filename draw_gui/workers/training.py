@@ -436,6 +436,7 @@ class TrainingWorker(BackgroundWorker):
                 self.state_changed.emit(RunState.PAUSED)
             return
         except Exception as e:  # noqa: BLE001
+            self._cancel_background_compile()   # a failed run trains no more
             if self._live is not None:
                 self._live.finish(RunState.FAILED)
             self._looping = False
