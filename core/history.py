@@ -4,7 +4,8 @@ samples (fixed noise) as training went on, from the mean image to sharp strokes.
     DIR/history.npz   one entry per recorded step (HISTORY_NAME), replaced atomically
 
 Entries come at growing intervals: at steps 1, 2, 5, 10, 20, 50, ... (RECORD_STEPS), then every
-EVERY_S seconds of training, so a short run has its first steps and a long one its whole course.
+EVERY_S seconds of training, so a short run has its first steps and a long one its whole course,
+and at the step a run finishes or is stopped (LiveRun.finish), so a replay ends on the saved weights.
 At most MAX_ENTRIES are kept; past that every other timed entry is dropped (the step schedule's
 stay), so the file stays a few MB whatever the run's length. Each entry keeps the final canvases
 σ(c_T) of the fixed test digits and of the samples as uint8, and every glimpse's read and write
