@@ -8,7 +8,8 @@ Run it in a real X server of the size to check, so that the window fits that scr
         .venv/bin/python scripts/window_tour.py --out docs/tour/1024x768
 
 It writes OUT-glimpses.png, OUT-latent.png, OUT-compare.png, OUT-runs.png, OUT-trained.png,
-OUT-history.png (the run's training history), OUT-opening.png and OUT-opened.png (the whole
+OUT-history.png (the run's training history), OUT-shipped-history.png (the shipped
+model's training replayed, at --history-step), OUT-opening.png and OUT-opened.png (the whole
 screen, so a window too large for it shows cut off),
 and prints the window's size beside the screen's.
 """
@@ -37,6 +38,8 @@ def spin_events(app, seconds=0.0, until=None, limit=120.0):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", default="docs/tour/window", help="path prefix of the PNGs")
+    p.add_argument("--history-step", type=int, default=200,
+                   help="the shipped model's training step its replay is shown at (the first recorded at or after it)")
     args = p.parse_args()
     home = Path(tempfile.mkdtemp())
     os.environ["DRAW_GUI_CONFIG_DIR"] = str(home / "config")   # a new user: no settings ...
@@ -67,6 +70,16 @@ def main():
         spin(1.5)
         shot(name)
     w.tabs.setCurrentIndex(0)
+    # Training replayed on the shipped model: its own history, a step where the strokes form
+    history = w.glimpse_view.history
+    w.glimpse_view.history_checkbox.setChecked(True)
+    spin(until=lambda: history.entries() > 0, limit=10)
+    if history.entries():
+        history.slider.setValue(0)
+        while history.slider.value() < history.entries() - 1 and history.shown_step() < args.history_step:
+            history.slider.setValue(history.slider.value() + 1)
+    shot("shipped-history")
+    w.glimpse_view.history_checkbox.setChecked(False)
 
     # Train a small model on the embedded sample for a few seconds, then stop it.
     w.config_panel.set_values({**w.config_panel.values(), "glimpses": 16, "hidden": 128, "z_size": 20,

@@ -123,8 +123,9 @@ def test_a_wheel_carries_every_runtime_file_and_works_installed(tmp_path, mnist_
     shipped models are package data, found where the wheel installed them."""
     wheel = _wheel(tmp_path / "wheel")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in ["icon.svg", "draw-gui.desktop", "mnist_sample.npz", "icons/draw-gui-256.png",
-              *[f"models/{n}/{f}" for n in NAMES for f in ("checkpoint.pt", "card.json", "metrics.csv", "snapshot.npz")]]:
+    shipped = [f"models/{n}/{f}" for n in NAMES for f in ("checkpoint.pt", "card.json", "metrics.csv", "snapshot.npz")]
+    for f in ["icon.svg", "draw-gui.desktop", "mnist_sample.npz", "icons/draw-gui-256.png", *shipped,
+              "models/mnist/history.npz"]:
         assert f"draw_gui/_resources/{f}" in names, f
     from draw_gui import __version__
     metadata = zipfile.ZipFile(wheel).read(f"draw_gui-{__version__}.dist-info/METADATA").decode()
@@ -170,3 +171,28 @@ def test_the_shipped_first_screen_is_the_models_own_glimpses(name):
     assert step == ckpt["step"]
     np.testing.assert_allclose(shipped.canvases, fresh.canvases, atol=1e-5)
     np.testing.assert_array_equal(shipped.images, fresh.images)
+
+
+def test_the_attention_models_replay_is_its_own_training_from_step_1_to_the_shipped_weights():
+    """history.npz, recorded as the shipped model trained: the Glimpses and Latent tabs replay it."""
+    import numpy as np
+    import torch
+    from core.checkpoint import load_model
+    from core.history import HISTORY_NAME, MAX_ENTRIES, TrainingHistory, fixed_samples
+    from core.live_run import snapshot_trace
+    model = shipped_model("mnist")
+    history = TrainingHistory.load(model.folder / HISTORY_NAME)
+    net, ckpt, _ = load_model(model.checkpoint)
+    assert history.steps[0] == 1 and history.steps[-1] == ckpt["step"] == model.card["training"]["steps"]
+    assert history.steps == sorted(set(history.steps)) and 20 <= len(history) <= MAX_ENTRIES
+    assert history.attention == "gaussian" and history.read[0].shape == (64, 8, 5)
+    # the last entry is the shipped weights: the fixed noise's samples, the fixed digits' canvases
+    assert np.abs(history.samples[-1] - np.rint(fixed_samples(net) * 255)).max() <= 1
+    final = snapshot_trace(net, torch.from_numpy(history.images.astype(np.float32) / 255))
+    assert np.abs(history.canvases[-1] - np.rint(final.canvases[-1] * 255)).max() <= 1
+    # and it shows learning: from a blurred mean digit (a third of it grey) to strokes on black
+
+    def grey(a):
+        return ((a > 50) & (a < 205)).mean()
+    assert grey(history.samples[0]) > 0.2 and grey(history.samples[-1]) < grey(history.samples[0]) / 3
+    assert (model.folder / HISTORY_NAME).stat().st_size < 5e6
