@@ -58,15 +58,19 @@ def main() -> None:
     tcfg = TrainConfig()
     x = (torch.rand(args.batch, 1, 28, 28) < 0.13).float()
 
-    def time_steps(step, n):
-        for _ in range(2):  # warm-up: allocator, first-call dispatch
+    def step_times(step, n, warmup=2):
+        """Seconds of each of n steps, after `warmup` untimed ones (allocator, first-call dispatch)."""
+        for _ in range(warmup):
             step()
         times = []
         for _ in range(n):
             t = time.perf_counter()
             step()
             times.append(time.perf_counter() - t)
-        return args.batch / statistics.median(times)
+        return times
+
+    def time_steps(step, n):
+        return args.batch / statistics.median(step_times(step, n))
 
     opt = make_optimizer(model, tcfg)
     ours = time_steps(lambda: train_step(model, opt, x, tcfg), args.steps)
@@ -121,11 +125,7 @@ def main() -> None:
                 chosen = torch.get_num_threads()         # the tuner's (or its probe's) threads
                 for n in literal_threads:
                     torch.set_num_threads(n)
-                    literal_step()                       # wakes the threads
-                    for _ in range(3):
-                        t = time.perf_counter()
-                        literal_step()
-                        between[n].append(args.batch / (time.perf_counter() - t))
+                    between[n] += [args.batch / t for t in step_times(literal_step, 3, warmup=1)]   # the untimed one wakes the threads
                 torch.set_num_threads(chosen)
                 step_fn()                                # wakes them again, untimed as above
             start = time.perf_counter()

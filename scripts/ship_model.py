@@ -45,16 +45,6 @@ def hardware(device: str) -> str:
     return f"{name}, {cores}"
 
 
-def shipped_model(folder: Path, ckpt: dict):
-    """The DRAW model the shipped file holds."""
-    from core.checkpoint import checkpoint_configs
-    from core.model import DRAW
-    cfg, _ = checkpoint_configs(ckpt, folder)
-    model = DRAW(cfg)
-    model.load_state_dict(ckpt["model"])
-    return model
-
-
 def write_first_screen(folder: Path, ckpt: dict, model) -> None:
     """snapshot.npz: the glimpses of the 8 test digits the window shows a shipped model on (the
     embedded sample's first, for MNIST models), so the window can show them before torch loads."""
@@ -105,7 +95,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     import torch
-    from core.checkpoint import load_checkpoint, save_checkpoint, weights_only
+    from core.checkpoint import load_checkpoint, load_model, save_checkpoint, weights_only
     from core.data import load_dataset
     from core.files import atomic_path
 
@@ -137,7 +127,7 @@ def main(argv=None) -> int:
     # The test bound joins the file's history (the weights stay as evaluated), and the run files
     # are written from it.
     shipped["evals"] = list(shipped.get("evals", [])) + [{
-        "step": int(shipped.get("step", 0)), "epoch": int(shipped.get("epoch", 1)) - 1,
+        "step": int(shipped.get("step", 0)), "epoch": max(int(shipped.get("epoch", 1)) - 1, 0),
         "nll_bound": full_eval["nll_bound"], "recon": full_eval["recon"], "kl": full_eval["kl"]}]
     save_checkpoint(weights, shipped)
     history = History()
@@ -145,7 +135,7 @@ def main(argv=None) -> int:
         history.columns[k] = [float(v) for v in shipped["history"][k].tolist()] if "history" in shipped else []
     history.evals = shipped["evals"]
     RunFolder(out).write_metrics(history)
-    model = shipped_model(out, shipped)
+    model, _, _ = load_model(weights)
     write_first_screen(out, shipped, model)
     from core.history import HISTORY_NAME
     recorded = Path(args.checkpoint).parent / HISTORY_NAME   # the run folder's, when it trained in one

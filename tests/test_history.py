@@ -80,7 +80,7 @@ def test_a_shipped_models_replay_ends_on_the_shipped_weights(tmp_path):
     out = tmp_path / "shipped"
     out.mkdir()
     for _ in range(2):                                                  # shipping again adds nothing
-        ship.ship_history(tmp_path / "run" / HISTORY_NAME, out, ckpt, ship.shipped_model(out, ckpt))
+        ship.ship_history(tmp_path / "run" / HISTORY_NAME, out, ckpt, trainer.model)
         shipped = TrainingHistory.load(out / HISTORY_NAME)
         assert shipped.steps == [1, 2, 5, 10, 12]
     recorded = TrainingHistory.load(tmp_path / "run" / HISTORY_NAME)

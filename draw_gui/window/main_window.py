@@ -71,8 +71,8 @@ FAILURE_TITLES = {FailureKind.CHECKPOINT: "Unusable checkpoint",
                   FailureKind.SAVE: "Could not save", FailureKind.CONFIG: "Impossible configuration",
                   FailureKind.ERROR: "Error"}
 
-# The status bar's last field once a run of the window's own stops training (images/s and ETA meanwhile)
 COMPILING = " · compiling…"   # the device field while a background compilation builds the step
+# The status bar's last field once a run of the window's own stops training (images/s and ETA meanwhile)
 STATE_WORDS = {RunState.PAUSED: "paused: Space or Resume goes on", RunState.STOPPED: "stopped",
                RunState.FINISHED: "finished", RunState.FAILED: "failed"}
 

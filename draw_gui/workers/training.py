@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
+from core.run import NothingToTrain   # torch-free: core.run imports torch only to build a run
 from draw_gui.workers.job_thread import BackgroundWorker
 from draw_gui.workers.messages import (CompilePhase, CompileStatus, Evaluation, Failure, FailureKind, LoadStage,
                                       RunState, failure_from, os_reason)
@@ -251,11 +252,8 @@ class TrainingWorker(BackgroundWorker):
         try:
             try:
                 committed = self._setup(setup)
-            except Exception as e:  # noqa: BLE001 - sorted below
-                from core.run import NothingToTrain
-                opened = setup.checkpoint is not None and not (setup.view_only or setup.continue_training
-                                                               or setup.from_current)
-                if not (opened and isinstance(e, NothingToTrain)):
+            except NothingToTrain:
+                if setup.checkpoint is None or setup.view_only or setup.continue_training or setup.from_current:
                     raise
                 # An opened checkpoint whose run is over (its last epoch trained) is shown read-only,
                 # as a run folder picked in the Runs tab is; Continue training trains it further.
