@@ -246,6 +246,9 @@ def main() -> int:
     ship_until = train_until + shares["ship"] * budget
     report["models"] = {}
     ships = {}
+    # both evaluate at once: split the cores between them, or their spinning torch threads collapse
+    # on a small machine (the CPU dry run on 2 cores ran out of its share that way)
+    ship_env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // max(1, len(models))))}
     for name, (title, _) in (models.items() if "ship" in parts else ()):
         ckpt = work / "runs" / name / "checkpoint.pt"
         if not ckpt.exists():
@@ -256,7 +259,7 @@ def main() -> int:
                "--paper-nll", PAPER[name]]
         log(f"$ {' '.join(str(c) for c in cmd)}")
         ships[name] = subprocess.Popen([str(c) for c in cmd], cwd=REPO, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True)
+                                       stderr=subprocess.STDOUT, text=True, env=ship_env)
     for name, proc in ships.items():
         try:
             text, _ = proc.communicate(timeout=max(ship_until - time.perf_counter(), 30))
