@@ -31,8 +31,9 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: lis
     from PySide6.QtWidgets import QApplication
 
     from draw_gui.logs import setup_logging
+    from draw_gui.window.application import DrawGuiApplication
     setup_logging()  # before Qt starts: its messages, warnings and uncaught errors go to the log file too
-    app = QApplication.instance() or QApplication([sys.argv[0]] + list(argv or []))
+    app = QApplication.instance() or DrawGuiApplication([sys.argv[0]] + list(argv or []))
     app.setApplicationName("draw-gui")
     app.setOrganizationName("draw-gui")
     app.setDesktopFileName("draw-gui")  # resources/draw-gui.desktop: docks and task bars show its icon and name
@@ -42,6 +43,8 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: lis
     # The window opens on the shipped model, unless it starts training (--display) or follows a run.
     window = MainWindow(open_model=setup is None and follow is None and open_path is None and not probe)
     window.show()
+    if isinstance(app, DrawGuiApplication):  # files macOS hands over (Finder, the Dock icon) open here
+        app.set_file_opener(window.open_from_desktop)
     if probe:  # start-up timing (benchmarks/, bundle tests): show, report, quit
         app.processEvents()
         print("shown", flush=True)
@@ -54,4 +57,7 @@ def run_app(argv: list[str] | None = None, setup=None, follow=None, compare: lis
         QTimer.singleShot(0, lambda: window.open_path(open_path))
     if compare:  # `draw-gui compare RUN RUN`: the Compare tab on those runs
         window.compare_runs(compare)
-    return app.exec()
+    code = app.exec()
+    if isinstance(app, DrawGuiApplication):
+        app.set_file_opener(None)  # the window is gone: a later one takes what comes next
+    return code

@@ -86,6 +86,13 @@ def mnist_batch(mnist_dir) -> torch.Tensor:
     return (images > 127).float().unsqueeze(1)
 
 
+@pytest.fixture(scope="session")
+def qapp_cls():
+    """pytest-qt's application is the one draw-gui runs on (it takes the files macOS hands over)."""
+    from draw_gui.window.application import DrawGuiApplication
+    return DrawGuiApplication
+
+
 @pytest.fixture(autouse=True)
 def collect_garbage_in_the_main_thread():
     """Cycles a test leaves (closed windows, lambdas connected to them) are freed here, in the GUI

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import fnmatch
+import os
 import shutil
 import subprocess
 import sys
@@ -16,11 +17,12 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFileOpenEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from draw_gui.cli import main as cli
 from draw_gui.resources import resource_path
+from draw_gui.window.application import DrawGuiApplication
 from draw_gui.window.main_window import MainWindow, openable_path
 from draw_gui.window.settings import Settings
 
@@ -262,6 +264,93 @@ def test_a_dropped_run_folder_shows_its_model(qtbot, tmp_path, monkeypatch):
         w.close()
 
 
+# ---- files macOS hands to the running app (a QFileOpenEvent, not the command line) -------------------
+def test_files_handed_to_the_app_wait_for_its_window_then_reach_it_in_order(qapp, tmp_path):
+    assert isinstance(qapp, DrawGuiApplication)  # conftest's qapp_cls: the tests run on draw-gui's own
+    got = []
+    qapp.set_file_opener(None)
+    try:
+        # before any window, as when Finder launches draw-gui with a file: nothing is lost
+        assert QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / "a.pt")))
+        assert QApplication.sendEvent(qapp, QFileOpenEvent(QUrl.fromLocalFile(str(tmp_path / "my run"))))
+        assert got == []
+        qapp.set_file_opener(got.append)
+        assert got == [str(tmp_path / "a.pt"), str(tmp_path / "my run")]
+        assert QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / "c.pt")))  # while it runs
+        assert got[2:] == [str(tmp_path / "c.pt")]
+    finally:
+        qapp.set_file_opener(None)
+
+
+def test_a_run_folder_handed_over_while_the_shipped_model_loads_is_what_the_window_shows(qapp, qtbot, tmp_path,
+                                                                                       monkeypatch):
+    """Finder's Open With while the window is still loading the model it opens on: the handed run
+    wins, with no dialog; then a file that is neither a checkpoint nor a run folder gets a dialog
+    naming it, and the window keeps what it shows."""
+    from tests.helpers import record_dialogs
+    run = tmp_path / "handed-run"
+    shutil.copytree(resource_path("models/mnist"), run)
+    (tmp_path / "notes.txt").write_text("not a model")
+    w = MainWindow(Settings(tmp_path / "settings.json"))  # opens on the shipped model
+    qtbot.addWidget(w)
+    dialogs = []
+    record_dialogs(monkeypatch, w, dialogs)
+    qapp.set_file_opener(w.open_from_desktop)
+    try:
+        w.show()
+        qtbot.waitUntil(lambda: w._token > 0)  # the shipped model has been asked for and is loading
+        assert w.run_info is None
+        QApplication.sendEvent(qapp, QFileOpenEvent(str(run)))
+        qtbot.waitUntil(lambda: w.run_info is not None and w.shown is not None, timeout=60000)
+        assert w.shown.path == str(run / "checkpoint.pt") and w.run_info.view_only
+        assert "run handed-run" in w.windowTitle() and dialogs == []
+        QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / "notes.txt")))
+        assert len(dialogs) == 1
+        title, text = dialogs[0]
+        assert title == "Cannot open" and str(tmp_path / "notes.txt") in text and "run folder" in text
+        assert w.shown.path == str(run / "checkpoint.pt")
+    finally:
+        qapp.set_file_opener(None)
+        w.worker.dirty = False
+        w.close()
+
+
+def test_the_app_opens_a_run_folder_macos_handed_over_at_launch(tmp_path):
+    """The whole path in a process of its own: draw-gui's application receives the file before any
+    window exists (as macOS sends it when Finder starts draw-gui on a file), and run_app's window
+    opens on it instead of the shipped model."""
+    run = tmp_path / "handed-run"
+    shutil.copytree(resource_path("models/mnist"), run)
+    script = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFileOpenEvent
+from draw_gui.app import run_app
+from draw_gui.window.application import DrawGuiApplication
+from draw_gui.window.main_window import MainWindow
+
+app = DrawGuiApplication([sys.argv[0]])
+app.sendEvent(app, QFileOpenEvent(sys.argv[1]))
+
+def poll():
+    windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow)]
+    if windows and windows[0].run_info is not None:
+        print("shown", windows[0].shown.path, flush=True)
+        windows[0].close()  # the last window: run_app returns
+    else:
+        QTimer.singleShot(50, poll)
+
+QTimer.singleShot(0, poll)
+print("exit", run_app(), flush=True)
+"""
+    env = {**os.environ, "DRAW_GUI_CONFIG_DIR": str(tmp_path / "config"), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DRAW_GUI_STARTUP_PROBE", None)
+    out = subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True, cwd=REPO,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"shown {run / 'checkpoint.pt'}", "exit 0"], out.stdout + out.stderr
+
+
 # ---- the desktop files ------------------------------------------------------------------------------
 def desktop_entry() -> configparser.SectionProxy:
     parser = configparser.ConfigParser(interpolation=None)
@@ -322,6 +411,28 @@ def test_the_appstream_metainfo_names_the_launcher_binary_mime_type_and_licence(
     assert root.findtext("provides/mediatype") == MIME_TYPE
     assert root.find("content_rating") is not None
     assert [c.text for c in root.findall("categories/category")] == desktop_entry()["Categories"].strip(";").split(";")
+
+
+def test_the_macos_bundle_declares_checkpoints_and_run_folders_and_is_a_dock_app():
+    """draw-gui.spec's Info.plist for dist/draw-gui.app, read without PyInstaller (the bundle is built
+    only on a Mac): Finder offers draw-gui for .pt files and folders, the plist serialises, the
+    console executable does not make the app background-only, and its id is the AppStream one."""
+    import ast
+    import plistlib
+    tree = ast.parse((REPO / "draw-gui.spec").read_text())
+    plist = next(ast.literal_eval(node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["MACOS_INFO_PLIST"])
+    assert plistlib.loads(plistlib.dumps(plist)) == plist
+    types = {t["CFBundleTypeName"]: t for t in plist["CFBundleDocumentTypes"]}
+    assert {"pt", "pth"} <= set(types["draw-gui checkpoint"]["CFBundleTypeExtensions"])
+    assert types["draw-gui run folder"]["LSItemContentTypes"] == ["public.folder"]
+    assert all(t["CFBundleTypeRole"] == "Viewer" and t["LSHandlerRank"] == "Alternate" for t in types.values())
+    assert plist["LSBackgroundOnly"] is False and plist["NSHighResolutionCapable"] is True
+    bundle = next(node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and getattr(node.func, "id", None) == "BUNDLE")
+    keywords = {k.arg: k.value for k in bundle.keywords}
+    assert ast.literal_eval(keywords["bundle_identifier"]) + ".metainfo.xml" == METAINFO
+    assert ast.literal_eval(keywords["name"]) == "draw-gui.app"
 
 
 def test_appstreamcli_validates_the_metainfo():

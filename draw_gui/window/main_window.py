@@ -1164,6 +1164,18 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(str(path))
         return kind is not None
 
+    def open_from_desktop(self, path: str) -> None:
+        """A file the desktop hands to the running app (macOS: Finder's Open With, the Dock icon;
+        draw_gui.window.application): opened as a drop is, in front; else a dialog says why not."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if not self.open_path(path):
+            self.show_error("Cannot open", f"{path} is neither a draw-gui checkpoint (.pt) nor a run folder "
+                            "(a folder with run.json, metrics.csv or checkpoint.pt in it, as draw-gui train "
+                            "--out writes). Open a checkpoint or a run folder.")
+
     # ---- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event):
         if not self._keep_unsaved("closing"):
