@@ -6,6 +6,8 @@ samples (fixed noise) as training went on, from the mean image to sharp strokes.
 Entries come at growing intervals: at steps 1, 2, 5, 10, 20, 50, ... (RECORD_STEPS), then every
 EVERY_S seconds of training, so a short run has its first steps and a long one its whole course,
 and at the step a run finishes or is stopped (LiveRun.finish), so a replay ends on the saved weights.
+A run restored from another run folder's checkpoint goes on with that folder's history
+(continued_history), so a model trained on elsewhere still replays from step 1.
 At most MAX_ENTRIES are kept; past that every other timed entry is dropped (the step schedule's
 stay), so the file stays a few MB whatever the run's length. Each entry keeps the final canvases
 σ(c_T) of the fixed test digits and of the samples as uint8, and every glimpse's read and write
@@ -102,10 +104,17 @@ class TrainingHistory:
     def _thin(self) -> None:
         """Drop every other timed entry: the run's early course stays, its later one coarser."""
         timed = [i for i, t in enumerate(self.timed) if t]
-        drop = set(timed[::2]) if timed else {1}
+        self._drop(set(timed[::2]) if timed else {1})
+
+    def keep_until(self, step: int) -> None:
+        """Drop the entries after `step`: weights that a checkpoint restored at `step` never had (a
+        run killed after its last checkpoint trained, and recorded, a while longer)."""
+        self._drop({i for i, s in enumerate(self.steps) if s > step})
+
+    def _drop(self, indices: set[int]) -> None:
         for name in ("steps", "canvases", "samples", "read", "write", "timed"):
             values = getattr(self, name)
-            setattr(self, name, [v for i, v in enumerate(values) if i not in drop])
+            setattr(self, name, [v for i, v in enumerate(values) if i not in indices])
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -149,6 +158,41 @@ class TrainingHistory:
                             read_size=self.read_size, write_size=self.write_size,
                             images=None if self.images is None else self.images.astype(np.float32) / 255,
                             attention=self.attention)
+
+
+def continued_history(folder: str | os.PathLike, step: int, images: np.ndarray,
+                      earlier: str | os.PathLike | None = None, elapsed_s: float = 0.0) -> TrainingHistory:
+    """The history that training in run folder `folder`, from step `step`, goes on with.
+
+    - The folder's own history.npz: the same run, continued (a new run, at step 0, starts afresh).
+    - Else, when the run continues from `earlier`, another run folder's checkpoint.pt (a shipped
+      model's too), that folder's history.npz: the replay of a continued model still starts at
+      step 1. Not when it shows other test digits than `images`, the run's own ((E, C, H, W) in
+      [0, 1]): its replay would change digits halfway.
+    Entries after `step` are dropped; a history that cannot be read gives a new one. The next
+    timed entry of a history that goes on comes EVERY_S after `elapsed_s`, the training time
+    restored with the weights (not at once: each restart would add an entry like the last)."""
+    from pathlib import Path
+
+    from core.runfolder import CHECKPOINT_NAME
+    own = Path(folder) / HISTORY_NAME
+    source = own if own.exists() else None
+    if source is None and earlier is not None and Path(earlier).name == CHECKPOINT_NAME:
+        beside = Path(earlier).parent / HISTORY_NAME
+        source = beside if beside.exists() else None
+    if source is None:
+        return TrainingHistory()
+    try:
+        history = TrainingHistory.load(source)
+    except ValueError:
+        return TrainingHistory()
+    if source != own and history.images is not None and not np.array_equal(history.images, _uint8(images)):
+        return TrainingHistory()
+    history.keep_until(step)
+    if not history.steps:
+        return TrainingHistory()
+    history._last_timed_s = elapsed_s
+    return history
 
 
 def _labelled(step: int, *images) -> object:

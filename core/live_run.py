@@ -65,16 +65,16 @@ SNAPSHOT_EVERY_S = 30.0  # snapshot.npz: one forward pass of a few test images
 class LiveRun:
     def __init__(self, run: RunFolder, trainer, examples: torch.Tensor, info: dict, save=None,
                  metrics_every_s: float = METRICS_EVERY_S, snapshot_every_s: float = SNAPSHOT_EVERY_S,
-                 checkpoint_every_s: float = 0.0, clock=time.monotonic, tensorboard: bool = False):
+                 checkpoint_every_s: float = 0.0, clock=time.monotonic, tensorboard: bool = False,
+                 continues: str | os.PathLike | None = None):
         """tensorboard: also write TensorBoard events into the run folder (raises
-        core.tensorboard.TensorBoardUnavailable, with the fix, when the package is missing)."""
+        core.tensorboard.TensorBoardUnavailable, with the fix, when the package is missing).
+        continues: the checkpoint file the run was restored from; a run folder's checkpoint.pt
+        lends its history to a run continued in another folder (core.history.continued_history)."""
         self.run, self.trainer, self.examples = run, trainer, examples
-        from core.history import HISTORY_NAME, TrainingHistory
-        kept = run.path / HISTORY_NAME
-        try:   # a continued run goes on with its history
-            self.history = TrainingHistory.load(kept) if kept.exists() else TrainingHistory()
-        except ValueError:
-            self.history = TrainingHistory()
+        from core.history import continued_history
+        self.history = continued_history(run.path, trainer.step, examples.detach().cpu().numpy(), continues,
+                                         trainer.elapsed_s)
         self.tensorboard = None
         if tensorboard:
             from core.tensorboard import TensorBoardLog

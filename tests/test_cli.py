@@ -229,6 +229,24 @@ def test_restore_continues_the_step_count_and_metrics(capsys, mnist_dir, tmp_pat
     assert len(read_csv(out / "metrics.csv")) == 9
 
 
+def test_restore_into_a_new_folder_carries_the_runs_history(capsys, mnist_dir, tmp_path):
+    """`draw-gui train --restore RUN/checkpoint.pt --out NEW` (how a shipped model trains on): NEW's
+    history.npz replays from step 1, through the first run's entries, to the new steps."""
+    from core.history import HISTORY_NAME, TrainingHistory
+    first = tmp_path / "run"
+    code, _, err = run(capsys, "train", *TINY, "--max-steps", "12", "--no-eval", "--data-dir", mnist_dir,
+                       "--out", first)
+    assert code == 0, err
+    earlier = TrainingHistory.load(first / HISTORY_NAME).steps
+    assert earlier[0] == 1 and earlier[-1] == 12                # (the CLI reports, and records, every few steps)
+    code, _, err = run(capsys, "train", "--restore", first / "checkpoint.pt", "--max-steps", "25", "--no-eval",
+                       "--out", tmp_path / "more")
+    assert code == 0, err
+    steps = TrainingHistory.load(tmp_path / "more" / HISTORY_NAME).steps
+    assert steps[:len(earlier)] == earlier and steps[-1] == 25 and len(steps) > len(earlier)
+    assert TrainingHistory.load(first / HISTORY_NAME).steps == earlier   # left as it was
+
+
 # --------------------------------------------------------------------------- sample and eval
 
 def test_sample_writes_grid_and_drawing_gif(capsys, trained, tmp_path):

@@ -189,3 +189,78 @@ def test_a_caller_reporting_every_few_steps_still_records_each_scheduled_point()
         if h.due(step, 0.0):
             h.record(step, 0.0, trace, samples)
     assert h.steps == [3, 7, 12, 60] and h.timed == [False] * 4
+
+
+def _trained_run(folder, steps=12, finish=True):
+    """A tiny run trained in `folder` to `steps`, its checkpoint.pt saved there; (trainer, batches)."""
+    trainer, batches = _tiny_trainer(steps=steps)
+    run = RunFolder(folder)
+    live = LiveRun(run, trainer, batches.examples(4), {"dataset": "tiny"}, metrics_every_s=0)
+    live.start()
+    trainer.run(on_progress=live.on_progress, report_interval_s=0)
+    if finish:
+        live.finish("finished")
+    run.save_checkpoint(trainer.checkpoint())
+    return trainer, batches
+
+
+def _continued(checkpoint, folder, steps, examples=None, continues="checkpoint"):
+    """The run of `checkpoint` trained on to `steps` in `folder` (LiveRun told where it came from)."""
+    import torch
+
+    from core.loop import Trainer
+    trainer, batches = _tiny_trainer(steps=steps)
+    ckpt = torch.load(checkpoint, weights_only=True)
+    trainer = Trainer(trainer.model.config, trainer.config, batches, checkpoint=ckpt)
+    live = LiveRun(RunFolder(folder), trainer, batches.examples(4) if examples is None else examples,
+                   {"dataset": "tiny"}, metrics_every_s=0, continues=checkpoint if continues else None)
+    live.start()
+    trainer.run(on_progress=live.on_progress, report_interval_s=0)
+    live.finish("finished")
+    return TrainingHistory.load(Path(folder) / HISTORY_NAME)
+
+
+def test_a_model_continued_in_a_new_folder_replays_from_step_1(tmp_path):
+    """Continuing a run folder's checkpoint.pt (a shipped model's too, in the window or with
+    `draw-gui train --restore ... --out NEW`) in another folder: the new folder's replay starts
+    with the earlier run's entries, the earlier folder is not written."""
+    _trained_run(tmp_path / "first", steps=12)
+    before = (tmp_path / "first" / HISTORY_NAME).read_bytes()
+    earlier = TrainingHistory.load(tmp_path / "first" / HISTORY_NAME)
+    assert earlier.steps == [1, 2, 5, 10, 12]
+    history = _continued(tmp_path / "first" / "checkpoint.pt", tmp_path / "second", steps=30)
+    assert history.steps[:5] == [1, 2, 5, 10, 12] and history.steps[-1] == 30 and history.steps == sorted(history.steps)
+    assert 20 in history.steps                                              # the schedule goes on
+    assert all(np.array_equal(a, b) for a, b in zip(history.canvases[:5], earlier.canvases))
+    assert (tmp_path / "first" / HISTORY_NAME).read_bytes() == before
+
+
+def test_what_a_continued_run_does_not_take_from_the_earlier_folder(tmp_path):
+    _trained_run(tmp_path / "first", steps=12)
+    # other test digits: the replay would change digits halfway, so it starts afresh
+    _, batches = _tiny_trainer()
+    other = batches.examples(4).flip(-1)
+    assert _continued(tmp_path / "first" / "checkpoint.pt", tmp_path / "digits", 20, examples=other).steps == [13, 20]
+    # a loose file beside some history.npz is not a run folder's checkpoint: nothing is borrowed
+    loose = tmp_path / "first" / "model.pt"
+    loose.write_bytes((tmp_path / "first" / "checkpoint.pt").read_bytes())
+    assert _continued(loose, tmp_path / "loose", 20).steps == [13, 20]
+    # not told where it came from (a new run, or a checkpoint in memory): nothing either
+    assert _continued(tmp_path / "first" / "checkpoint.pt", tmp_path / "untold", 20, continues=None).steps == [13, 20]
+
+
+def test_a_run_continued_in_its_own_folder_drops_entries_its_checkpoint_never_reached(tmp_path):
+    """Killed after its last checkpoint, a run has recorded steps its saved weights never had: on
+    --restore they go, and the replay goes on from the checkpoint's step."""
+    import torch
+    trainer, _ = _trained_run(tmp_path / "run", steps=5, finish=False)       # checkpoint at 5
+    saved = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    trainer.config.max_steps = 12
+    _trained_run_on = LiveRun(RunFolder(tmp_path / "run"), trainer, _tiny_trainer()[1].examples(4),
+                              {"dataset": "tiny"}, metrics_every_s=0)
+    trainer.run(on_progress=_trained_run_on.on_progress, report_interval_s=0)   # on to 12, then killed
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(saved)                   # the checkpoint is still step 5
+    assert TrainingHistory.load(tmp_path / "run" / HISTORY_NAME).steps == [1, 2, 5, 10]
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 5
+    history = _continued(tmp_path / "run" / "checkpoint.pt", tmp_path / "run", steps=8)
+    assert history.steps == [1, 2, 5, 8]

@@ -223,6 +223,26 @@ def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_fi
     assert shipped.checkpoint.read_bytes() == original
 
 
+def test_the_shipped_model_continued_on_real_mnist_replays_from_step_1(qtbot, make_window, shared_data):
+    """Continue training on the digits it trained on: the new run folder's history holds the
+    shipped model's entries, then its own; the shipped history is untouched."""
+    from core.history import HISTORY_NAME, TrainingHistory
+    shipped = TrainingHistory.load(shipped_model("mnist").folder / HISTORY_NAME)
+    before = (shipped_model("mnist").folder / HISTORY_NAME).read_bytes()
+    w = make_window(data_dir=str(shared_data), batch_size=8, epochs=1)
+    showing(qtbot, w, "mnist")
+    steps = []
+    w.worker.metrics.connect(lambda u: steps.append(int(u.progress.step)))
+    w.continue_button.click()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    history = TrainingHistory.load(Path(w.run_info.run_folder) / HISTORY_NAME)
+    assert history.steps[:len(shipped)] == shipped.steps and history.steps[-1] > shipped.steps[-1]
+    assert np.array_equal(history.canvases[0], shipped.canvases[0]) and w.dialogs == []
+    assert (shipped_model("mnist").folder / HISTORY_NAME).read_bytes() == before
+
+
 def test_about_this_model_shows_the_model_card(qtbot, make_window):
     card = shipped_model("mnist").card
     w = make_window()

@@ -79,8 +79,9 @@ def train_other_rank(trainer, dist) -> int:
     return 130 if outcome == "stopped" else 0
 
 
-def start_live_run(args, trainer, batches, run, device, dataset, data, dist, save):
-    """run.json (status running) and a first snapshot; returns the core.live_run.LiveRun to feed."""
+def start_live_run(args, trainer, batches, run, device, dataset, data, dist, save, continues=None):
+    """run.json (status running) and a first snapshot; returns the core.live_run.LiveRun to feed.
+    continues: the checkpoint restored (its run folder's history carries over)."""
     from core.live_run import LiveRun, run_info
     from draw_gui import __version__
     info = run_info(trainer, dataset, data.source, device, version=__version__,
@@ -89,7 +90,7 @@ def start_live_run(args, trainer, batches, run, device, dataset, data, dist, sav
     live = LiveRun(run, trainer, batches.examples(8).to(device), info, save=save,
                    metrics_every_s=FOLLOW_INTERVAL_S if args.follow_interval is None else args.follow_interval,
                    snapshot_every_s=SNAPSHOT_INTERVAL_S if args.snapshot_interval is None else args.snapshot_interval,
-                   checkpoint_every_s=60 * minutes, tensorboard=args.tensorboard)
+                   checkpoint_every_s=60 * minutes, tensorboard=args.tensorboard, continues=continues)
     live.start()
     return live
 

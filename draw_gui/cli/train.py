@@ -250,13 +250,15 @@ def run_train(args, dist=None) -> int:
             from draw_gui.runs.paths import remember_run_folder
             remember_run_folder(run.path)   # the window's Runs tab lists it
         return _train(args, trainer, batches, run, device, dataset, data, model_cfg, log,
-                      start_step=trainer.step if ckpt is not None else None, dist=dist)
+                      start_step=trainer.step if ckpt is not None else None, dist=dist,
+                      restored=path if ckpt is not None else None)
     finally:
         if log is not None:
             log.close()
 
 
-def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step, dist=None) -> int:
+def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, start_step, dist=None,
+           restored: Path | None = None) -> int:
     import torch
     from draw_gui.cli.live import start_live_run, stop_on_signals, train_other_rank, upkeep_line
     if run is None:
@@ -313,7 +315,7 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
         if dist is not None:
             dist.barrier()  # the other ranks waited here meanwhile
 
-    live = start_live_run(args, trainer, batches, run, device, dataset, data, dist, save=save)
+    live = start_live_run(args, trainer, batches, run, device, dataset, data, dist, save=save, continues=restored)
 
     # Ctrl-C (or SIGTERM) stops between steps and saves, instead of losing the run.
     with stop_on_signals(trainer):

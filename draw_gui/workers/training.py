@@ -156,6 +156,7 @@ class TrainingWorker(BackgroundWorker):
         self._run: Run | None = None           # the trainer's
         self._folder: Path | None = None       # the run folder the trainer autosaves to
         self._live: LiveRun | None = None      # writing it, once a step has trained
+        self._continues: str | None = None     # the checkpoint file the trainer was restored from
         self._autosave_minutes = AUTOSAVE_MINUTES
         self._tensorboard = False    # RunSetup.tensorboard of the run held
         self._background_compile = False  # RunSetup.background_compile of the run held
@@ -338,6 +339,8 @@ class TrainingWorker(BackgroundWorker):
         self._trainer, self._view, self._examples, self._token = trainer, None, examples, setup.token
         self._run = run
         self._folder, self._live = folder, None
+        if not setup.from_current:   # a model trained on here keeps where it first came from
+            self._continues = setup.checkpoint
         self._autosaved_step = trainer.step   # a step is "dirty" before on_progress reports it: compare steps
         self._autosave_minutes = setup.autosave_minutes
         self._tensorboard = setup.tensorboard
@@ -563,12 +566,13 @@ class TrainingWorker(BackgroundWorker):
             from core.tensorboard import TensorBoardUnavailable
             try:   # files as `draw-gui train` writes them
                 self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
-                                     checkpoint_every_s=60 * self._autosave_minutes, tensorboard=self._tensorboard)
+                                     checkpoint_every_s=60 * self._autosave_minutes, tensorboard=self._tensorboard,
+                                     continues=self._continues)
             except TensorBoardUnavailable as e:
                 self._tensorboard = False
                 self.report_failure(e, kind=FailureKind.SAVE, message=f"{e}. Training goes on without them.")
                 self._live = LiveRun(folder, self._trainer, self._examples, info, save=self._autosave,
-                                     checkpoint_every_s=60 * self._autosave_minutes)
+                                     checkpoint_every_s=60 * self._autosave_minutes, continues=self._continues)
             self._live.start()
         self._live.info["status"] = self._run_state()
         self._live.on_progress(progress)
