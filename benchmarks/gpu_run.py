@@ -16,7 +16,7 @@ Parts, each stopped at its share of the budget (a part cut short still reports w
    `torchrun --nproc_per_node 1 -m draw_gui train` on NCCL for a few steps.
 
 Writes gpu_run.json, gpu_run.txt (the table), gpu_run.log (every part's output) and the models
-(mnist.pt/.json, mnist-noattention.pt/.json) into OUT_DIR.
+(mnist/ and mnist-noattention/, each as resources/models/ holds one) into OUT_DIR.
 """
 from __future__ import annotations
 
@@ -126,8 +126,9 @@ def main() -> int:
     p.add_argument("--parts", default="check,train,ship,window",
                    help="which parts to run (a skipped part's share of the budget goes to the others)")
     p.add_argument("--models", default=",".join(MODELS), help="which models to train and ship")
-    p.add_argument("--restore-from", metavar="DIR", help="continue each model from DIR/NAME.pt and DIR/NAME.json "
-                   "(an earlier run's output) instead of starting afresh")
+    p.add_argument("--restore-from", metavar="DIR", help="continue each model from DIR/NAME/checkpoint.pt and its "
+                   "card.json (resources/models: the shipped models; or an earlier run's OUT_DIR), its history "
+                   "carried on, instead of starting afresh")
     p.add_argument("--step", choices=("plain", "compiled", "cudagraphs"), help="the training step, instead of "
                    "gpu_check's fastest")
     p.add_argument("--epochs", type=int, help="the epochs the learning rate schedule spans (counted from the "
@@ -192,29 +193,43 @@ def main() -> int:
     train_until = t0 + (shares["check"] + shares["train"]) * budget
     available = train_until - time.perf_counter() - 15 - 1.5 * compile_s  # start-up, data, compiling
     slowdown = 1.8 if len(models) > 1 else 1.1  # two runs share the GPU; the noise is drawn on the CPU
-    epochs = args.epochs or max(1, int(available / (epoch_s * slowdown)))
+    fits = max(1, int(available / (epoch_s * slowdown)))   # the epochs the budget holds
     if args.dry and not args.restore_from:
-        epochs = 1
+        fits = 1
     lr, final = 2e-3, 0.1  # batch 1024 is 16x draw-gui's default batch: twice its learning rate
-    decay = round(final ** (1 / epochs), 6) if epochs > 1 else 1.0
     tiny = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--max_steps", "30"] if args.dry else []
-    report["training"] = {"batch_size": batch, "epochs_planned": epochs, "lr": lr, "lr_decay": decay,
-                          "step": fastest, "compile": compile_step, "seconds_available": round(available, 1)}
-    log(f"training {', '.join(models)}: {epochs} epochs at batch {batch}, lr {lr} x {decay}/epoch, "
-        f"{'compiled' if compile_step else 'plain'} step (gpu_check's fastest: {fastest})")
+    # Each model's schedule spans `epochs` from its first step and decays the rate 10x over them.
+    # A continued model (--restore-from) has done some: its schedule goes on over those and the
+    # epochs that fit, from the rate that schedule has at its epoch (a warm restart, Adam kept).
+    plans = {}   # name: (checkpoint to continue or None, epochs done, epochs the schedule spans, decay)
+    for name in models:
+        restored, done = None, 0
+        if args.restore_from:
+            restored = Path(args.restore_from) / name / "checkpoint.pt"   # a shipped model's folder
+            import torch as _t
+            done = int(_t.load(restored, weights_only=True).get("epoch", 0))
+        epochs = args.epochs or done + fits
+        plans[name] = (restored, done, epochs, round(final ** (1 / epochs), 6) if epochs > 1 else 1.0)
+    report["training"] = {"batch_size": batch, "epochs_planned": {n: p[2] for n, p in plans.items()},
+                          "epochs_done_before": {n: p[1] for n, p in plans.items()}, "lr": lr,
+                          "lr_decay": {n: p[3] for n, p in plans.items()}, "step": fastest,
+                          "compile": compile_step, "seconds_available": round(available, 1)}
+    log(f"training {', '.join(models)}: "
+        + "; ".join(f"{n} epochs {p[1]} to {p[2]}, lr {lr} x {p[3]}/epoch" for n, p in plans.items())
+        + f" at batch {batch}, {'compiled' if compile_step else 'plain'} step (gpu_check's fastest: {fastest})")
     procs, commands, earlier = {}, {}, {}
     for name, (_, options) in models.items():
         run_dir = work / "runs" / name
-        if args.restore_from:  # continue: the model's shape, batch and learning rate come from the file
-            shipped = Path(args.restore_from) / f"{name}.pt"
-            earlier[name] = json.loads((Path(args.restore_from) / f"{name}.json").read_text())["training"]["command"]
-            cmd = ["draw-gui", "train", "--restore", f"{name}.pt", "--data_dir", "DATA", "--no_download",
+        restored, done, epochs, decay = plans[name]
+        if restored is not None:  # continue: the model's shape, batch and learning rate come from the file
+            earlier[name] = json.loads((restored.parent / "card.json").read_text())["training"]["command"]
+            cmd = ["draw-gui", "train", "--restore", f"{name}/checkpoint.pt", "--data_dir", "DATA", "--no_download",
                    "--device", device, "--maxEpochs", str(epochs), "--lr_decay", str(decay),
                    "--compile", "true" if compile_step else "false", "--no_eval",
-                   "--save_interval", str(max(1, epochs // 4))]
+                   "--save_interval", str(max(1, (epochs - done) // 4))]
             if args.dry:
                 import torch as _t
-                cmd += ["--max_steps", str(int(_t.load(shipped, weights_only=True)["step"]) + 3)]
+                cmd += ["--max_steps", str(int(_t.load(restored, weights_only=True)["step"]) + 3)]
         else:
             cmd = ["draw-gui", "train", "--dataset", "binarized-mnist", "--data_dir", "DATA", "--no_download",
                    "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs), "--lr", str(lr),
@@ -225,8 +240,8 @@ def main() -> int:
             commands[name] = f"{earlier[name]}; then, continued: {commands[name]}"
         real = [PY, "-m", "draw_gui", *cmd[1:]]
         real[real.index("DATA")] = data_dir
-        if args.restore_from:
-            real[real.index(f"{name}.pt")] = str(shipped.resolve())
+        if restored is not None:
+            real[real.index(f"{name}/checkpoint.pt")] = str(restored.resolve())
         real += ["--out", str(run_dir), "--log_file", str(work / f"{name}.train.log"), "--quiet"]
         log(f"$ {' '.join(real)}")
         procs[name] = subprocess.Popen(real, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -294,8 +309,10 @@ def main() -> int:
     if "bf16_vs_fp32_test_bound" in check:
         lines.append(f"  bf16 vs fp32 test bound after the same short run: {check['bf16_vs_fp32_test_bound']}")
     tr = report["training"]
-    lines.append(f"  training: {tr['epochs_planned']} epochs planned at batch {tr['batch_size']}, "
-                 f"lr {tr['lr']} x {tr['lr_decay']} per epoch, step {tr['step']}")
+    for name in models:
+        lines.append(f"  training {name}: epochs {tr['epochs_done_before'][name]} to {tr['epochs_planned'][name]} "
+                     f"planned at batch {tr['batch_size']}, lr {tr['lr']} x {tr['lr_decay'][name]} per epoch, "
+                     f"step {tr['step']}")
     lines.append(f"  {'model':<20}{'steps':>7}{'epochs':>8}{'wall s':>8}{'img/s':>8}{'bound':>9}{'IWAE k=100':>12}{'paper':>8}")
     for name in models:
         card = report["models"].get(name)
