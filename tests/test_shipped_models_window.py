@@ -66,6 +66,17 @@ def showing(qtbot, w, name: str, timeout: int = 20000):
     return w.glimpse_view.trace()
 
 
+def continue_shipped(qtbot, w) -> list[int]:
+    """Continue training on the shipped mnist model shown, until two steps have trained; the steps
+    reported, growing while it trains."""
+    showing(qtbot, w, "mnist")
+    steps = []
+    w.worker.metrics.connect(lambda u: steps.append(int(u.progress.step)))
+    w.continue_button.click()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
+    return steps
+
+
 def choose(w, kind: str, value: str):
     """Pick an entry of the toolbar's model chooser, as a user does."""
     index = w.model_chooser.index_of(kind, value)
@@ -179,11 +190,7 @@ def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_fi
     original = shipped.checkpoint.read_bytes()
     step0 = int(checkpoint("mnist")["step"])
     w = make_window(data_dir=str(mnist_dir), batch_size=8, epochs=1)
-    showing(qtbot, w, "mnist")
-    steps = []
-    w.worker.metrics.connect(lambda u: steps.append(int(u.progress.step)))
-    w.continue_button.click()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
+    steps = continue_shipped(qtbot, w)
     assert steps[0] == step0 + 1   # from the model's step, not from 0
     assert w.run_info.dataset == "binarized-mnist" and not w.run_info.view_only and not w.banner.isVisible()
     assert w.run_info.train.batch_size == 8 and "batch size 8" in w.statusBar().currentMessage()
@@ -230,11 +237,7 @@ def test_the_shipped_model_continued_on_real_mnist_replays_from_step_1(qtbot, ma
     shipped = TrainingHistory.load(shipped_model("mnist").folder / HISTORY_NAME)
     before = (shipped_model("mnist").folder / HISTORY_NAME).read_bytes()
     w = make_window(data_dir=str(shared_data), batch_size=8, epochs=1)
-    showing(qtbot, w, "mnist")
-    steps = []
-    w.worker.metrics.connect(lambda u: steps.append(int(u.progress.step)))
-    w.continue_button.click()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
+    continue_shipped(qtbot, w)
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
     history = TrainingHistory.load(Path(w.run_info.run_folder) / HISTORY_NAME)
