@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
     p.add_argument("--name", required=True, help="the model's name: draw-gui sample NAME")
-    p.add_argument("--out", required=True, help="folder for NAME.pt and NAME.json")
+    p.add_argument("--out", required=True, help="the folder to make NAME/ in (resources/models)")
     p.add_argument("--title", required=True)
     p.add_argument("--command", required=True, help="the exact training command, for the card")
     p.add_argument("--data-dir", default=None)
