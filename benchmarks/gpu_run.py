@@ -8,7 +8,9 @@ Parts, each stopped at its share of the budget (a part cut short still reports w
    one MNIST epoch at batch 1024, compile time, bf16 against fp32;
 2. the paper's MNIST models on binarized-mnist, Gaussian attention and no attention, trained at
    once (two processes on the one GPU) with draw-gui's own CLI and the fastest step of part 1,
-   for as many epochs as the budget holds (the learning rate decays 10x over them);
+   for as many epochs as the budget holds: on from the shipped models (resources/models), their
+   schedules stretched over the epochs done and these, or with --fresh new ones, the learning
+   rate decaying 10x over them;
 3. each model shipped: its weights-only file and model card (scripts/ship_model.py), with the
    test NLL bound on all 10,000 fixed-binarized test images and the importance-weighted
    estimate (k = 100) on the first 1,000, as `draw-gui eval` prints them;
@@ -121,14 +123,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("budget", type=float, nargs="?", default=480, help="seconds for everything (480)")
     p.add_argument("out", nargs="?", default=str(REPO / "benchmarks" / "results"))
-    p.add_argument("--data-dir", default=None, help="holds MNIST/raw (default: .gpu_carry/data, else ../shared/data)")
+    p.add_argument("--data-dir", default=None, help="holds MNIST/raw, unpacked (default: /tmp/gpu_data, where "
+                   "gpu_run.sh unpacks .gpu_carry/data, else ../shared/data)")
     p.add_argument("--dry", action="store_true", help="tiny sizes on the CPU: checks the script, not the GPU")
     p.add_argument("--parts", default="check,train,ship,window",
                    help="which parts to run (a skipped part's share of the budget goes to the others)")
     p.add_argument("--models", default=",".join(MODELS), help="which models to train and ship")
     p.add_argument("--restore-from", metavar="DIR", help="continue each model from DIR/NAME/checkpoint.pt and its "
-                   "card.json (resources/models: the shipped models; or an earlier run's OUT_DIR), its history "
-                   "carried on, instead of starting afresh")
+                   "card.json, its history carried on (default on a GPU: resources/models, the shipped models; "
+                   "or an earlier run's OUT_DIR)")
+    p.add_argument("--fresh", action="store_true", help="train new models from step 0 instead (the default of --dry)")
     p.add_argument("--step", choices=("plain", "compiled", "cudagraphs"), help="the training step, instead of "
                    "gpu_check's fastest")
     p.add_argument("--epochs", type=int, help="the epochs the learning rate schedule spans (counted from the "
@@ -136,6 +140,13 @@ def main() -> int:
     args = p.parse_args()
     parts = set(args.parts.split(","))
     models = {name: MODELS[name] for name in args.models.split(",")}
+    # A few GPU minutes go furthest on from where the shipped models' CPU hours ended (a dry run's
+    # tiny sizes cannot load them: it continues only what --restore-from names).
+    shipped = REPO / "resources" / "models"
+    if args.fresh:
+        args.restore_from = None
+    elif args.restore_from is None and not args.dry and all((shipped / n / "checkpoint.pt").exists() for n in models):
+        args.restore_from = str(shipped)
     scale = 0.92 / sum(SHARES[k] for k in parts)
     shares = {k: (SHARES[k] * scale if k in parts else 0.0) for k in SHARES}
     t0 = time.perf_counter()
@@ -144,8 +155,8 @@ def main() -> int:
     for old in ("gpu_run.log", "gpu_run.json", "gpu_run.txt"):
         (out / old).unlink(missing_ok=True)
     log = Log(out / "gpu_run.log")
-    data_dir = args.data_dir or next((str(d) for d in (REPO / ".gpu_carry" / "data", REPO.parent / "shared" / "data")
-                                      if (d / "MNIST" / "raw").is_dir()), None)
+    data_dir = args.data_dir or next((str(d) for d in (Path("/tmp/gpu_data"), REPO.parent / "shared" / "data")
+                                      if (d / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()), None)
     device = "cpu" if args.dry else "cuda"
     work = Path("/tmp/draw_gui_gpu_run")
     shutil.rmtree(work, ignore_errors=True)

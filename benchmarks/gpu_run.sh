@@ -21,11 +21,21 @@ if [ -f .gpu_carry/site.tar.xz ]; then
     echo "Qt system libraries this machine lacks: $(ls /tmp/gpu_syslib | tr '\n' ' ')"
     export DRAW_GUI_QT_SYSLIB=/tmp/gpu_syslib
 fi
-# gpu_check reads the raw files; torchvision would unpack them only later
-for gz in .gpu_carry/data/MNIST/raw/*.gz; do [ -e "$gz" ] && [ ! -e "${gz%.gz}" ] && gunzip -kf "$gz"; done
+# gpu_check reads the raw files (torchvision would unpack them only later): they are unpacked into
+# /tmp, not beside the .gz files, so that .gpu_carry/ stays small enough to carry (64 MiB)
+DATA=
+if compgen -G ".gpu_carry/data/MNIST/raw/*.gz" > /dev/null; then
+    DATA=/tmp/gpu_data
+    mkdir -p "$DATA/MNIST/raw"
+    for gz in .gpu_carry/data/MNIST/raw/*.gz; do
+        raw="$DATA/MNIST/raw/$(basename "${gz%.gz}")"
+        [ -e "$raw" ] || { gunzip -c "$gz" > "$raw.part" && mv "$raw.part" "$raw"; }
+    done
+fi
 # the tests look for MNIST in ../shared/data
-if [ ! -e ../shared/data/MNIST/raw ] && [ -d .gpu_carry/data/MNIST/raw ]; then
-    mkdir -p ../shared && ln -sfn "$PWD/.gpu_carry/data" ../shared/data
+if [ ! -e ../shared/data/MNIST/raw ] && [ -n "$DATA" ]; then
+    mkdir -p ../shared && ln -sfn "$DATA" ../shared/data
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
-PYTHONUNBUFFERED=1 exec "$PY" benchmarks/gpu_run.py "$@"
+# a --data-dir given here comes after this one, and wins
+PYTHONUNBUFFERED=1 exec "$PY" benchmarks/gpu_run.py ${DATA:+--data-dir "$DATA"} "$@"
