@@ -212,26 +212,26 @@ def main() -> int:
     # Each model's schedule spans `epochs` from its first step and decays the rate 10x over them.
     # A continued model (--restore-from) has done some: its schedule goes on over those and the
     # epochs that fit, from the rate that schedule has at its epoch (a warm restart, Adam kept).
-    plans = {}   # name: (checkpoint to continue or None, epochs done, epochs the schedule spans, decay)
+    plans = {}   # name: (checkpoint to continue or None, its step, epochs done, epochs the schedule spans, decay)
     for name in models:
-        restored, done = None, 0
+        restored, step, done = None, 0, 0
         if args.restore_from:
             restored = Path(args.restore_from) / name / "checkpoint.pt"   # a shipped model's folder
-            import torch as _t
-            done = int(_t.load(restored, weights_only=True).get("epoch", 0))
+            saved = torch.load(restored, weights_only=True)
+            step, done = int(saved["step"]), int(saved.get("epoch", 0))
         epochs = args.epochs or done + fits
-        plans[name] = (restored, done, epochs, round(final ** (1 / epochs), 6) if epochs > 1 else 1.0)
-    report["training"] = {"batch_size": batch, "epochs_planned": {n: p[2] for n, p in plans.items()},
-                          "epochs_done_before": {n: p[1] for n, p in plans.items()}, "lr": lr,
-                          "lr_decay": {n: p[3] for n, p in plans.items()}, "step": fastest,
+        plans[name] = (restored, step, done, epochs, round(final ** (1 / epochs), 6) if epochs > 1 else 1.0)
+    report["training"] = {"batch_size": batch, "epochs_planned": {n: p[3] for n, p in plans.items()},
+                          "epochs_done_before": {n: p[2] for n, p in plans.items()}, "lr": lr,
+                          "lr_decay": {n: p[4] for n, p in plans.items()}, "step": fastest,
                           "compile": compile_step, "seconds_available": round(available, 1)}
     log(f"training {', '.join(models)}: "
-        + "; ".join(f"{n} epochs {p[1]} to {p[2]}, lr {lr} x {p[3]}/epoch" for n, p in plans.items())
+        + "; ".join(f"{n} epochs {p[2]} to {p[3]}, lr {lr} x {p[4]}/epoch" for n, p in plans.items())
         + f" at batch {batch}, {'compiled' if compile_step else 'plain'} step (gpu_check's fastest: {fastest})")
     procs, commands, earlier = {}, {}, {}
     for name, (_, options) in models.items():
         run_dir = work / "runs" / name
-        restored, done, epochs, decay = plans[name]
+        restored, step, done, epochs, decay = plans[name]
         if restored is not None:  # continue: the model's shape, batch and learning rate come from the file
             earlier[name] = json.loads((restored.parent / "card.json").read_text())["training"]["command"]
             cmd = ["draw-gui", "train", "--restore", f"{name}/checkpoint.pt", "--data_dir", "DATA", "--no_download",
@@ -239,8 +239,7 @@ def main() -> int:
                    "--compile", "true" if compile_step else "false", "--no_eval",
                    "--save_interval", str(max(1, (epochs - done) // 4))]
             if args.dry:
-                import torch as _t
-                cmd += ["--max_steps", str(int(_t.load(restored, weights_only=True)["step"]) + 3)]
+                cmd += ["--max_steps", str(step + 3)]
         else:
             cmd = ["draw-gui", "train", "--dataset", "binarized-mnist", "--data_dir", "DATA", "--no_download",
                    "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs), "--lr", str(lr),
