@@ -265,19 +265,23 @@ def test_a_dropped_run_folder_shows_its_model(qtbot, tmp_path, monkeypatch):
 
 
 # ---- files macOS hands to the running app (a QFileOpenEvent, not the command line) -------------------
-def test_files_handed_to_the_app_wait_for_its_window_then_reach_it_in_order(qapp, tmp_path):
+def test_files_handed_to_the_app_wait_for_its_window_then_reach_it_together(qapp, qtbot, tmp_path):
     assert isinstance(qapp, DrawGuiApplication)  # conftest's qapp_cls: the tests run on draw-gui's own
     got = []
     qapp.set_file_opener(None)
     try:
-        # before any window, as when Finder launches draw-gui with a file: nothing is lost
+        # before any window, as when Finder launches draw-gui with files: nothing is lost
         assert QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / "a.pt")))
         assert QApplication.sendEvent(qapp, QFileOpenEvent(QUrl.fromLocalFile(str(tmp_path / "my run"))))
+        QApplication.processEvents()
         assert got == []
         qapp.set_file_opener(got.append)
-        assert got == [str(tmp_path / "a.pt"), str(tmp_path / "my run")]
-        assert QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / "c.pt")))  # while it runs
-        assert got[2:] == [str(tmp_path / "c.pt")]
+        assert got == [[str(tmp_path / "a.pt"), str(tmp_path / "my run")]]
+        # while it runs: the files of one hand-over (one event each) arrive as one list
+        for name in ("c.pt", "d.pt"):
+            assert QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / name)))
+        qtbot.waitUntil(lambda: len(got) == 2)
+        assert got[1] == [str(tmp_path / "c.pt"), str(tmp_path / "d.pt")]
     finally:
         qapp.set_file_opener(None)
 
@@ -305,10 +309,21 @@ def test_a_run_folder_handed_over_while_the_shipped_model_loads_is_what_the_wind
         assert w.shown.path == str(run / "checkpoint.pt") and w.run_info.view_only
         assert "run handed-run" in w.windowTitle() and dialogs == []
         QApplication.sendEvent(qapp, QFileOpenEvent(str(tmp_path / "notes.txt")))
-        assert len(dialogs) == 1
+        qtbot.waitUntil(lambda: len(dialogs) == 1)
         title, text = dialogs[0]
         assert title == "Cannot open" and str(tmp_path / "notes.txt") in text and "run folder" in text
         assert w.shown.path == str(run / "checkpoint.pt")
+        # several at once (a selection in Finder): the first that opens, and one box says the
+        # others stayed closed, instead of a refusal for each
+        second = tmp_path / "second-run"
+        shutil.copytree(run, second)
+        for path in (tmp_path / "notes.txt", second, run):
+            QApplication.sendEvent(qapp, QFileOpenEvent(str(path)))
+        qtbot.waitUntil(lambda: w.shown.path == str(second / "checkpoint.pt"), timeout=60000)
+        assert "second-run" in w.windowTitle() and len(dialogs) == 2
+        title, text = dialogs[1]
+        assert title == "One model at a time" and "opens second-run" in text
+        assert "notes.txt, handed-run stayed closed" in text and "Compare tab" in text
     finally:
         qapp.set_file_opener(None)
         w.worker.dirty = False

@@ -1164,17 +1164,28 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(str(path))
         return kind is not None
 
-    def open_from_desktop(self, path: str) -> None:
-        """A file the desktop hands to the running app (macOS: Finder's Open With, the Dock icon;
-        draw_gui.window.application): opened as a drop is, in front; else a dialog says why not."""
+    def open_from_desktop(self, paths: list[str]) -> None:
+        """Files the desktop hands to the running app (macOS: Finder's Open With, the Dock icon;
+        draw_gui.window.application), in front: the first that opens, as a drop does, and a box
+        says that the others stayed closed (one model at a time); a dialog when none of them opens."""
         if self.isMinimized():
             self.showNormal()
         self.raise_()
         self.activateWindow()
-        if not self.open_path(path):
-            self.show_error("Cannot open", f"{path} is neither a draw-gui checkpoint (.pt) nor a run folder "
-                            "(a folder with run.json, metrics.csv or checkpoint.pt in it, as draw-gui train "
+        opened = next((p for p in paths if openable_path(p)), None)
+        if opened is None:
+            self.show_error("Cannot open", f"{', '.join(paths)}: neither a draw-gui checkpoint (.pt) nor a run "
+                            "folder (a folder with run.json, metrics.csv or checkpoint.pt in it, as draw-gui train "
                             "--out writes). Open a checkpoint or a run folder.")
+            return
+        self.open_path(opened)
+        if len(paths) > 1:  # said once, in a box: a status message would give way to the load's own
+            others = [Path(p).name for p in paths if p != opened]
+            box = QMessageBox(QMessageBox.Information, "One model at a time",
+                              f"The window shows one model at a time: it opens {Path(opened).name}. "
+                              f"{', '.join(others)} stayed closed; to compare runs, drop them on the Compare tab.",
+                              QMessageBox.Ok, self)
+            self._exec(box)
 
     # ---- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event):
