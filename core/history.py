@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -172,8 +173,6 @@ def continued_history(folder: str | os.PathLike, step: int, images: np.ndarray,
     Entries after `step` are dropped; a history that cannot be read gives a new one. The next
     timed entry of a history that goes on comes EVERY_S after `elapsed_s`, the training time
     restored with the weights (not at once: each restart would add an entry like the last)."""
-    from pathlib import Path
-
     from core.runfolder import CHECKPOINT_NAME
     own = Path(folder) / HISTORY_NAME
     source = own if own.exists() else None

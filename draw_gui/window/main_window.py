@@ -1172,13 +1172,12 @@ class MainWindow(QMainWindow):
             self.showNormal()
         self.raise_()
         self.activateWindow()
-        opened = next((p for p in paths if openable_path(p)), None)
+        opened = next((p for p in paths if self.open_path(p)), None)
         if opened is None:
             self.show_error("Cannot open", f"{', '.join(paths)}: neither a draw-gui checkpoint (.pt) nor a run "
                             "folder (a folder with run.json, metrics.csv or checkpoint.pt in it, as draw-gui train "
                             "--out writes). Open a checkpoint or a run folder.")
             return
-        self.open_path(opened)
         if len(paths) > 1:  # said once, in a box: a status message would give way to the load's own
             others = [Path(p).name for p in paths if p != opened]
             box = QMessageBox(QMessageBox.Information, "One model at a time",
