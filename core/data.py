@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-DATASETS = ("mnist", "binarized-mnist", "fashion-mnist", "cifar10", "svhn", "folder")
+DATASETS = ("mnist", "binarized-mnist", "two-digit-mnist", "fashion-mnist", "cifar10", "svhn", "folder")
 
 # Spellings accepted on the command line, including the old Torch script's (after lower-casing
 # and turning "_" and " " into "-").
@@ -25,6 +25,8 @@ _ALIASES = {
     "mnist": "mnist",
     "binarized-mnist": "binarized-mnist", "binarised-mnist": "binarized-mnist",
     "binarizedmnist": "binarized-mnist", "bmnist": "binarized-mnist", "binary-mnist": "binarized-mnist",
+    "two-digit-mnist": "two-digit-mnist", "two-digits-mnist": "two-digit-mnist", "twodigit-mnist": "two-digit-mnist",
+    "mnist-two-digits": "two-digit-mnist", "two-digits": "two-digit-mnist", "2-digit-mnist": "two-digit-mnist",
     "fashion-mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "fashion": "fashion-mnist",
     "fmnist": "fashion-mnist",
     "cifar10": "cifar10", "cifar-10": "cifar10", "cifar": "cifar10",
@@ -296,6 +298,18 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
         path = pathlib.Path(where).expanduser().resolve()
         train, test, source = _load_folder(path, int(image_size or 32), grayscale, test_fraction)
         return ImageData(name, train, test, "none", source)
+    if name == "two-digit-mnist":
+        _check_fits(70_000, 1, max(TWO_DIGIT_SIZE, int(image_size or 0)), "Two-digit MNIST")
+        try:
+            digits = load_dataset("mnist", data_dir=data_dir, download=download)
+        except DataUnavailable as e:
+            raise DataUnavailable(f"Two-digit MNIST is made from the MNIST digits. {e}") from None
+        data = two_digit_mnist(digits)
+        train, test = data.train, data.test
+        if image_size is not None and train.shape[-1] != int(image_size):
+            train, test = _resize(train, int(image_size)), _resize(test, int(image_size))
+        return ImageData(data.name, _set_channels(train, grayscale), _set_channels(test, grayscale),
+                         data.binarization, data.source)
     root = pathlib.Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     if data_dir is not None and not root.is_dir():
         # torchvision would create it to download into: a mistyped folder must not appear on disk
@@ -399,6 +413,53 @@ class Batches:
             chunk = self.train[start:start + 8192]
             total += ((chunk > 127).double() if self.data.binarization == "threshold" else chunk.double() / 255).sum(0)
         return (total / self.train.shape[0]).float()
+
+
+# -----------------------------------------------------------------------------
+# two-digit MNIST: the paper's "MNIST Generation with Two Digits"
+
+TWO_DIGIT_SIZE = 60          # H = W of the paper's two-digit images
+_TWO_DIGIT_SEEDS = {"train": 60, "test": 61}  # fixed: the same images on every machine
+
+
+def two_digit_images(digits: torch.Tensor, count: int, seed: int, size: int = TWO_DIGIT_SIZE) -> torch.Tensor:
+    """(count, 1, size, size) uint8: each image two different `digits` (N, 1, h, w) chosen at random,
+    each at a random position wholly inside a black size x size canvas (uniform over the
+    (size - h + 1) x (size - w + 1) places); where they overlap the intensities add, clipped at 255.
+
+    As the paper describes its data: two random 28x28 MNIST digits at random places on a 60x60
+    black background, pixel intensities added where they overlap and clipped at one. numpy's PCG64
+    generator makes the images the same on every machine."""
+    n, h, w = digits.shape[0], digits.shape[-2], digits.shape[-1]
+    if digits.shape[1] != 1 or n < 2 or h > size or w > size:
+        raise ValueError(f"two_digit_images needs at least 2 grey digits no larger than {size}x{size}, "
+                         f"got {tuple(digits.shape)}")
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, n, count)
+    second = (first + rng.integers(1, n, count)) % n          # never the same digit twice
+    ys, xs = rng.integers(0, size - h + 1, (2, count)), rng.integers(0, size - w + 1, (2, count))
+    src = digits[:, 0].numpy()
+    canvas = np.zeros((count, size, size), np.uint16)
+    for k, which in enumerate((first, second)):
+        place = ys[k] * size + xs[k]
+        order = np.argsort(place, kind="stable")   # images grouped by place: one slice per place
+        places, starts = np.unique(place[order], return_index=True)
+        for at, here in zip(places, np.split(order, starts[1:])):
+            y, x = divmod(int(at), size)
+            canvas[here, y:y + h, x:x + w] += src[which[here]]
+    return torch.from_numpy(np.minimum(canvas, 255).astype(np.uint8)).unsqueeze(1)
+
+
+def two_digit_mnist(digits: ImageData) -> ImageData:
+    """Two-digit MNIST made from an MNIST set: as many 60x60 images per split as it has digits, the
+    training images from its training digits and the test images from its test digits.
+
+    The added grey levels are pixel probabilities, binarized stochastically like binarized-mnist
+    (afresh each epoch for training, once with a fixed seed for the test bound)."""
+    train = two_digit_images(digits.train, digits.train.shape[0], _TWO_DIGIT_SEEDS["train"])
+    test = two_digit_images(digits.test, digits.test.shape[0], _TWO_DIGIT_SEEDS["test"])
+    return ImageData("two-digit-mnist", train, test, "stochastic",
+                     f"{digits.source}, two digits per {TWO_DIGIT_SIZE}x{TWO_DIGIT_SIZE} image")
 
 
 def load_embedded_mnist(path: str | os.PathLike) -> ImageData:

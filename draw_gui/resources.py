@@ -29,6 +29,17 @@ def resource_path(name: str) -> Path:
 MNIST_SETS = ("mnist", "binarized-mnist")
 
 
+def embedded_stand_in(dataset: str):
+    """What the window trains on when `dataset` is not on this machine, or None: the embedded MNIST
+    sample for the MNIST sets, and two digits per image made from it for two-digit MNIST."""
+    if dataset in MNIST_SETS:
+        return embedded_mnist()
+    if dataset == "two-digit-mnist":
+        from core.data import two_digit_mnist
+        return two_digit_mnist(embedded_mnist())
+    return None
+
+
 def embedded_mnist():
     """The embedded MNIST sample as core.data.ImageData (imports torch): what the window trains on
     offline, and where MNIST models' first test digits come from when MNIST is not on disk."""

@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", prog="draw-gui")  # draw-gui train: error…
 
     from core.presets import PAPER, PRESETS
-    presets = "\n".join(f"  {p.name:<8} {p.summary()}" for p in PRESETS.values())
+    presets = "\n".join(f"  {p.name:<15} {p.summary()}" + (f" ({p.row}: Table 3 has no row for it)" if p.row else "")
+                         for p in PRESETS.values())
     t = sub.add_parser("train", allow_abbrev=False, help="train a DRAW model (headless, or --display for the window)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog=f"presets (--preset NAME: the dataset and model of {PAPER}):\n{presets}\n"
@@ -103,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="CPU threads for torch (default or 0: chosen by measurement)")},
         notes={"compile": f"Default: on for runs of {AUTO_COMPILE_STEPS:,} steps or more"})
     d = t.add_argument_group("data")
-    _opt(d, "--dataset", help="mnist (default), binarized-mnist, fashion-mnist, cifar10, svhn, folder")
+    _opt(d, "--dataset", help="mnist (default), binarized-mnist, two-digit-mnist (two digits on 60x60, made from the "
+         "MNIST files), fashion-mnist, cifar10, svhn, folder")
     _opt(d, "--data_dir", metavar="DIR", help="where datasets are (or are downloaded to); also $DRAW_GUI_DATA")
     _opt(d, "--folder", metavar="DIR", help="your own images (with --dataset folder)")
     _opt(d, "--image_size", type=count, metavar="PX", help="resize images to PX x PX")

@@ -19,6 +19,7 @@ from core.presets import PAPER, PRESETS, matching_preset
 DATASETS = [  # (shown, key, image shape or None when it depends on the folder)
     ("MNIST", "mnist", (1, 28, 28)),
     ("Binarized MNIST (stochastic)", "binarized-mnist", (1, 28, 28)),
+    ("Two-digit MNIST (60×60)", "two-digit-mnist", (1, 60, 60)),
     ("Fashion-MNIST", "fashion-mnist", (1, 28, 28)),
     ("CIFAR-10", "cifar10", (3, 32, 32)),
     ("SVHN", "svhn", (3, 32, 32)),
@@ -99,6 +100,9 @@ class ConfigPanel(QWidget):
         self.dataset = QComboBox()
         for shown, key, _ in DATASETS:
             self.dataset.addItem(shown, key)
+        self.dataset.setItemData(self.dataset.findData("two-digit-mnist"),
+                                 "two MNIST digits at random places on a 60×60 canvas, made from the MNIST files "
+                                 "(the paper's \"MNIST Generation with Two Digits\")", Qt.ItemDataRole.ToolTipRole)
         add("dataset", "dataset", self.dataset, "the images DRAW learns to draw")
         self.data_dir = QLineEdit()
         self.data_dir.setPlaceholderText("default cache folder")

@@ -802,7 +802,9 @@ class MainWindow(QMainWindow):
         self._update_controls()
         if info.sample_data:
             self.banner.set_kind("warning")
-            self.banner.setText("Training on the embedded MNIST sample (10,000 digits): the full MNIST was not "
+            what = ("10,000 two-digit images made from the embedded MNIST sample" if info.dataset == "two-digit-mnist"
+                    else "the embedded MNIST sample (10,000 digits)")
+            self.banner.setText(f"Training on {what}: the full MNIST was not "
                                 f"found in {self._data_folder_shown()} and could not be downloaded. Choose a data folder "
                                 "holding MNIST/raw, or connect to the internet, for the full 60,000.")
         self.banner.setVisible(info.sample_data)

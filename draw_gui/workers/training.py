@@ -297,7 +297,7 @@ class TrainingWorker(BackgroundWorker):
         import torch   # imported here, under its stage, not silently by build_run
         from core.checkpoint import CheckpointError, checkpoint_configs, load_checkpoint
         from core.run import RunSettings, build_run
-        from draw_gui.resources import MNIST_SETS, embedded_mnist
+        from draw_gui.resources import embedded_stand_in
 
         if setup.view_only:
             return self._setup_view(setup, stage)
@@ -325,7 +325,7 @@ class TrainingWorker(BackgroundWorker):
             data_dir=setup.data_dir or None, folder=setup.folder, image_size=setup.image_size,
             checkpoint=ckpt, checkpoint_name=name,
             more_epochs=setup.train.epochs if setup.continue_training and ckpt is not None else None,
-            fallback=lambda dataset: embedded_mnist() if dataset in MNIST_SETS else None, on_stage=stage,
+            fallback=embedded_stand_in, on_stage=stage,
             tune_threads=False))   # one thread: the GUI thread is the other core's work (README, Speed)
         stage("drawing the first glimpses")
         trainer = run.trainer
@@ -380,9 +380,9 @@ class TrainingWorker(BackgroundWorker):
         """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
         import torch
         from core.checkpoint import checkpoint_configs, data_settings, load_model
-        from core.data import Batches, load_dataset
+        from core.data import Batches, DataUnavailable, load_dataset
         from core.train import default_threads
-        from draw_gui.resources import MNIST_SETS, embedded_mnist
+        from draw_gui.resources import MNIST_SETS, embedded_mnist, embedded_stand_in
 
         torch.set_num_threads(default_threads("cpu"))
         stage("reading the checkpoint")
@@ -395,8 +395,13 @@ class TrainingWorker(BackgroundWorker):
             data = embedded_mnist()
         else:
             where = data_settings(ckpt, setup.data_dir or None, setup.folder, setup.image_size)
-            data = load_dataset(dataset, data_dir=where["data_dir"], folder=where["folder"], download=False,
-                                image_size=where["image_size"], grayscale=where["grayscale"])
+            try:
+                data = load_dataset(dataset, data_dir=where["data_dir"], folder=where["folder"], download=False,
+                                    image_size=where["image_size"], grayscale=where["grayscale"])
+            except DataUnavailable:
+                data = embedded_stand_in(dataset)    # two-digit MNIST: made from the embedded sample
+                if data is None or data.image_shape != tuple(model_cfg.image_shape):
+                    raise
         examples = Batches(data, 1).examples(setup.examples)
         if setup.token < self.newest:
             return False
