@@ -189,3 +189,13 @@ def test_a_two_digit_run_opened_where_mnist_is_gone_uses_images_made_from_the_sa
     assert w.run_info.view_only and not w.dialogs
     assert w.glimpse_view.trace().images.shape[1:] == (1, 60, 60)
     assert "embedded sample" in w.run_info.source
+    from draw_gui.compare.view import CompareView                      # and in the Compare tab,
+    (out / "snapshot.npz").unlink()                                     # drawn from the checkpoint
+    v = CompareView()
+    qtbot.addWidget(v)
+    run_id = v.add_run(out)
+    qtbot.waitUntil(lambda: not v.busy() and v.column(run_id).trace() is not None, timeout=60000)
+    column = v.column(run_id)
+    assert column.trace().images.shape[1:] == (1, 60, 60)
+    assert "test images made from the embedded MNIST sample" in column.source()
+    v.shutdown()

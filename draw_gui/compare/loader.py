@@ -196,18 +196,20 @@ class CompareLoader(JobThread):
     def _example_images(self, ckpt: dict) -> tuple[np.ndarray, str]:
         """The run's first test examples, and a note when they are not from its own data: an MNIST
         run whose data set is not on this machine (a shipped model) gets the embedded sample's,
-        the same first MNIST test digits."""
+        the same first MNIST test digits; a two-digit MNIST run, two-digit images made from them."""
         from core.checkpoint import data_settings
         key = repr((ckpt.get("dataset"), sorted(data_settings(ckpt).items())))
         if key not in self._examples:
             from core.compare import EXAMPLES, example_images
             from core.data import Batches, DataUnavailable
-            from draw_gui.resources import MNIST_SETS, embedded_mnist
+            from draw_gui.resources import embedded_stand_in
             try:
                 self._examples[key] = example_images(ckpt), ""
             except DataUnavailable:
-                if ckpt.get("dataset") not in MNIST_SETS:
+                stand_in = embedded_stand_in(ckpt.get("dataset"))
+                if stand_in is None:
                     raise
-                self._examples[key] = (Batches(embedded_mnist(), 1).examples(EXAMPLES).numpy(),
-                                       " · test digits of the embedded MNIST sample")
+                note = (" · test images made from the embedded MNIST sample" if stand_in.name == "two-digit-mnist"
+                        else " · test digits of the embedded MNIST sample")
+                self._examples[key] = Batches(stand_in, 1).examples(EXAMPLES).numpy(), note
         return self._examples[key]
