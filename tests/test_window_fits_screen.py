@@ -126,3 +126,23 @@ def test_the_loss_plot_gives_its_room_to_the_tabs_that_need_it(qtbot, tmp_path):
     assert shown == {"Glimpses": True, "Latent": True, "Sketch": False, "Compare": False, "Runs": True,
                      "Filterbank": False}
     w.close()
+
+
+def test_at_1024x768_the_compare_tab_needs_no_sideways_scrolling(qtbot, make_window):  # noqa: F811
+    """Its rows of controls wrap: with two runs in it, nothing is hidden past the right edge (it
+    used to need ~770 pixels across and scrolled sideways, its New seed button out of sight)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from draw_gui.models.shipped import shipped_models
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.resize(usable(SMALL_SCREEN))
+    view = w.compare_view
+    w.tabs.setCurrentWidget(view)
+    view.add_runs([str(m.folder) for m in shipped_models()])
+    qtbot.waitUntil(lambda: not view.busy(), timeout=60000)
+    outer = next(s for s in view.findChildren(QScrollArea) if s.widget() is view.splitter)
+    qtbot.waitUntil(lambda: outer.viewport().width() > 0)
+    QWidget.repaint(w)
+    assert outer.horizontalScrollBar().maximum() == 0, view.splitter.minimumSizeHint()
+    assert view.seed_button.isVisible()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QListView, QMenu,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QLabel, QListView, QMenu,
                                QPushButton, QScrollArea, QSplitter, QToolButton, QTreeView, QVBoxLayout,
                                QWidget)
 
@@ -24,6 +24,7 @@ from draw_gui.compare.widgets import PALETTE, RunColumn, RunRow
 from draw_gui.models.shipped import shipped_models
 from draw_gui.workers.messages import Failure
 from draw_gui.glimpses.timeline import Timeline
+from draw_gui.widgets.flow import FlowLayout
 from draw_gui.widgets.theme import WarningLabel
 
 POLL_MS = 1500                  # runs still training are re-read this often
@@ -138,11 +139,11 @@ class CompareView(QWidget):
         self.count_combo.setToolTip("How many samples from the prior each run draws")
         self.count_combo.currentIndexChanged.connect(lambda _: self.request_samples())
         self.noise_label = WarningLabel("")
-        timeline = QHBoxLayout()
-        for w, stretch in ((self.timeline, 1), (self.timeline.speed_combo, 0),
-                           (self.example_combo, 0), (self.boxes_checkbox, 0), (self.error_checkbox, 0),
-                           (self.count_combo, 0), (self.seed_button, 0)):
-            timeline.addWidget(w, stretch)
+        options = QWidget()      # one row that wraps in a narrow window (the sample options stay at the right)
+        flow = FlowLayout(options).add_widgets(self.timeline.speed_combo, self.example_combo, self.boxes_checkbox,
+                                               self.error_checkbox)
+        flow.add_stretch()
+        flow.add_widgets(self.count_combo, self.seed_button)
         self.columns_layout = QVBoxLayout()
         self.columns_layout.setContentsMargins(0, 0, 0, 0)
         self.empty_label = QLabel("Add two or more runs (Add run…, or drop their folders here) to compare "
@@ -153,7 +154,8 @@ class CompareView(QWidget):
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addLayout(timeline)
+        bottom_layout.addWidget(self.timeline)
+        bottom_layout.addWidget(options)
         bottom_layout.addWidget(self.noise_label)
         bottom_layout.addLayout(self.columns_layout, 1)
 
@@ -166,8 +168,8 @@ class CompareView(QWidget):
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
-        # Its controls need ~770 pixels across: a narrower window scrolls them instead of pushing
-        # the window wider than the screen (1024 wide with the Run panel open).
+        # Its rows wrap (FlowLayout) to fit a 1024-pixel screen with the Run panel open; a smaller
+        # window scrolls instead of pushing the window wider than the screen.
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
