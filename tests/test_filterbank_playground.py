@@ -141,6 +141,7 @@ def view(qtbot):
     from draw_gui.playground.filterbank import FilterbankPlayground
     w = FilterbankPlayground()
     qtbot.addWidget(w)
+    w.resize(1000, 900)        # wide enough for the full-size pictures
     w.show()
     return w
 
@@ -297,3 +298,19 @@ def test_the_window_playground_looks_at_the_models_canvas_and_remembers_the_imag
     view.source.activated.emit(1)
     assert asked[-1] == str(picture.parent)                  # the dialog opens where the last image was
     w.close()
+
+
+def test_the_three_pictures_across_fit_a_narrow_tab_and_grow_back(qtbot, view):
+    """At 1024x768 with the Run panel open the tab is ~650 pixels wide: the image, read patch and
+    write-back shrink to whole smaller zooms rather than hiding the write-back past the edge."""
+    from PySide6.QtWidgets import QScrollArea
+    scroll = next(s for s in view.findChildren(QScrollArea))
+    qtbot.waitUntil(lambda: view.canvas.scale == 8)
+    view.resize(650, 700)
+    qtbot.waitUntil(lambda: view.canvas.scale < 8)
+    assert scroll.horizontalScrollBar().maximum() == 0
+    right = view.writeback_view.mapTo(scroll.viewport(), view.writeback_view.rect().topRight()).x()
+    assert right < scroll.viewport().width()
+    assert view.writeback_view.pixmap().width() == 28 * view.canvas.scale    # the same zoom for all three
+    view.resize(1000, 900)
+    qtbot.waitUntil(lambda: view.canvas.scale == 8)

@@ -15,7 +15,7 @@ import dataclasses
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
@@ -27,6 +27,7 @@ WHEEL_STEP = 1.1         # delta is multiplied by this per wheel notch
 LOG_STEPS = 100          # slider ticks per factor of 10 on the log sliders
 SIGMA2_RANGE = (0.01, 100.0)
 GAMMA_RANGE = (0.1, 10.0)
+PICTURE_SPACING = 8      # screen pixels between the pictures and around them
 
 
 def _qimage(picture) -> QImage:
@@ -212,6 +213,8 @@ class FilterbankPlayground(QWidget):
             form.addRow(self.labels[name], w)
 
         grid = QGridLayout()
+        grid.setHorizontalSpacing(PICTURE_SPACING)
+        grid.setContentsMargins(PICTURE_SPACING, PICTURE_SPACING, PICTURE_SPACING, PICTURE_SPACING)
         cells = ((self.titles["image"], 0, 0), (self.canvas, 1, 0), (self.titles["patch"], 0, 1), (self.patch_view, 1, 1),
                  (self.titles["writeback"], 0, 2), (self.writeback_view, 1, 2),
                  (self.titles["F_X"], 2, 0), (self.fx_view, 3, 0), (self.fx_curves, 4, 0),
@@ -222,9 +225,10 @@ class FilterbankPlayground(QWidget):
         grid.setRowStretch(5, 1)
         pictures = QWidget()
         pictures.setLayout(grid)
-        scroll = QScrollArea()
+        self._scroll = scroll = QScrollArea()
         scroll.setWidget(pictures)
         scroll.setWidgetResizable(True)
+        scroll.viewport().installEventFilter(self)
 
         layout = QVBoxLayout(self)
         layout.addWidget(controls)
@@ -297,6 +301,23 @@ class FilterbankPlayground(QWidget):
         super().showEvent(event)
         self._start()
 
+    def eventFilter(self, watched, event) -> bool:
+        # the pictures' viewport resized (the window, the Run panel, a splitter): the three pictures
+        # across keep fitting its width
+        if (watched is self._scroll.viewport() and event.type() == QEvent.Type.Resize
+                and self._panels is not None and self._scale() != self.canvas.scale):
+            self._refresh()
+        return super().eventFilter(watched, event)
+
+    def _scale(self) -> int:
+        """Screen pixels per image pixel: the image, read patch and write-back side by side fit the
+        pictures' width (a 1024-pixel screen with the Run panel open), up to TARGET_SIDE each."""
+        _, H, W = self._image.shape
+        bar = self._scroll.verticalScrollBar()      # counted whether it shows yet or not
+        width = self._scroll.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
+        across = (width - 4 * PICTURE_SPACING) // 3
+        return pg.display_scale(H, W, min(pg.TARGET_SIDE, max(across, 1)))
+
 
     def _load_digit(self, k: int) -> None:
         if _digit_count() == 0:
@@ -367,7 +388,7 @@ class FilterbankPlayground(QWidget):
     def _refresh(self) -> None:
         self._panels = p = pg.compute(self._image, self._glimpse)
         _, H, W = self._image.shape
-        scale = pg.display_scale(H, W)
+        scale = self._scale()
         self.canvas.show_picture(pg.render_image(self._image, self._glimpse, scale, self.palette_name), self._glimpse, scale)
         row_h = max(2, scale)
         for label, picture in ((self.patch_view, pg.render_patch(p.patch, H * scale)),
@@ -378,7 +399,8 @@ class FilterbankPlayground(QWidget):
                                (self.fy_curves, pg.render_curves(p.F_Y, scale, 100))):
             label.setPixmap(QPixmap.fromImage(_qimage(picture)))
         for name, text in pg.captions(p).items():
-            self.titles[name].setText(text.replace("gamma", "γ"))
+            # the equation on a line of its own: a title no wider than its picture keeps the three across
+            self.titles[name].setText(text.replace("gamma", "γ").replace(" (eq.", "\n(eq."))
         self._sync_controls()
         self.changed.emit()
 
