@@ -27,3 +27,12 @@ def test_preset_speed_prints_each_preset_against_mnist():
     rows = {r["preset"]: r for r in json.loads(run.stdout)["rows"]}
     assert set(rows) == {"mnist", "two-digit-mnist"} and rows["two-digit-mnist"]["images"] == "60x60"
     assert rows["mnist"]["x_mnist"] == 1.0 and rows["two-digit-mnist"]["images_per_s"] > 0
+
+
+def test_glimpse_stats_prints_a_shipped_models_intensities():
+    """README's figures of what ran away in a diverged two-digit run come from it."""
+    run = subprocess.run([sys.executable, "benchmarks/glimpse_stats.py", "mnist", "--images", "2"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    row = run.stdout.strip().splitlines()[-1].split()
+    assert row[0] == "mnist" and row[1].isdigit() and float(row[-1]) >= 0      # step, centres off the canvas

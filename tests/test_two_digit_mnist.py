@@ -103,6 +103,8 @@ def test_preset_is_the_mnist_model_on_60x60_and_says_where_it_comes_from():
     assert p.dataset == "two-digit-mnist" and (p.size, p.paper_size) == (60, 60)
     assert p.model == PRESETS["mnist"].model                       # Table 3 has no row of its own
     assert "MNIST model row (it has none for Two-digit MNIST)" in p.description()
+    assert p.train == {"lr": 3e-4} and "learning rate 0.0003" in p.summary()
+    assert all(not q.train for q in PRESETS.values() if q is not p)   # the others keep draw-gui's defaults
     assert get_preset("two-digits") is p and get_preset("Two_Digit_MNIST") is p
     assert matching_preset("two-digit-mnist", PRESETS["mnist"].model) is p
     assert matching_preset("mnist", PRESETS["mnist"].model) is PRESETS["mnist"]
@@ -118,8 +120,10 @@ def test_train_the_preset_from_the_command_line_writes_60x60_images(capsys, tmp_
     code, _, err = run(capsys, "train", "--preset", "two-digits", *TINY, "--max-steps", "2", "--no-eval",
                        "--save_image", "--img_per_row", "4", "--data-dir", mnist_dir, "--no_download", "--out", out)
     assert code == 0, err
+    assert "preset two-digit-mnist (DRAW Table 3's MNIST model row; changed: T 64 -> 3" in err
     ckpt = load_checkpoint(out / "checkpoint.pt")
     assert ckpt["dataset"] == "two-digit-mnist" and tuple(ckpt["model_config"]["image_shape"]) == (1, 60, 60)
+    assert ckpt["train_config"]["lr"] == 3e-4                          # the preset's, not the default 1e-3
     with Image.open(out / "images" / "step_000002" / "samples.png") as png:
         assert png.size == (4 * 121 + 1, 4 * 121 + 1)                   # 4x4 samples of 60 px at scale 2
     code, out_text, err = run(capsys, "eval", out / "checkpoint.pt", "--json", "--data_dir", mnist_dir,
@@ -128,10 +132,18 @@ def test_train_the_preset_from_the_command_line_writes_60x60_images(capsys, tmp_
     assert '"binarization": "stochastic"' in out_text
 
 
+def test_a_learning_rate_given_overrides_the_presets_and_the_run_says_so(capsys, tmp_path, mnist_dir):
+    code, _, err = run(capsys, "train", "--preset", "two-digit-mnist", *TINY, "--lr", "1e-3", "--max-steps", "1",
+                       "--no-eval", "--data-dir", mnist_dir, "--no_download", "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "lr 0.0003 -> 0.001" in err
+
+
 def test_train_help_lists_the_preset_and_the_dataset(capsys):
     code, out, _ = run(capsys, "train", "--help")
     assert code == 0
-    assert "two-digit-mnist T 64, LSTM 256, z 100, read 2x2, write 5x5, 60x60 images (MNIST model" in out
+    assert "two-digit-mnist T 64, LSTM 256, z 100, read 2x2, write 5x5, 60x60 images, learning rate 0.0003" in out
+    assert "Table 3 has no row for two-digit MNIST" in out
     assert "two-digit-mnist (two digits on 60x60" in " ".join(out.split())
 
 
@@ -145,6 +157,7 @@ def test_window_offline_trains_on_two_digits_made_from_the_embedded_sample(qtbot
     assert w.config_panel.values()["dataset"] == "two-digit-mnist"
     assert "60×60 canvas" in w.config_panel.dataset.itemData(w.config_panel.dataset.currentIndex(), 3)
     assert w.config_panel.configs()[0].image_shape == (1, 60, 60)
+    assert w.config_panel.configs()[1].lr == 3e-4 and w.config_panel.values()["lr"] == "0.0003"
     assert "Table 3's MNIST model row" in w.config_panel.preset.itemData(
         w.config_panel.preset.currentIndex(), 3)                     # the chooser's tooltip
     w.config_panel.set_values({**w.config_panel.values(), "glimpses": 3, "hidden": 16, "z_size": 4,

@@ -60,7 +60,7 @@ def _model_and_train_config(args, image_shape, base_model=None, base_train=None)
     return mc.validate(), replace(tc, **_field_values(args, TrainConfig)).validate()
 
 
-def preset_summary(preset, cfg, dataset: str) -> str:
+def preset_summary(preset, cfg, dataset: str, train_cfg=None) -> str:
     """'preset cifar10 (Table 3)', and which of its settings the options changed."""
     if preset is None:
         return ""
@@ -73,9 +73,13 @@ def preset_summary(preset, cfg, dataset: str) -> str:
         fields.remove("dec_size")
     changed = [f"{names[k]} {preset.model[k]} -> {getattr(cfg, k)}" for k in fields
                if getattr(cfg, k) != preset.model[k]]
+    if train_cfg is not None:   # the training settings a preset sets (two-digit MNIST's learning rate)
+        changed += [f"{k} {v:g} -> {getattr(train_cfg, k):g}" for k, v in preset.train.items()
+                    if getattr(train_cfg, k) != v]
     if dataset != preset.dataset:
         changed.insert(0, f"dataset {preset.dataset} -> {dataset}")
-    return (f"preset {preset.name} (DRAW Table 3{'; changed: ' + ', '.join(changed) if changed else ''}); ")
+    source = f"DRAW Table 3's {preset.row} row" if preset.row else "DRAW Table 3"
+    return (f"preset {preset.name} ({source}{'; changed: ' + ', '.join(changed) if changed else ''}); ")
 
 
 def model_summary(cfg) -> str:
@@ -273,7 +277,8 @@ def _train(args, trainer, batches, run, device, dataset, data, model_cfg, log, s
     steps = (f"continuing at step {start_step} of {trainer.total_steps}" if start_step is not None
              else f"{trainer.total_steps} steps")
     compiling = "torch.compile'd glimpses (the first step compiles: ~1 min the first time, seconds once cached); "
-    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg, dataset)}{dataset} from {data.source} "
+    printer.message(f"draw-gui: {preset_summary(_preset(args), model_cfg, dataset, trainer.config)}"
+                    f"{dataset} from {data.source} "
                     f"on {device}, {torch.get_num_threads()} thread(s); "
                     f"{model_summary(model_cfg)}; {steps}, {trainer.steps_per_epoch} steps per epoch; "
                     f"{compiling if compiled else ''}"
