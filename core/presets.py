@@ -14,9 +14,9 @@ so training keeps draw-gui's defaults (TrainConfig) and `train` changes nothing.
 Two-digit MNIST: the paper's "MNIST Generation with Two Digits" draws two MNIST digits
 on a 60x60 canvas, and Table 3 has no row for it; its preset is the MNIST model's row on those
 images (`row` names the row a preset's model comes from). It is also the one preset with a
-training setting: at draw-gui's default learning rate, 1e-3 (Adam, batch 64), the MNIST model on
-60x60 two-digit images diverged (its loss spiked from step 176 and ran away from step 650, and
-training stopped at step 836), while at 3e-4 it trained smoothly (README, Two digits).
+training setting. At draw-gui's default learning rate, 1e-3 (Adam, batch 64), the MNIST model on
+60x60 two-digit images diverged (training stopped itself at step 836); at 1e-4 it never used its
+latent; 3e-4 learnt and kept training, through one runaway it recovered from (README, Two digits).
 
 SVHN: the paper trained on 64x64 crops of the full house-number photos. torchvision only has
 the 32x32 "cropped digits" files (train_32x32.mat), and scaling them to 64x64 adds no detail
