@@ -92,6 +92,9 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu", help="where to evaluate (the card says which)")
     p.add_argument("--paper-nll", type=float, default=None, help="the paper's figure for this model (Table 2)")
     p.add_argument("--trained-on", default=None, help="hardware it was trained on (default: this machine)")
+    p.add_argument("--images-seen", type=int, default=None,
+                   help="training images seen in all, for a model whose batch size changed as it trained "
+                        "(continued at another batch size); default: steps x its batch size")
     args = p.parse_args(argv)
 
     import torch
@@ -145,7 +148,7 @@ def main(argv=None) -> int:
     train = ckpt.get("train_config") or {}
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
     step = int(ckpt.get("step", 0))
-    images_seen = step * int(train.get("batch_size", 0))
+    images_seen = args.images_seen if args.images_seen is not None else step * int(train.get("batch_size", 0))
     card = {
         "name": args.name,
         "title": args.title,
