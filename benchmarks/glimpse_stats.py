@@ -27,8 +27,9 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from core.checkpoint import data_settings, load_model
-    from core.data import Batches, DataUnavailable, load_dataset
+    from core.checkpoint import load_model
+    from core.compare import example_images
+    from core.data import Batches, DataUnavailable
     from draw_gui.cli.common import checkpoint_arg
     from draw_gui.resources import embedded_stand_in
 
@@ -41,15 +42,13 @@ def main() -> None:
         if model.config.attention != "gaussian":
             print(f"{name:<44} not Gaussian attention: skipped")
             continue
-        dataset = ckpt.get("dataset", "mnist")
-        where = data_settings(ckpt, args.data_dir, None, None)
         try:
-            data = load_dataset(dataset, data_dir=where["data_dir"], download=False, image_size=where["image_size"])
+            x = torch.from_numpy(example_images(ckpt, args.images, args.data_dir))
         except DataUnavailable:
-            data = embedded_stand_in(dataset)
-            if data is None:
+            stand_in = embedded_stand_in(ckpt.get("dataset", "mnist"))
+            if stand_in is None:
                 raise
-        x = Batches(data, 1).examples(args.images)
+            x = Batches(stand_in, 1).examples(args.images)
         torch.manual_seed(0)                                                # the posterior's noise: the same each run
         with torch.inference_mode():
             trace = model(x, trace=True).trace

@@ -131,12 +131,13 @@ def prior_samples(model, seed: int, count: int) -> np.ndarray:
         return model.generate(z=z)[0].float().cpu().numpy()
 
 
-def example_images(ckpt: dict, count: int = EXAMPLES) -> np.ndarray:
+def example_images(ckpt: dict, count: int = EXAMPLES, data_dir: str | None = None) -> np.ndarray:
     """The first `count` test images of the checkpoint's data set, in the form training showed
-    them (the same examples the window's snapshots use). Raises core.data.DataUnavailable."""
+    them (the same examples the window's snapshots use); data_dir: where the data set is, if not
+    where the checkpoint says. Raises core.data.DataUnavailable."""
     from core.checkpoint import data_settings
     from core.data import Batches, load_dataset
-    where = data_settings(ckpt)
+    where = data_settings(ckpt, data_dir)
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=where["data_dir"], download=False,
                         image_size=where["image_size"], folder=where["folder"], grayscale=where["grayscale"])
     return Batches(data, batch_size=1).examples(count).numpy()
