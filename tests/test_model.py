@@ -41,10 +41,18 @@ def test_filter_centres_are_one_based():
     assert F_x[0, 1].argmax().item() == 14           # 0-based column 14 == 1-based pixel 15
 
 
-def test_filterbank_far_outside_the_image_gives_no_nan():
-    g = torch.tensor([[1e4]])
+@pytest.mark.parametrize("centre, edge", [(1e4, 27), (-1e4, 0), (60.0, 27)])
+def test_a_filter_far_outside_the_image_reads_its_nearest_edge(centre, edge):
+    """Each row of F still sums to 1 (eq. 25-26) where exp underflows to 0 on every pixel: the
+    filter reads the nearest edge, with finite gradients, instead of reading nothing (which a
+    growing gamma then made up for, until training ran away)."""
+    g = torch.tensor([[centre]], requires_grad=True)
     F_x, F_y = filterbank(g, g, torch.tensor([[1.0]]), torch.tensor([[0.01]]), 2, 28, 28)
-    assert torch.isfinite(F_x).all() and torch.isfinite(F_y).all()
+    for F in (F_x, F_y):
+        torch.testing.assert_close(F.sum(-1), torch.ones(1, 2))
+        assert (F.argmax(-1) == edge).all()
+    (F_x[0, :, edge].sum() + F_y[0, 0, edge]).backward()
+    assert torch.isfinite(g.grad).all()
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [((6, 1, 2, 28), (6, 2, 28, 28)),   # F_Y by [x, x_hat]
