@@ -232,10 +232,12 @@ def main() -> int:
     for name, (_, options) in models.items():
         run_dir = work / "runs" / name
         restored, step, done, epochs, decay = plans[name]
-        if restored is not None:  # continue: the model's shape, batch and learning rate come from the file
+        if restored is not None:  # continue: the model's shape and learning rate come from the file
             earlier[name] = json.loads((restored.parent / "card.json").read_text())["training"]["command"]
+            # the batch is part 1's, not the file's: the epochs that fit were counted at that batch
+            # (the shipped attention model's last CPU steps were at batch 128, 8x slower per image here)
             cmd = ["draw-gui", "train", "--restore", f"{name}/checkpoint.pt", "--data_dir", "DATA", "--no_download",
-                   "--device", device, "--maxEpochs", str(epochs), "--lr_decay", str(decay),
+                   "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs), "--lr_decay", str(decay),
                    "--compile", "true" if compile_step else "false", "--no_eval",
                    "--save_interval", str(max(1, (epochs - done) // 4))]
             if args.dry:
