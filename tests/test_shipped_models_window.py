@@ -108,7 +108,9 @@ def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, mak
         assert np.corrcoef(final[i].ravel(), x[i].ravel())[0, 1] > 0.8
     # title, status bar, chooser and loss plot all name this model
     assert "mnist (shipped)" in w.windowTitle() and f"step {ckpt['step']:,}" in w.windowTitle()
-    assert f"step {ckpt['step']:,}" in w.step_label.text()
+    # the card's epochs, from the images it saw (it went on at batch 128): not the checkpoint's counter
+    epochs = shipped_model("mnist").card["training"]["epochs"]
+    assert epochs != ckpt["epoch"] and w.step_label.text() == f"step {ckpt['step']:,} · {epochs:g} epochs"
     assert f"{ckpt['evals'][-1]['nll_bound']:.2f}" in w.rate_label.text()
     assert w.model_chooser.currentData() == ("shipped", "mnist")
     assert w.loss_plot.point_count() == len(ckpt["history"]["step"])
