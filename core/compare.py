@@ -7,6 +7,7 @@ with one line naming the file and the fix.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -108,14 +109,31 @@ def run_stats(path: str | os.PathLike, ckpt: dict | None = None) -> RunStats:
         stats.steps, stats.epochs = int(ckpt.get("step", 0)), float(ckpt.get("epoch", 0))
     if not stats.time_s and ckpt is not None:
         stats.time_s = float(ckpt.get("elapsed_s", 0.0))
-    batch = train.get("batch_size")
-    if batch and stats.time_s > 0:
-        stats.images_per_s = stats.steps * float(batch) / stats.time_s
+    images = _images_seen(folder, stats.steps)
+    if images is not None:   # a shipped model, continued at another batch size: its card counts images
+        stats.epochs = images[1]
+        if stats.time_s > 0:
+            stats.images_per_s = images[0] / stats.time_s
+    elif train.get("batch_size") and stats.time_s > 0:
+        stats.images_per_s = stats.steps * float(train["batch_size"]) / stats.time_s
     evals = reader.evals() or [dict(e) for e in (ckpt or {}).get("evals", [])]
     if evals:
         best = min(evals, key=lambda e: e.get("nll_bound", math.inf))
         stats.best_nll, stats.best_nll_step = float(best["nll_bound"]), int(best["step"])
     return stats
+
+
+def _images_seen(folder: Path, steps: int) -> tuple[int, float] | None:
+    """(images seen, epochs) from a shipped model's card.json (scripts/ship_model.py), for the step
+    its files end at; None for a plain run folder. The metrics' epoch column counts epochs at the
+    batch size each run had, which for a model continued at another batch is not what it saw."""
+    try:
+        training = json.loads((folder / "card.json").read_text())["training"]
+        if int(training["steps"]) == steps:
+            return int(training["images_seen"]), float(training["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 # ---------------------------------------------------------------------------------- model calls

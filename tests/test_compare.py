@@ -253,3 +253,19 @@ def test_the_empty_compare_plot_shows_no_empty_legend(qtbot):
     assert plot.legend.isVisible()
     plot.remove_run(1)
     assert not plot.legend.isVisible()
+
+
+def test_a_shipped_model_continued_at_another_batch_counts_the_images_it_saw(capsys):
+    """The shipped mnist went on at batch 128 after 3,480 steps at 1,024: its metrics count 31
+    epochs at the batch each part had, its card 82.92 from the images it saw. The table says what
+    the card says, and images/s is those images over its training time."""
+    from draw_gui.models.shipped import shipped_model
+    for name in ("mnist", "mnist-noattention"):
+        model = shipped_model(name)
+        card, stats = model.card["training"], run_stats(model.folder)
+        assert stats.steps == card["steps"] and stats.epochs == card["epochs"]
+        assert stats.images_per_s == pytest.approx(card["images_seen"] / stats.time_s)
+    assert run_stats(shipped_model("mnist").folder).epochs == 82.92
+    assert main(["compare", "mnist", "--table"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("mnist "))
+    assert row.split()[1:3] == ["14,508", "82.92"]
