@@ -35,10 +35,9 @@ def _filters(centre: torch.Tensor, delta: torch.Tensor, sigma2: torch.Tensor, N:
 
     exp(-(a - mu)^2 / 2 sigma^2) / Z with Z the row's sum (eq. 25-26) is a softmax over the
     pixels a, and is computed as one: the same numbers wherever Z is representable, and every
-    row still sums to 1 when the filter lies far off the image, where it now reads the nearest
-    edge pixels. Dividing by a clamped Z instead turned such a filter's read into a vanishing
-    one that a growing gamma made up for: two-digit MNIST at lr 1e-3 ran away at step 836 that
-    way (read gamma 9e4, centres 110 px off the canvas) and trained on with the softmax.
+    row still sums to 1, as eq. 25-26 ask, when the filter lies so far off the image that each
+    exp underflows: it then reads the nearest edge pixels, the limit of the exact filter.
+    Dividing by a Z clamped at 1e-8 (against 0/0) made such a filter read almost nothing.
     """
     i = torch.arange(1, N + 1, device=centre.device, dtype=centre.dtype)   # 1-based filter index
     a = torch.arange(1, size + 1, device=centre.device, dtype=centre.dtype)  # 1-based pixel index

@@ -14,10 +14,10 @@ so training keeps draw-gui's defaults (TrainConfig) and `train` changes nothing.
 Two-digit MNIST: the paper's "MNIST Generation with Two Digits" draws two MNIST digits
 on a 60x60 canvas, and Table 3 has no row for it; its preset is the MNIST model's row on those
 images (`row` names the row a preset's model comes from). It is also the one preset with a
-training setting, a learning rate of 3e-4 (Adam, batch 64): with the filters normalised as a
-softmax (core.attention) it trained without a loss spike past step 263, where draw-gui's default
-1e-3 trains faster through spikes of up to 5x the loss. (Before that normalisation, 1e-3 diverged
-at step 836 and 3e-4 ran away once and recovered; README, Two digits.)
+training setting, a learning rate of 3e-4 (Adam, batch 64): at draw-gui's default 1e-3 the
+MNIST model on 60x60 two-digit images ran away in three of four runs (two seeds, before and after
+the filters became a softmax) and spiked to 5x its loss in the fourth; at 3e-4 both seeds trained
+without a spike after their first 300 steps (README, Two digits).
 
 SVHN: the paper trained on 64x64 crops of the full house-number photos. torchvision only has
 the 32x32 "cropped digits" files (train_32x32.mat), and scaling them to 64x64 adds no detail

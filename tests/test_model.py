@@ -44,8 +44,7 @@ def test_filter_centres_are_one_based():
 @pytest.mark.parametrize("centre, edge", [(1e4, 27), (-1e4, 0), (60.0, 27)])
 def test_a_filter_far_outside_the_image_reads_its_nearest_edge(centre, edge):
     """Each row of F still sums to 1 (eq. 25-26) where exp underflows to 0 on every pixel: the
-    filter reads the nearest edge, with finite gradients, instead of reading nothing (which a
-    growing gamma then made up for, until training ran away)."""
+    filter reads the nearest edge, with finite gradients, instead of reading nothing."""
     g = torch.tensor([[centre]], requires_grad=True)
     F_x, F_y = filterbank(g, g, torch.tensor([[1.0]]), torch.tensor([[0.01]]), 2, 28, 28)
     for F in (F_x, F_y):
