@@ -306,8 +306,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
         _check_fits(digits.train.shape[0] + digits.test.shape[0], 1, max(TWO_DIGIT_SIZE, int(image_size or 0)),
                     "Two-digit MNIST")
         data = two_digit_mnist(digits)
-        return ImageData(data.name, *_sized(data.train, data.test, image_size, grayscale), data.binarization,
-                         data.source)
+        return ImageData(data.name, *_sized(data.train, data.test, image_size, grayscale, "Two-digit MNIST"),
+                         data.binarization, data.source)
     root = pathlib.Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     if data_dir is not None and not root.is_dir():
         # torchvision would create it to download into: a mistyped folder must not appear on disk
@@ -315,16 +315,16 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
                               f"(for MNIST, the one with MNIST/raw in it), or give none to use the default cache "
                               f"folder {default_data_dir()}, where draw-gui downloads it.")
     train, test, source = _load_torchvision(name, root.resolve(), download)
-    if image_size is not None and train.shape[-1] != int(image_size):
-        _check_fits(train.shape[0] + test.shape[0], train.shape[1], int(image_size), name)
-    train, test = _sized(train, test, image_size, grayscale)
+    train, test = _sized(train, test, image_size, grayscale, name)
     return ImageData(name, train.contiguous(), test.contiguous(), _BINARIZATION[name], source)
 
 
 def _sized(train: torch.Tensor, test: torch.Tensor, image_size: int | None,
-           grayscale: bool | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both splits at image_size x image_size (None: as they are), with the channels asked for."""
+           grayscale: bool | None, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both splits at image_size x image_size (None: as they are), with the channels asked for;
+    a size that would not fit in memory is refused before resizing, naming the data set."""
     if image_size is not None and train.shape[-1] != int(image_size):
+        _check_fits(train.shape[0] + test.shape[0], train.shape[1], int(image_size), name)
         train, test = _resize(train, int(image_size)), _resize(test, int(image_size))
     return _set_channels(train, grayscale), _set_channels(test, grayscale)
 

@@ -265,9 +265,9 @@ def test_a_shipped_model_continued_at_another_batch_counts_the_images_it_saw(cap
         card, stats = model.card["training"], run_stats(model.folder)
         assert stats.steps == card["steps"] and stats.epochs == card["epochs"]
         assert stats.images_per_s == pytest.approx(card["images_seen"] / stats.time_s)
-    import torch
-    card = shipped_model("mnist").card["training"]
-    assert torch.load(shipped_model("mnist").checkpoint, weights_only=True)["epoch"] != card["epochs"]
+    mnist = shipped_model("mnist")
+    card = mnist.card["training"]
+    assert torch.load(mnist.checkpoint, weights_only=True)["epoch"] != card["epochs"]
     assert main(["compare", "mnist", "--table"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("mnist "))
     assert row.split()[1:3] == [f"{card['steps']:,}", f"{card['epochs']:g}"]
