@@ -111,7 +111,7 @@ def _field_problem(data: dict) -> str | None:
     if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                                 for k, v in weights.items()):
         return "its weights are not a table of tensors"
-    for key in ("step", "epoch"):
+    for key in ("step", "epoch", "images_seen", "train_images"):
         if key in data and not is_count(data[key]):
             return f"{key} is {data[key]!r}, not a whole number >= 0"
     if "elapsed_s" in data and not (is_number(data["elapsed_s"]) and data["elapsed_s"] >= 0):
@@ -203,15 +203,23 @@ def load_model(path, device_name: str | None = "cpu"):
     return model.to(device).eval(), ckpt, device
 
 
+def epochs_seen(ckpt: dict) -> float | None:
+    """How many epochs of training images the checkpoint's model learnt from, over every run it
+    was continued in (at any batch sizes); None for a file from before draw-gui counted images."""
+    if "images_seen" in ckpt and ckpt.get("train_images"):
+        return ckpt["images_seen"] / ckpt["train_images"]
+    return None
+
+
 def weights_only(ckpt: dict, max_history_rows: int = 2000) -> dict:
-    """What a shipped model keeps of a training checkpoint: the settings, the weights, the step
-    and epoch reached, and the loss history (thinned to at most max_history_rows steps), but no
+    """What a shipped model keeps of a training checkpoint: the settings, the weights, the step,
+    epoch and images seen, and the loss history (thinned to at most max_history_rows steps), but no
     optimizer state, noise generator or data paths of the machine it was trained on.
 
     `draw-gui train --restore` continues from such a file with a fresh optimizer.
     """
     kept = {k: ckpt[k] for k in ("model_config", "train_config", "dataset", "model", "step", "epoch",
-                                 "elapsed_s", "evals") if k in ckpt}
+                                 "images_seen", "train_images", "elapsed_s", "evals") if k in ckpt}
     settings = dict(ckpt.get("data_settings") or {})
     kept["data_settings"] = {**settings, "data_dir": None, "folder": None}
     history = ckpt.get("history") or {}

@@ -109,8 +109,8 @@ def run_stats(path: str | os.PathLike, ckpt: dict | None = None) -> RunStats:
         stats.steps, stats.epochs = int(ckpt.get("step", 0)), float(ckpt.get("epoch", 0))
     if not stats.time_s and ckpt is not None:
         stats.time_s = float(ckpt.get("elapsed_s", 0.0))
-    images = _images_seen(folder, stats.steps)
-    if images is not None:   # a shipped model, continued at another batch size: its card counts images
+    images = _images_seen(folder, stats.steps, ckpt)
+    if images is not None:   # counted, not steps x the last batch size (a model continued at another)
         stats.epochs = images[1]
         if stats.time_s > 0:
             stats.images_per_s = images[0] / stats.time_s
@@ -123,16 +123,22 @@ def run_stats(path: str | os.PathLike, ckpt: dict | None = None) -> RunStats:
     return stats
 
 
-def _images_seen(folder: Path, steps: int) -> tuple[int, float] | None:
-    """(images seen, epochs) from a shipped model's card.json (scripts/ship_model.py), for the step
-    its files end at; None for a plain run folder. The metrics' epoch column counts epochs at the
-    batch size each run had, which for a model continued at another batch is not what it saw."""
+def _images_seen(folder: Path, steps: int, ckpt: dict | None) -> tuple[int, float] | None:
+    """(images seen, epochs) for the step the run's files end at: from a shipped model's card.json
+    (scripts/ship_model.py), else from the checkpoint, which counts them; None for a file from
+    before draw-gui counted images. The metrics' epoch column counts epochs at the batch size each
+    run had, which for a model continued at another batch size is not what it saw."""
     try:
         training = json.loads((folder / "card.json").read_text())["training"]
         if int(training["steps"]) == steps:
             return int(training["images_seen"]), float(training["epochs"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    if ckpt is not None and int(ckpt.get("step", -1)) == steps:
+        from core.checkpoint import epochs_seen
+        epochs = epochs_seen(ckpt)
+        if epochs is not None:
+            return int(ckpt["images_seen"]), epochs
     return None
 
 

@@ -86,6 +86,9 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, train_config)
         self.noise = torch.Generator(device=self.device).manual_seed(train_config.seed)
         self.step = 0
+        # Training images seen before this run's step 0 counted at its batch size: a model continued
+        # at another batch size saw more (or fewer) images per step before (images_seen).
+        self.images_before = 0
         self.warmup_from = None  # the step a restart without optimizer state ramps the lr up from
         self.history = History()
         self.elapsed_s = 0.0
@@ -158,6 +161,12 @@ class Trainer:
     @property
     def epoch(self) -> int:
         return self.step // self.steps_per_epoch
+
+    @property
+    def images_seen(self) -> int:
+        """Training images the model has learnt from, over every run it was continued in; the
+        epoch counter counts steps at this run's batch size, so it alone cannot tell."""
+        return self.images_before + self.step * self.batches.batch_size
 
     def _next_ready(self) -> bool:
         """Block while paused, serving call_soon(); True when a step may run, False on stop."""
@@ -314,6 +323,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "epoch": self.epoch,
+            "images_seen": self.images_seen,
+            "train_images": self.batches.train.shape[0],   # images_seen / train_images: epochs seen
             "elapsed_s": self.elapsed_s,
             "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in self.history.columns.items()},
             "evals": list(self.history.evals),
@@ -324,6 +335,10 @@ class Trainer:
     def _restore(self, ckpt: dict):
         self.model.load_state_dict(ckpt["model"])
         self.step = int(ckpt.get("step", 0))
+        # A file from before draw-gui counted images: its steps at its own batch size.
+        seen = ckpt.get("images_seen", self.step * int((ckpt.get("train_config") or {}).get(
+            "batch_size", self.batches.batch_size)))
+        self.images_before = int(seen) - self.step * self.batches.batch_size
         if "optimizer" in ckpt and ckpt.get("train_config", {}).get("optimizer") == self.config.optimizer:
             self.optimizer.load_state_dict(ckpt["optimizer"])
             problem = optimizer_problem(self.optimizer)

@@ -93,8 +93,8 @@ def main(argv=None) -> int:
     p.add_argument("--paper-nll", type=float, default=None, help="the paper's figure for this model (Table 2)")
     p.add_argument("--trained-on", default=None, help="hardware it was trained on (default: this machine)")
     p.add_argument("--images-seen", type=int, default=None,
-                   help="training images seen in all, for a model whose batch size changed as it trained "
-                        "(continued at another batch size); default: steps x its batch size")
+                   help="training images seen in all, for a model continued at another batch size from a file "
+                        "that does not count them; default: the checkpoint's count, else steps x its batch size")
     args = p.parse_args(argv)
 
     import torch
@@ -112,6 +112,14 @@ def main(argv=None) -> int:
         (out / old).unlink(missing_ok=True)
     weights = out / "checkpoint.pt"
     shipped = weights_only(ckpt)
+    train = ckpt.get("train_config") or {}
+    data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
+    step = int(ckpt.get("step", 0))
+    # Counted by the training loop where the checkpoint is recent enough to hold the count
+    images_seen = (args.images_seen if args.images_seen is not None else int(ckpt["images_seen"]) if "images_seen" in ckpt
+                   else step * int(train.get("batch_size", 0)))
+    # The shipped file counts them too: a run continued from it goes on counting from there
+    shipped.update(images_seen=images_seen, train_images=int(data.train.shape[0]))
     save_checkpoint(weights, shipped)
 
     # Both evaluations of the shipped file at once (they share nothing but the device).
@@ -145,10 +153,6 @@ def main(argv=None) -> int:
     if recorded.is_file():
         ship_history(recorded, out, shipped, model)
 
-    train = ckpt.get("train_config") or {}
-    data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
-    step = int(ckpt.get("step", 0))
-    images_seen = args.images_seen if args.images_seen is not None else step * int(train.get("batch_size", 0))
     card = {
         "name": args.name,
         "title": args.title,

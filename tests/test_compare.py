@@ -271,3 +271,16 @@ def test_a_shipped_model_continued_at_another_batch_counts_the_images_it_saw(cap
     assert main(["compare", "mnist", "--table"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("mnist "))
     assert row.split()[1:3] == [f"{card['steps']:,}", f"{card['epochs']:g}"]
+
+
+def test_a_run_continued_at_another_batch_counts_the_images_its_checkpoint_saw(tmp_path, mnist_dir, capsys):
+    """A user's own run, continued at another batch size: the checkpoint counts the images (here
+    40 steps, the first 10 of them at batch 128: 10 x 128 + 30 x 8 = 1,520 of 60,000 training
+    images), and the table says those epochs and images/s, not 40 steps x 8 images."""
+    folder = _make_run(tmp_path / "continued", NONE, 40, 0.0, mnist_dir, snapshot=False)
+    ckpt = torch.load(folder / "checkpoint.pt", weights_only=True)
+    RunFolder(folder).save_checkpoint({**ckpt, "images_seen": 1520, "train_images": 60000})
+    assert main(["compare", str(folder), "--table"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[:3] == ["continued", "40", f"{1520 / 60000:g}"]
+    assert row[7] == "152"                                     # 1,520 images in 10 s

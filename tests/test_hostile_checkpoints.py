@@ -44,6 +44,8 @@ def _edit(ckpt: dict, case: str) -> dict:
         mc["attention"] = 7
     elif case == "step abc":
         c["step"] = "abc"
+    elif case == "images seen -5":
+        c["images_seen"] = -5
     elif case == "history garbage":
         c["history"] = "garbage"
     elif case == "evals garbage":
@@ -61,7 +63,7 @@ def _edit(ckpt: dict, case: str) -> dict:
 
 
 CASES = ["glimpses 10**7", "image 100000x100000", "enc_size 10**6", "z_size 8.5", "attention 7", "step abc",
-         "history garbage", "evals garbage", "version '1'", "weight shape", "weight missing",
+         "images seen -5", "history garbage", "evals garbage", "version '1'", "weight shape", "weight missing",
          "train settings garbage", "truncated 10,000 bytes", "2 bytes PK"]
 
 

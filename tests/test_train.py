@@ -418,11 +418,38 @@ def test_continuing_from_weights_only_ramps_the_learning_rate_up(small_data):
     assert lrs["weights"] == pytest.approx([1e-3 * k / RESTART_WARMUP_STEPS for k in (1, 2, 3)])
 
 
+def test_images_seen_are_counted_across_runs_at_different_batch_sizes(small_data, tmp_path):
+    """A model continued at another batch size: the epoch counter counts this run's steps at its
+    batch, while the checkpoint counts every image the model learnt from, in every run."""
+    from core.checkpoint import epochs_seen, weights_only
+    first = make_trainer(small_data, max_steps=6)                 # 6 steps of 32 images
+    first.run()
+    ckpt = load_checkpoint(save_checkpoint(tmp_path / "first.pt", first.checkpoint()))
+    assert (ckpt["images_seen"], ckpt["train_images"]) == (192, 256) and epochs_seen(ckpt) == 0.75
+    cfg = TrainConfig(batch_size=8, device="cpu", max_steps=10)   # then 4 steps of 8
+    more = Trainer(SMALL, cfg, Batches(small_data, 8), checkpoint=weights_only(ckpt))
+    more.run()
+    assert more.step == 10 and more.epoch == 0                     # 10 steps of 8: 80 of 256 images
+    assert more.images_seen == 192 + 4 * 8 and epochs_seen(more.checkpoint()) == 224 / 256
+
+
+def test_a_file_from_before_images_were_counted_counts_its_steps_at_its_batch(small_data):
+    first = make_trainer(small_data, max_steps=3)
+    first.run()
+    old = {k: v for k, v in first.checkpoint().items() if k not in ("images_seen", "train_images")}
+    from core.checkpoint import epochs_seen
+    assert epochs_seen(old) is None
+    more = Trainer(SMALL, TrainConfig(batch_size=16, device="cpu", max_steps=5), Batches(small_data, 16), checkpoint=old)
+    more.run()
+    assert more.images_seen == 3 * 32 + 2 * 16
+
+
 def test_weights_only_keeps_what_a_shipped_model_needs_and_thins_the_history(small_data):
     from core.checkpoint import weights_only
     t = make_trainer(small_data, max_steps=7)
     t.run()
     kept = weights_only(t.checkpoint(), max_history_rows=3)
     assert "optimizer" not in kept and "noise_rng" not in kept and kept["step"] == 7
+    assert kept["images_seen"] == 7 * 32 and kept["train_images"] == 256
     assert kept["history"]["step"].tolist() == [1.0, 4.0, 7.0]       # the last step is always kept
     assert kept["data_settings"]["data_dir"] is None

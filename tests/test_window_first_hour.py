@@ -214,3 +214,23 @@ def test_opening_a_model_after_a_sample_run_replaces_every_field_and_quits_witho
     assert not w.epoch_bar.isVisible() and not w.load_bar.isVisible()
     w.close()
     assert w.dialogs == []                                  # nothing unsaved: the sample run is in its folder
+
+
+def test_a_model_continued_at_another_batch_size_shows_the_epochs_of_images_it_saw(qtbot, window, good,  # noqa: F811
+                                                                                  tmp_path):
+    """2 steps of 16 images, then 4 of 2,000 on the 10,000-digit sample: 8,032 images, 0.8 epochs.
+    The epoch counter of the last run (6 steps at 5 per epoch) would say 1."""
+    from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.config import TrainConfig
+    from core.data import Batches
+    from core.loop import Trainer
+    from draw_gui.resources import embedded_mnist
+    from tests.test_hostile_checkpoints import TINY
+    more = Trainer(TINY, TrainConfig(batch_size=2000, max_steps=6, device="cpu"), Batches(embedded_mnist(), 2000),
+                   checkpoint=load_checkpoint(good))
+    more.run()
+    path = save_checkpoint(tmp_path / "continued.pt", more.checkpoint())
+    assert more.epoch == 1 and more.images_seen == 2 * 16 + 4 * 2000
+    window.view_checkpoint(str(path))
+    qtbot.waitUntil(lambda: window.run_info is not None and window.shown.path == str(path), timeout=30000)
+    assert window.step_label.text() == "step 6 · 0.8 epochs"

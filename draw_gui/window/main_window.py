@@ -781,10 +781,13 @@ class MainWindow(QMainWindow):
         if info.view_only:
             best = best_eval(info.evals)
             self.device_label.setText("shown read-only")
-            # A shipped model's card counts epochs from the images it saw; the checkpoint's counter
-            # does not, where it went on at another batch size (the shipped mnist: 31 against 82.92)
+            # Epochs of images seen (a shipped model's card, else the checkpoint's count): the
+            # epoch counter counts steps at the last run's batch size, which for a model continued
+            # at another batch size is not what it saw (the shipped mnist: 31 against 82.92)
             card = load.shown.shipped.card.get("training", {}) if load.shown.shipped is not None else {}
-            epochs = f"{card['epochs']:,g}" if "epochs" in card else f"{info.epoch:,}" if info.epoch else ""
+            seen = card.get("epochs", info.epochs_seen)
+            epochs = f"{seen:,.2f}".rstrip("0").rstrip(".") if seen is not None else \
+                f"{info.epoch:,}" if info.epoch else ""
             self.step_label.setText(f"step {info.step:,}" + (f" · {epochs} epochs" if epochs else ""))
             self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
             self.set_state(RunState.IDLE)  # nothing trains: Start and Continue training are offered

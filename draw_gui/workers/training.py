@@ -86,6 +86,9 @@ class RunInfo:
     token: int = 0                # RunSetup.token of the request this answers
     view_only: bool = False       # a model shown read-only: nothing trains
     epoch: int = 0                # epochs the model was trained for (a checkpoint's "epoch")
+    # The epochs of images it learnt from over every run it went through, at any batch sizes
+    # (core.checkpoint.epochs_seen); None for a file from before draw-gui counted them.
+    epochs_seen: float | None = None
     trained_batch: int = 0        # continue_training: the batch size the checkpoint was trained at
     run_folder: str | None = None  # where the run autosaves (made when the first step has trained)
 
@@ -379,7 +382,7 @@ class TrainingWorker(BackgroundWorker):
     def _setup_view(self, setup: RunSetup, stage: Callable[[str], None]) -> bool:
         """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
         import torch
-        from core.checkpoint import checkpoint_configs, data_settings, load_model
+        from core.checkpoint import checkpoint_configs, data_settings, epochs_seen, load_model
         from core.data import Batches, DataUnavailable, load_dataset
         from core.train import default_threads
         from draw_gui.resources import MNIST_SETS, embedded_mnist, embedded_stand_in
@@ -417,7 +420,7 @@ class TrainingWorker(BackgroundWorker):
             model=model_cfg, train=train_cfg, dataset=dataset, source=f"test examples: {data.source}",
             device="cpu", threads=torch.get_num_threads(), step=step, total_steps=step, steps_per_epoch=0,
             history=history, evals=[dict(e) for e in ckpt.get("evals") or []], token=setup.token,
-            view_only=True, epoch=int(ckpt.get("epoch", 0))))
+            view_only=True, epoch=int(ckpt.get("epoch", 0)), epochs_seen=epochs_seen(ckpt)))
         self._emit_snapshot(force=True)
         return True
 
