@@ -256,9 +256,9 @@ def test_the_empty_compare_plot_shows_no_empty_legend(qtbot):
 
 
 def test_a_shipped_model_continued_at_another_batch_counts_the_images_it_saw(capsys):
-    """The shipped mnist went on at batch 128 after 3,480 steps at 1,024: its metrics count 31
-    epochs at the batch each part had, its card 82.92 from the images it saw. The table says what
-    the card says, and images/s is those images over its training time."""
+    """The shipped mnist went on at batch 128 after 3,480 steps at 1,024: its metrics count epochs
+    at the batch each part had, its card from the images it saw. The table says what the card
+    says, and images/s is those images over its training time."""
     from draw_gui.models.shipped import shipped_model
     for name in ("mnist", "mnist-noattention"):
         model = shipped_model(name)

@@ -783,7 +783,7 @@ class MainWindow(QMainWindow):
             self.device_label.setText("shown read-only")
             # Epochs of images seen (a shipped model's card, else the checkpoint's count): the
             # epoch counter counts steps at the last run's batch size, which for a model continued
-            # at another batch size is not what it saw (the shipped mnist: 31 against 82.92)
+            # at another batch size is not what it saw (the shipped mnist went on at batch 128 after 1,024)
             card = load.shown.shipped.card.get("training", {}) if load.shown.shipped is not None else {}
             seen = card.get("epochs", info.epochs_seen)
             epochs = f"{seen:,.2f}".rstrip("0").rstrip(".") if seen is not None else \
