@@ -335,10 +335,7 @@ class Trainer:
     def _restore(self, ckpt: dict):
         self.model.load_state_dict(ckpt["model"])
         self.step = int(ckpt.get("step", 0))
-        # A file from before draw-gui counted images: its steps at its own batch size.
-        seen = ckpt.get("images_seen", self.step * int((ckpt.get("train_config") or {}).get(
-            "batch_size", self.batches.batch_size)))
-        self.images_before = int(seen) - self.step * self.batches.batch_size
+        self.images_before = counted_images(ckpt, self.batches.batch_size) - self.step * self.batches.batch_size
         if "optimizer" in ckpt and ckpt.get("train_config", {}).get("optimizer") == self.config.optimizer:
             self.optimizer.load_state_dict(ckpt["optimizer"])
             problem = optimizer_problem(self.optimizer)
@@ -395,6 +392,16 @@ def optimizer_problem(optimizer) -> str | None:
                 if v.dim() != 0 and v.shape != p.shape:
                     return f"has a '{name}' of shape {list(v.shape)} for a weight of shape {list(p.shape)}"
     return None
+
+
+def counted_images(ckpt: dict, batch_size: int | None = None) -> int:
+    """The training images the checkpoint's model learnt from, over every run it was continued in.
+    A file from before draw-gui counted them: its steps at its own batch size (batch_size where it
+    names none), which is wrong only for a model that was continued at another batch size."""
+    if "images_seen" in ckpt:
+        return int(ckpt["images_seen"])
+    batch = (ckpt.get("train_config") or {}).get("batch_size", batch_size or 0)
+    return int(ckpt.get("step", 0)) * int(batch)
 
 
 def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> float:

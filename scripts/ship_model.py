@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     from core.data import load_dataset
     from core.files import atomic_path
 
-    from core.loop import HISTORY_KEYS, History
+    from core.loop import HISTORY_KEYS, History, counted_images
     from core.runfolder import RunFolder
 
     ckpt = load_checkpoint(args.checkpoint)
@@ -115,11 +115,9 @@ def main(argv=None) -> int:
     train = ckpt.get("train_config") or {}
     data = load_dataset(ckpt.get("dataset", "mnist"), data_dir=args.data_dir, download=False)
     step = int(ckpt.get("step", 0))
-    # Counted by the training loop where the checkpoint is recent enough to hold the count
-    images_seen = (args.images_seen if args.images_seen is not None else int(ckpt["images_seen"]) if "images_seen" in ckpt
-                   else step * int(train.get("batch_size", 0)))
+    seen = args.images_seen if args.images_seen is not None else counted_images(ckpt)
     # The shipped file counts them too: a run continued from it goes on counting from there
-    shipped.update(images_seen=images_seen, train_images=int(data.train.shape[0]))
+    shipped.update(images_seen=seen, train_images=int(data.train.shape[0]))
     save_checkpoint(weights, shipped)
 
     # Both evaluations of the shipped file at once (they share nothing but the device).
@@ -163,8 +161,8 @@ def main(argv=None) -> int:
         "training": {
             "command": args.command,
             "steps": step,
-            "epochs": round(images_seen / data.train.shape[0], 2),
-            "images_seen": images_seen,
+            "epochs": round(seen / data.train.shape[0], 2),
+            "images_seen": seen,
             "batch_size": train.get("batch_size"),
             "lr": train.get("lr"),
             "lr_decay": train.get("lr_decay"),

@@ -786,8 +786,7 @@ class MainWindow(QMainWindow):
             # at another batch size is not what it saw (the shipped mnist went on at batch 128 after 1,024)
             card = load.shown.shipped.card.get("training", {}) if load.shown.shipped is not None else {}
             seen = card.get("epochs", info.epochs_seen)
-            epochs = f"{seen:,.2f}".rstrip("0").rstrip(".") if seen is not None else \
-                f"{info.epoch:,}" if info.epoch else ""
+            epochs = f"{round(seen, 2):,g}" if seen is not None else f"{info.epoch:,}" if info.epoch else ""
             self.step_label.setText(f"step {info.step:,}" + (f" · {epochs} epochs" if epochs else ""))
             self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
             self.set_state(RunState.IDLE)  # nothing trains: Start and Continue training are offered
