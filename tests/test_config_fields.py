@@ -240,7 +240,9 @@ TODAYS_ROWS = ["preset", "dataset", "data folder", "attention", "read N", "write
 def test_the_panel_rows_keep_their_order(panel):
     from PySide6.QtWidgets import QFormLayout
     form = panel.layout()
-    labels = [form.itemAt(i, QFormLayout.ItemRole.LabelRole).widget().text() for i in range(form.rowCount() - 1)]
+    # rows with a label; below them span the error line and the note on a model shown read-only
+    labels = [item.widget().text() for i in range(form.rowCount())
+              if (item := form.itemAt(i, QFormLayout.ItemRole.LabelRole)) is not None]
     # a field declared later with a label may add a row at the end of its group
     assert [label for label in labels if label in TODAYS_ROWS] == TODAYS_ROWS
     assert labels[:9] == TODAYS_ROWS[:9] and labels[-1] == "image size"
@@ -272,3 +274,32 @@ def test_fields_without_a_declaration_are_only_the_known_ones():
     bare = {(cls.__name__, f.name) for cls in CONFIGS for f in fields(cls) if "setting" not in f.metadata}
     assert bare == {("DrawConfig", "image_shape"), ("DrawConfig", "learn_init_canvas"),
                     ("DrawConfig", "learn_init_state"), ("TrainConfig", "momentum")}
+
+
+def test_the_panel_names_where_it_differs_from_a_model_shown_and_takes_its_model(panel):
+    """A model shown read-only, trained on an image folder at 48 pixels with a rotating spatial
+    transformer: every row that is not its value is named; the button fills in the model's rows."""
+    panel.show_configs(DrawConfig(), TrainConfig(lr=3e-4, batch_size=16), "mnist")
+    model = DrawConfig(image_shape=(3, 48, 48), glimpses=12, enc_size=48, dec_size=48, z_size=7,
+                       attention="spatial", read_size=3, write_size=4, spatial_rotation=True)
+    panel.show_model("run faces", model, "folder")
+    assert not panel.shown_note.isHidden() and "run faces" in panel.shown_note.text()
+    assert panel.shown_differences() == ["dataset", "attention", "read N", "write N", "glimpses T", "latent z",
+                                         "LSTM units", "image size"]
+    panel.use_shown_button.click()
+    assert panel.shown_differences() == [] and panel.use_shown_button.isHidden()
+    v = panel.values()
+    assert (v["dataset"], v["image_size"], v["lr"], v["batch_size"]) == ("folder", 48, "0.0003", 16)
+    assert panel.image_shape() == (3, 48, 48)
+    # without attention, read and write N do not matter: they are not named
+    panel.show_model("plain", DrawConfig(attention="none", read_size=9, write_size=9), "mnist")
+    panel.set_values({**panel.values(), "dataset": "mnist", "attention": "none", "spatial_rotation": False,
+                      "glimpses": 64, "z_size": 100, "hidden": 256})
+    assert panel.shown_differences() == []
+    # locked while a run loads or trains: Start and Continue are off, so the note is hidden
+    panel.set_locked(True)
+    assert panel.shown_note.isHidden()
+    panel.set_locked(False)
+    assert not panel.shown_note.isHidden()
+    panel.show_model(None)
+    assert panel.shown_note.isHidden() and panel.shown_note.text() == ""

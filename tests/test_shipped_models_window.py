@@ -186,6 +186,48 @@ def test_the_chooser_switches_every_view_to_another_shipped_model_and_back(qtbot
     assert w.model_chooser.currentData() == ("shipped", "mnist") and w.dialogs == []
 
 
+MODEL_FIELDS = ("attention", "spatial_rotation", "read_size", "write_size", "glimpses", "z_size", "enc_size",
+                "dec_size")
+
+
+def test_the_run_panel_says_where_its_settings_differ_from_the_model_shown(qtbot, make_window):
+    """The Run panel keeps the user's settings beside a model shown read-only (they are Start's),
+    says so, names the rows that are not the shown model's, and fills them in on request."""
+    w = make_window(lr="0.0005", batch_size=32)        # the user's own training settings
+    panel = w.config_panel
+    showing(qtbot, w, "mnist")
+    # A fresh panel says MNIST; the shipped model was trained on the stochastically binarized one
+    assert panel.shown_note.isVisible() and "mnist (shipped)" in panel.shown_note.text()
+    assert "differs from these settings in: dataset." in panel.shown_note.text()
+    assert panel.shown_differences() == ["dataset"] and panel.use_shown_button.isVisible()
+    panel.use_shown_button.click()
+    v = panel.values()
+    assert v["dataset"] == "binarized-mnist"
+    assert (v["lr"], v["batch_size"]) == ("0.0005", 32)   # the training rows stay the user's
+    assert panel.shown_differences() == [] and not panel.use_shown_button.isVisible()
+    assert "are the ones these settings describe" in panel.shown_note.text()
+
+    choose(w, "shipped", "mnist-noattention")
+    showing(qtbot, w, "mnist-noattention")
+    assert panel.shown_differences() == ["attention"] and "in: attention." in panel.shown_note.text()
+    panel.use_shown_button.click()
+    model, train = panel.configs()     # what Start would train: the model shown, the user's rate
+    assert {f: getattr(model, f) for f in MODEL_FIELDS} == {f: getattr(w.run_info.model, f) for f in MODEL_FIELDS}
+    assert train.lr == 0.0005 and panel.values()["dataset"] == w.run_info.dataset
+    panel.fields["glimpses"].setValue(8)                  # edited afterwards: named again
+    assert panel.shown_differences() == ["glimpses T"] and panel.use_shown_button.isVisible()
+
+    # A new model of the user's: the note goes (the panel shows that run's own settings)
+    panel.set_values({**panel.values(), **SMALL, "dataset": "mnist"})
+    w.start_button.click()
+    assert not panel.shown_note.isVisible()               # locked while it loads
+    qtbot.waitUntil(lambda: w.state == "running" and not w.run_info.view_only, timeout=30000)
+    w.stop()
+    qtbot.waitUntil(lambda: panel.fields["lr"].isEnabled(), timeout=10000)   # unlocked
+    assert not panel.shown_note.isVisible() and not panel.use_shown_button.isVisible()
+    assert panel.shown_note.text() == ""
+
+
 def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_file(
         qtbot, make_window, mnist_dir, tmp_path, monkeypatch):
     shipped = shipped_model("mnist")

@@ -102,6 +102,7 @@ class FollowMode(QObject):
         w = self.window
         w.loss_plot.clear()
         w.glimpse_view.set_trace(None)
+        w.config_panel.show_model(None)   # the panel shows the followed run's settings, locked
         # Refresh (button, F5) re-reads the folder instead of asking the idle local worker.
         w.set_glimpse_refresh(self.follower.poll_now)
         self.show_status()   # with a banner that says why Start is disabled and how to get it back

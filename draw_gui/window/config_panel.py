@@ -5,6 +5,7 @@ opens fast), marks the field at fault with the reason, and says whether Start ma
 """
 from __future__ import annotations
 
+import html
 import math
 import os
 
@@ -61,6 +62,15 @@ def spin_range(low, high) -> tuple[int, int]:
 
 def _text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _model_values(model: DrawConfig, dataset: str) -> dict:
+    """The dataset and model rows' values for `model` trained on `dataset`."""
+    v = {name: getattr(model, name) for name in shown_fields(DrawConfig)}
+    v.update(dataset=dataset, spatial_rotation=model.spatial_rotation, hidden=model.enc_size)
+    if dataset == "folder":
+        v["image_size"] = model.image_shape[1]
+    return v
 
 
 class ConfigPanel(QWidget):
@@ -131,6 +141,21 @@ class ConfigPanel(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #e05050;")
         form.addRow(self.error_label)
+        # A model shown read-only (a shipped model, a finished run): what these settings do to it,
+        # whether its model is the one they describe, and a button that makes it so.
+        self._shown: tuple[str, DrawConfig, str] | None = None   # (name, model, dataset)
+        self._locked = False
+        self.shown_note = QLabel()
+        self.shown_note.setWordWrap(True)
+        self.shown_note.setTextFormat(Qt.TextFormat.RichText)
+        self.shown_note.setAccessibleName("the model shown and these settings")
+        self.use_shown_button = QPushButton("Use its model's settings")
+        self.use_shown_button.setToolTip("fill in the dataset and the model's rows (attention, read and write N, "
+                                         "glimpses T, latent z, LSTM units) with those of the model shown, so "
+                                         "that Start trains a new model like it; the training rows stay as they are")
+        self.use_shown_button.clicked.connect(self.use_shown_model)
+        form.addRow(self.shown_note)
+        form.addRow(self.use_shown_button)
         self.set_values({})
         self.preset.currentIndexChanged.connect(self._on_preset)
         self.dataset.currentIndexChanged.connect(self._on_change)
@@ -224,13 +249,63 @@ class ConfigPanel(QWidget):
     def show_configs(self, model, train, dataset: str, data_dir: str | None = None,
                      image_size: int | None = None) -> None:
         """Show the settings of a run (an opened checkpoint, the command line's --display)."""
-        v = {name: getattr(config, name) for config in (model, train) for name in shown_fields(type(config))}
-        v.update(dataset=dataset, spatial_rotation=model.spatial_rotation, hidden=model.enc_size)
+        v = {**{name: getattr(train, name) for name in shown_fields(type(train))}, **_model_values(model, dataset)}
         if data_dir is not None:
             v["data_dir"] = data_dir
         if image_size:
             v["image_size"] = image_size
         self.set_values({**self.values(), **v})
+
+    # ---- the model shown read-only ------------------------------------------------------------
+    def show_model(self, name: str | None, model: DrawConfig | None = None, dataset: str = "") -> None:
+        """Say what Start and Continue training do beside a model shown read-only (`name`, its
+        `model` and `dataset`), and where these settings differ from it; None: no such model."""
+        self._shown = (name, model, dataset) if name is not None and model is not None else None
+        self._show_note()
+
+    def shown_differences(self) -> list[str]:
+        """The labels of the rows whose values are not the shown model's (dataset and model rows)."""
+        if self._shown is None:
+            return []
+        _, model, dataset = self._shown
+        v = self.values()
+
+        def attention(kind, rotation):
+            return f"{kind}+rotation" if kind == "spatial" and rotation else kind
+
+        checks = [("dataset", v["dataset"], dataset),
+                  ("attention", attention(v["attention"], v["spatial_rotation"]),
+                   attention(model.attention, model.spatial_rotation))]
+        if model.attention != "none":   # a model without attention reads and writes whole images
+            checks += [(n, v[n], getattr(model, n)) for n in ("read_size", "write_size")]
+        checks += [("glimpses", v["glimpses"], model.glimpses), ("z_size", v["z_size"], model.z_size),
+                   ("hidden", v["hidden"], model.enc_size)]
+        if dataset == "folder":
+            checks.append(("image_size", v["image_size"], model.image_shape[1]))
+        return [self.labels[n].text() for n, mine, its in checks if mine != its]
+
+    def use_shown_model(self) -> None:
+        """The dataset and model rows take the shown model's values; the training rows stay."""
+        if self._shown is not None:
+            _, model, dataset = self._shown
+            self.set_values({**self.values(), **_model_values(model, dataset)})
+
+    def _show_note(self) -> None:
+        differences = self.shown_differences()
+        visible = self._shown is not None and not self._locked
+        self.shown_note.setVisible(visible)
+        self.use_shown_button.setVisible(visible and bool(differences))
+        if self._shown is None:
+            self.shown_note.setText("")
+            return
+        text = (f"<b>{html.escape(self._shown[0])}</b> is shown read-only. <b>Start</b> trains a new model with "
+                "these settings; <b>Continue training</b> trains it further and takes only the batch size, "
+                "epochs, device and data folder from here.<br>")
+        if differences:
+            text += f"Its model differs from these settings in: {html.escape(', '.join(differences))}."
+        else:
+            text += "Its dataset and model are the ones these settings describe."
+        self.shown_note.setText(text)
 
     def image_shape(self) -> tuple[int, int, int]:
         for _, key, shape in DATASETS:
@@ -284,7 +359,10 @@ class ConfigPanel(QWidget):
         return self._errors.get(name)
 
     def set_locked(self, locked: bool) -> None:
-        """While a run is live its settings cannot change under it."""
+        """While a run is live its settings cannot change under it (and Start and Continue are off,
+        so the note on the model shown is hidden)."""
+        self._locked = locked
+        self._show_note()
         for w in self.fields.values():
             w.setEnabled(not locked)
         if not locked:
@@ -311,6 +389,7 @@ class ConfigPanel(QWidget):
     def _on_change(self, *_):
         self._show_preset()
         self._show_image_size()
+        self._show_note()
         self._validate()
         self.changed.emit()
 

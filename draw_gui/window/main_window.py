@@ -761,6 +761,9 @@ class MainWindow(QMainWindow):
             self._fill_recent()
         if load.kind in ("start", "open", "display"):
             self.config_panel.show_configs(info.model, info.train, info.dataset)
+        # A model shown read-only keeps the user's settings in the Run panel (they are Start's):
+        # the panel says so, and where they differ from the model shown.
+        self.config_panel.show_model(load.shown.name if info.view_only else None, info.model, info.dataset)
         m = info.model
         parts = [load.shown.name, info.dataset, attention_text(m), f"T {m.glimpses}"]
         if info.view_only:
