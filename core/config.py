@@ -323,6 +323,10 @@ class TrainConfig:
         choices=PRECISIONS, cli=("--precision",),
         help="bf16 autocasts the forward pass (GPUs; the loss stays float32); default fp32")
 
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of (0-based) epoch `epoch`: lr · lr_decay^epoch."""
+        return self.lr * self.lr_decay ** epoch
+
     def validate(self) -> TrainConfig:
         _check_declared(self, spaced=True)
         if not isinstance(self.device, str):

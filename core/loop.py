@@ -208,7 +208,7 @@ class Trainer:
                 self.elapsed_s = time.perf_counter() - started
                 return "stopped"
             epoch, index = divmod(self.step, self.steps_per_epoch)
-            lr = cfg.lr * cfg.lr_decay ** epoch
+            lr = cfg.lr_at(epoch)
             if self.warmup_from is not None:
                 lr *= min(1.0, (self.step - self.warmup_from + 1) / RESTART_WARMUP_STEPS)
             for group in self.optimizer.param_groups:
@@ -411,10 +411,13 @@ def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> fl
     The schedule counts epochs in steps, so at another batch size the same step is another epoch;
     taken as it was, a model trained at batch 1024 and continued at 64 would jump back to the
     rate of its third epoch (shipped mnist: 0.0018 instead of the 0.0002 it ended with)."""
+    return saved_train.lr_at(last_epoch(ckpt)) / saved_train.lr_decay ** (step // steps_per_epoch)
+
+
+def last_epoch(ckpt: dict) -> int:
+    """The (0-based) epoch of the checkpoint's last step, as its schedule counted it: the history's
+    last, else one before its epoch counter (a file without history)."""
     epochs = (ckpt.get("history") or {}).get("epoch")
     if epochs is not None and len(epochs):
-        last_epoch = int(epochs[-1])
-    else:
-        last_epoch = max(int(ckpt.get("epoch", 0)) - 1, 0)
-    decay = saved_train.lr_decay
-    return saved_train.lr * decay ** last_epoch / decay ** (step // steps_per_epoch)
+        return int(epochs[-1])
+    return max(int(ckpt.get("epoch", 0)) - 1, 0)

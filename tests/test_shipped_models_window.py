@@ -26,6 +26,13 @@ def checkpoint(name: str) -> dict:
     return torch.load(shipped_model(name).checkpoint, weights_only=True)
 
 
+def last_rate(name: str) -> float:
+    """The learning rate of the shipped model's last step: its schedule at its history's last epoch."""
+    ckpt = checkpoint(name)
+    train = ckpt["train_config"]
+    return train["lr"] * train["lr_decay"] ** int(ckpt["history"]["epoch"][-1])
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, monkeypatch):
     """A first-time user's window: fresh settings, no data folder configured, DRAW_GUI_DATA an
@@ -260,6 +267,7 @@ def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_fi
     qtbot.waitUntil(lambda: w.dialogs[-1][0] == "Could not save", timeout=10000)
     w.about_model_action.trigger()
     assert "Continued from mnist (shipped)" in w.dialogs[-1][1]
+    assert f"learning rate {last_rate('mnist'):.3g} now" in w.dialogs[-1][1]   # where its schedule left off
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
     assert shipped.checkpoint.read_bytes() == original
@@ -303,6 +311,9 @@ def test_about_this_model_shows_the_model_card(qtbot, make_window):
                    "10,000 test images", "k = 100"):
         assert figure in text, figure
     assert "draw-gui train --dataset binarized-mnist" in text
+    # the rate its last step trained at, not the schedule's base (the card's lr, 0.00965)
+    assert f"{last_rate('mnist'):.3g} at its last step, × {t['lr_decay']:g} per epoch" in text
+    assert 1e-5 < last_rate("mnist") < 1e-4
 
 
 def test_a_failed_load_leaves_the_model_shown_unchanged(qtbot, make_window, tmp_path):

@@ -56,6 +56,16 @@ def _rows(rows) -> str:
         for k, v in rows if v not in (None, "")) + "</table>"
 
 
+def _rate(info) -> str:
+    """'learning rate 0.0001 (× 0.87 per epoch)': the rate in effect, not its schedule's base."""
+    tr = info.train
+    now = info.last_lr if info.last_lr is not None else tr.lr
+    text = f"learning rate {now:.3g}"
+    if tr.lr_decay != 1:
+        text += f" {'at its last step' if info.view_only else 'now'}, × {tr.lr_decay:g} per epoch"
+    return text
+
+
 def _code(text: str) -> str:
     return f"<code>{_e(text)}</code>"
 
@@ -87,6 +97,7 @@ def _card_html(shown: ShownModel, info) -> str:
         ("steps", f"{t['steps']:,}" if "steps" in t else None),
         ("images seen", f"{t['images_seen']:,}" if "images_seen" in t else None),
         ("batch size", f"{t['batch_size']:,}" if "batch_size" in t else None),
+        ("learning rate", _e(_rate(info).removeprefix("learning rate ")) if info is not None else None),
         ("wall time", format_duration(t["wall_time_s"]) if "wall_time_s" in t else None),
         ("hardware", _e(t.get("hardware", ""))),
         ("torch", _e(t.get("torch", ""))),
@@ -128,9 +139,7 @@ def _checkpoint_html(shown: ShownModel, info) -> str:
         ("epochs", f"{info.epoch:,}" if info.epoch else None),
         ("best test NLL bound", f"<b>{best['nll_bound']:.2f} nats</b> at step {int(best['step']):,}" if best
          else "not evaluated yet (training evaluates after every epoch)"),
-        ("training", _e(f"{tr.optimizer}, learning rate {tr.lr:g}"
-                                 + (f" × {tr.lr_decay:g} per epoch" if tr.lr_decay != 1 else "")
-                                 + f", batch size {tr.batch_size:,}")),
+        ("training", _e(f"{tr.optimizer}, {_rate(info)}, batch size {tr.batch_size:,}")),
         ("training time", format_duration(float(seconds[-1])) if seconds is not None and len(seconds) else None),
         ("loss history", f"{len(steps):,} steps recorded" if steps is not None and len(steps) else None),
     ]

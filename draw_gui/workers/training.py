@@ -90,6 +90,9 @@ class RunInfo:
     # (core.checkpoint.epochs_seen); None for a file from before draw-gui counted them.
     epochs_seen: float | None = None
     trained_batch: int = 0        # continue_training: the batch size the checkpoint was trained at
+    # The learning rate of its next step (a model shown read-only: of its last), the schedule's
+    # lr · lr_decay^epoch: for a continued model train.lr is only the base its schedule counts from
+    last_lr: float | None = None
     run_folder: str | None = None  # where the run autosaves (made when the first step has trained)
 
 
@@ -357,7 +360,8 @@ class TrainingWorker(BackgroundWorker):
             steps_per_epoch=trainer.steps_per_epoch,
             history={k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
             evals=list(trainer.history.evals), sample_data=run.stand_in_data, token=setup.token,
-            epoch=trainer.epoch, trained_batch=run.trained_batch, run_folder=str(folder)))
+            epoch=trainer.epoch, trained_batch=run.trained_batch, run_folder=str(folder),
+            last_lr=run.train.lr_at(trainer.epoch)))
         self._emit_snapshot(force=True)
         self._start_background_compile(run)
         return True
@@ -383,6 +387,7 @@ class TrainingWorker(BackgroundWorker):
         """A checkpoint's model shown read-only: the model and 8 test examples, nothing to train."""
         import torch
         from core.checkpoint import checkpoint_configs, data_settings, epochs_seen, load_model
+        from core.loop import last_epoch
         from core.data import Batches, DataUnavailable, load_dataset
         from core.train import default_threads
         from draw_gui.resources import MNIST_SETS, embedded_mnist, embedded_stand_in
@@ -420,7 +425,8 @@ class TrainingWorker(BackgroundWorker):
             model=model_cfg, train=train_cfg, dataset=dataset, source=f"test examples: {data.source}",
             device="cpu", threads=torch.get_num_threads(), step=step, total_steps=step, steps_per_epoch=0,
             history=history, evals=[dict(e) for e in ckpt.get("evals") or []], token=setup.token,
-            view_only=True, epoch=int(ckpt.get("epoch", 0)), epochs_seen=epochs_seen(ckpt)))
+            view_only=True, epoch=int(ckpt.get("epoch", 0)), epochs_seen=epochs_seen(ckpt),
+            last_lr=train_cfg.lr_at(last_epoch(ckpt))))
         self._emit_snapshot(force=True)
         return True
 
