@@ -159,3 +159,32 @@ def test_runs_root_and_new_run_folders(tmp_path, monkeypatch):
     second.mkdir()
     assert paths.new_run_folder("mnist", "gaussian", root=tmp_path, now=when).name.endswith("_3")
     assert paths.new_run_folder("my data/set", "none", root=tmp_path, now=when).name == "2026-11-29_1402_my-data-set_none"
+
+
+def test_on_a_narrow_tab_the_data_column_elides_so_that_status_stays_whole(qtbot, tmp_path):
+    """At 1,024 pixels the Runs tab is about 660 wide: a long dataset and model text must not push
+    the status behind a scroll bar; it is elided instead, whole in its tooltip."""
+    from draw_gui.runs.runs_list import DATA_COLUMN, STATUS_COLUMN
+    make_run(tmp_path / "2026-11-29_1402_binarized-mnist_gaussian", status="running", pid=_dead_pid(),
+             dataset="binarized-mnist")
+    widget = RunsList([tmp_path])
+    shown(qtbot, widget, 660, 400)
+    widget.refresh()
+    tree, header = widget.tree, widget.tree.header()
+    item = tree.topLevelItem(0)
+    status = item.text(STATUS_COLUMN)
+    assert status == "interrupted (can continue)"
+    needed = tree.fontMetrics().horizontalAdvance(status)
+    assert header.sectionSize(STATUS_COLUMN) >= needed
+    assert header.length() <= tree.viewport().width() and not tree.horizontalScrollBar().isVisible()
+    data = item.text(DATA_COLUMN)
+    assert header.sectionSize(DATA_COLUMN) < tree.fontMetrics().horizontalAdvance(data)   # elided
+    assert item.toolTip(DATA_COLUMN) == data == "binarized-mnist · gaussian r2 w5, T 64, LSTM 256, z 100"
+    for i in range(30):        # more rows than it shows: a vertical scroll bar takes its width too
+        make_run(tmp_path / f"2026-11-29_14{i:02d}_mnist_gaussian", updated=time.time() - 60)
+    widget.refresh()
+    qtbot.waitUntil(lambda: tree.verticalScrollBar().isVisible())
+    qtbot.waitUntil(lambda: header.length() <= tree.viewport().width())
+    assert not tree.horizontalScrollBar().isVisible() and header.sectionSize(STATUS_COLUMN) >= needed
+    widget.resize(1400, 400)   # room enough: every column whole again
+    qtbot.waitUntil(lambda: header.sectionSize(DATA_COLUMN) >= tree.fontMetrics().horizontalAdvance(data))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, QUrl, Qt, Signal
+from PySide6.QtCore import QEvent, QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QLabel, QStackedWidget, QStyle, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -23,6 +23,10 @@ from draw_gui.widgets.theme import restyles, warning_colour
 
 COLUMNS = ("Name", "Data / model", "Step", "Best test NLL", "Status", "Updated")
 STATUS_COLUMN = COLUMNS.index("Status")
+DATA_COLUMN = COLUMNS.index("Data / model")
+# The long columns, and how narrow they may get, elided in the middle (2026-11…_gaussian), so that
+# the step, best NLL, status and age stay whole on a narrow tab rather than behind a scroll bar
+SHRINKABLE = {COLUMNS.index("Name"): 80, DATA_COLUMN: 80}
 CONTINUE_TIP = "Train this run further from its checkpoint"
 EMPTY_TEXT = "No runs yet: runs you train in the window or with `draw-gui train` appear here"
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -82,6 +86,8 @@ class RunsList(QWidget):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.viewport().installEventFilter(self)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -162,11 +168,11 @@ class RunsList(QWidget):
         now = time.time()
         for i, run in enumerate(runs):
             self._fill(self.tree.topLevelItem(i), run, now)
-        if len(runs) != len(self._runs):
-            for column in range(len(COLUMNS)):
-                self.tree.resizeColumnToContents(column)
+        refit = len(runs) != len(self._runs)
         self._runs = runs
         self.stack.setCurrentWidget(self.tree if runs else self.empty_label)
+        if refit:   # once the table is the page shown: its width is then the one to fit
+            self._fit_columns()
         self._update_actions()
 
     @staticmethod
@@ -180,6 +186,7 @@ class RunsList(QWidget):
         for column in (2, 3):
             item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setToolTip(0, str(run.path) + (f"\nstarted {run.started_at}" if run.started_at else ""))
+        item.setToolTip(DATA_COLUMN, texts[DATA_COLUMN])   # whole, where the column elides it
         item.setToolTip(3, "" if run.best_nll_step is None else
                         f"the lowest test NLL bound (nats), at step {run.best_nll_step:,}")
         item.setToolTip(5, time.strftime("%Y-%m-%d %H:%M", time.localtime(run.updated_unix)))
@@ -193,6 +200,27 @@ class RunsList(QWidget):
         font = QFont(item.font(STATUS_COLUMN))
         font.setBold(interrupted)
         item.setFont(STATUS_COLUMN, font)
+
+    def _fit_columns(self) -> None:
+        """Every column as wide as its contents; where that is wider than the table (the tab on a
+        1,024-pixel screen), the name and data columns give up the difference (SHRINKABLE), each in
+        proportion to what it has above its narrowest."""
+        for column in range(len(COLUMNS)):
+            self.tree.resizeColumnToContents(column)
+        header = self.tree.header()
+        over = header.length() - self.tree.viewport().width()
+        slack = {c: max(header.sectionSize(c) - low, 0) for c, low in SHRINKABLE.items()}
+        total = sum(slack.values())
+        if over > 0 and total:
+            for column, spare in slack.items():
+                header.resizeSection(column, header.sectionSize(column) - min(spare, -(-over * spare // total)))
+
+    def eventFilter(self, watched, event) -> bool:
+        # The table's visible width changed (the window, the dock beside it, a vertical scroll bar
+        # that came or went): the columns are fitted to it again
+        if event.type() == QEvent.Type.Resize and watched is self.tree.viewport() and self._runs:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
