@@ -46,6 +46,13 @@ class Preset:
     size: int = 28                # H = W of the images draw-gui trains on (the dataset's own size)
     paper_size: int = 28          # H = W of the images the paper trained on
     row: str = ""                 # the Table 3 row of the model, when it is not the dataset's own
+    # Other datasets the row is as much for, kept when chosen: the paper's MNIST figures are on
+    # binarized MNIST, so the MNIST model on it is the MNIST preset, not "custom"
+    variants: tuple[str, ...] = ()
+
+    def fits(self, dataset: str) -> bool:
+        """Whether `dataset` is the preset's: its own, or one of its variants."""
+        return dataset == self.dataset or dataset in self.variants
 
     def numbers(self) -> str:
         """'T 64, LSTM 256, z 100, read 2x2, write 5x5': the Table 3 row."""
@@ -80,7 +87,8 @@ def _model(T: int, lstm: int, z: int, read: int, write: int) -> dict:
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("mnist", "MNIST", "mnist", _model(64, 256, 100, 2, 5), size=28, paper_size=28),
+    Preset("mnist", "MNIST", "mnist", _model(64, 256, 100, 2, 5), size=28, paper_size=28,
+           variants=("binarized-mnist",)),
     Preset("svhn", "SVHN", "svhn", _model(32, 800, 100, 12, 12), size=32, paper_size=64),
     Preset("cifar10", "CIFAR-10", "cifar10", _model(64, 400, 200, 5, 5), size=32, paper_size=32),
     Preset("two-digit-mnist", "Two-digit MNIST", "two-digit-mnist", _model(64, 256, 100, 2, 5),
@@ -106,6 +114,6 @@ def get_preset(name: str) -> Preset:
 def matching_preset(dataset: str, model: dict) -> Preset | None:
     """The preset whose dataset and model settings these are, or None (custom settings)."""
     for preset in PRESETS.values():
-        if preset.dataset == dataset and all(model.get(k) == preset.model[k] for k in MODEL_FIELDS):
+        if preset.fits(dataset) and all(model.get(k) == preset.model[k] for k in MODEL_FIELDS):
             return preset
     return None

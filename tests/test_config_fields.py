@@ -154,6 +154,27 @@ def test_preset_matching_uses_the_flagged_fields(name):
     assert matching_preset("cifar10", {**model, "learn_init_canvas": False}) is preset   # not a preset field
 
 
+def test_the_mnist_preset_is_the_papers_model_on_binarized_mnist_too(panel):
+    """The paper's MNIST figures are on binarized MNIST: the MNIST model there is the MNIST preset,
+    in the panel's chooser and on the command line, and choosing the preset keeps that dataset."""
+    mnist, model = PRESETS["mnist"], vars(DrawConfig(**PRESETS["mnist"].model))
+    assert matching_preset("binarized-mnist", model) is mnist and matching_preset("mnist", model) is mnist
+    assert matching_preset("fashion-mnist", model) is None
+    assert matching_preset("binarized-mnist", vars(DrawConfig(**PRESETS["cifar10"].model))) is None
+    assert preset_summary(mnist, DrawConfig(**mnist.model), "binarized-mnist") == "preset mnist (DRAW Table 3); "
+    assert "changed: dataset mnist -> fashion-mnist" in preset_summary(mnist, DrawConfig(**mnist.model),
+                                                                        "fashion-mnist")
+    panel.set_values({**panel.values(), "dataset": "binarized-mnist", "glimpses": 8})
+    assert panel.preset.currentText() == "custom"
+    panel.preset.setCurrentIndex(panel.preset.findData("mnist"))
+    assert panel.values()["dataset"] == "binarized-mnist" and panel.values()["glimpses"] == 64
+    assert panel.preset.currentText() == "MNIST (paper)"
+    panel.set_values({**panel.values(), "dataset": "fashion-mnist"})
+    assert panel.preset.currentText() == "custom"
+    panel.preset.setCurrentIndex(panel.preset.findData("mnist"))
+    assert panel.values()["dataset"] == "mnist"
+
+
 def test_preset_summary_names_every_preset_field_it_changed():
     preset = PRESETS["mnist"]
     cfg = DrawConfig(**preset.model)

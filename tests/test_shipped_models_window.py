@@ -209,7 +209,7 @@ def test_the_run_panel_says_where_its_settings_differ_from_the_model_shown(qtbot
     assert panel.shown_differences() == ["dataset"] and panel.use_shown_button.isVisible()
     panel.use_shown_button.click()
     v = panel.values()
-    assert v["dataset"] == "binarized-mnist"
+    assert v["dataset"] == "binarized-mnist" and panel.preset.currentText() == "MNIST (paper)"
     assert (v["lr"], v["batch_size"]) == ("0.0005", 32)   # the training rows stay the user's
     assert panel.shown_differences() == [] and not panel.use_shown_button.isVisible()
     assert "are the ones these settings describe" in panel.shown_note.text()

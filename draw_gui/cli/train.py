@@ -76,7 +76,7 @@ def preset_summary(preset, cfg, dataset: str, train_cfg=None) -> str:
     if train_cfg is not None:   # the training settings a preset sets (two-digit MNIST's learning rate)
         changed += [f"{k} {v:g} -> {getattr(train_cfg, k):g}" for k, v in preset.train.items()
                     if getattr(train_cfg, k) != v]
-    if dataset != preset.dataset:
+    if not preset.fits(dataset):
         changed.insert(0, f"dataset {preset.dataset} -> {dataset}")
     source = f"DRAW Table 3's {preset.row} row" if preset.row else "DRAW Table 3"
     return (f"preset {preset.name} ({source}{'; changed: ' + ', '.join(changed) if changed else ''}); ")

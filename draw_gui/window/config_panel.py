@@ -369,10 +369,12 @@ class ConfigPanel(QWidget):
             self._on_change()  # the image size is only editable for a folder of images
 
     def apply_preset(self, name: str) -> None:
-        """Fill in the dataset and model fields with a preset's (core.presets) values."""
+        """Fill in the dataset and model fields with a preset's (core.presets) values; a dataset the
+        preset is as much for (binarized MNIST for the MNIST preset) stays."""
         p = PRESETS[name]
         shown = {k: value for k, value in {**p.model, **p.train}.items() if k in self._settings}
-        self.set_values({**self.values(), **shown, "dataset": p.dataset, "hidden": p.model["enc_size"]})
+        dataset = self.dataset.currentData() if p.fits(self.dataset.currentData()) else p.dataset
+        self.set_values({**self.values(), **shown, "dataset": dataset, "hidden": p.model["enc_size"]})
 
     def _on_preset(self, index: int) -> None:
         name = self.preset.itemData(index)
