@@ -268,21 +268,12 @@ class ConfigPanel(QWidget):
         if self._shown is None:
             return []
         _, model, dataset = self._shown
-        v = self.values()
-
-        def attention(kind, rotation):
-            return f"{kind}+rotation" if kind == "spatial" and rotation else kind
-
-        checks = [("dataset", v["dataset"], dataset),
-                  ("attention", attention(v["attention"], v["spatial_rotation"]),
-                   attention(model.attention, model.spatial_rotation))]
-        if model.attention != "none":   # a model without attention reads and writes whole images
-            checks += [(n, v[n], getattr(model, n)) for n in ("read_size", "write_size")]
-        checks += [("glimpses", v["glimpses"], model.glimpses), ("z_size", v["z_size"], model.z_size),
-                   ("hidden", v["hidden"], model.enc_size)]
-        if dataset == "folder":
-            checks.append(("image_size", v["image_size"], model.image_shape[1]))
-        return [self.labels[n].text() for n, mine, its in checks if mine != its]
+        mine, its = self.values(), _model_values(model, dataset)
+        if model.attention == "none":   # it reads and writes whole images: read and write N do not matter
+            del its["read_size"], its["write_size"]
+        differ = {"attention" if name == "spatial_rotation" else name    # one menu for both
+                  for name, value in its.items() if mine.get(name) != value}
+        return [label.text() for name, label in self.labels.items() if name in differ]
 
     def use_shown_model(self) -> None:
         """The dataset and model rows take the shown model's values; the training rows stay."""
