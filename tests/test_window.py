@@ -289,3 +289,31 @@ def test_opening_a_checkpoint_while_paused_loads_it(qtbot, make_window, tmp_path
     qtbot.waitUntil(lambda: w.state == "paused" and w.run_info is not None and w.checkpoint_path == str(path),
                     timeout=20000)
     assert w.run_info.step == saved_steps and w.loss_plot.point_count() == saved_steps
+
+
+def test_about_and_continue_training_speak_of_the_run_as_it_is_now(qtbot, make_window):
+    """About this model and Continue training describe the model trained here at its current step,
+    with its evaluations and the rate it trains at, not as it was when the run started."""
+    w = make_window(batch_size=500, epochs=3, lr="0.002")   # 20 steps an epoch: evaluated after each
+    evaluated = []
+    w.worker.evaluated.connect(evaluated.append)
+    w.start_button.click()
+    qtbot.waitUntil(lambda: len(evaluated) >= 1, timeout=60000)
+    w.pause_button.click()
+    qtbot.waitUntil(lambda: w.state == "paused")
+    step = int(w.step_label.text().split()[1].replace(",", ""))   # "step 23 / 60 · epoch 2/3"
+    assert step >= 20
+    w.about_model_action.trigger()
+    title, text = w.dialogs[-1]
+    assert title == "About this model"
+    assert f"<td>{step:,}</td>" in text and "not evaluated yet" not in text
+    assert f"{evaluated[0]['nll_bound']:.2f} nats</b> at step 20" in text
+    assert "learning rate 0.002, batch size 500" in text
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
+    w.continue_button.click()
+    assert f"from step {w.run_info.step:,}: 3 more epochs" in w.statusBar().currentMessage()
+    assert w.run_info.step >= step
+    qtbot.waitUntil(lambda: w.state == "running", timeout=30000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)

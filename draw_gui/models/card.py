@@ -140,8 +140,11 @@ def _checkpoint_html(shown: ShownModel, info) -> str:
         ("best test NLL bound", f"<b>{best['nll_bound']:.2f} nats</b> at step {int(best['step']):,}" if best
          else "not evaluated yet (training evaluates after every epoch)"),
         ("training", _e(f"{tr.optimizer}, {_rate(info)}, batch size {tr.batch_size:,}")),
-        ("training time", format_duration(float(seconds[-1])) if seconds is not None and len(seconds) else None),
-        ("loss history", f"{len(steps):,} steps recorded" if steps is not None and len(steps) else None),
+        ("training time", format_duration(info.elapsed_s) if info.elapsed_s else
+         format_duration(float(seconds[-1])) if seconds is not None and len(seconds) else None),
+        # a file's; a run training here records every step it takes, so its step says as much
+        ("loss history", f"{len(steps):,} steps recorded" if info.view_only and steps is not None and len(steps)
+         else None),
     ]
     parts.append(_rows(rows))
     return "".join(parts)

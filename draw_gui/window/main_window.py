@@ -831,6 +831,10 @@ class MainWindow(QMainWindow):
             return
         self.loss_plot.append(update.steps, update.loss, update.recon, update.kl)
         p = update.progress
+        info = self.run_info
+        if info is not None and not info.view_only:   # it trains on: what About and Continue say of it
+            self.run_info = replace(info, step=p.step, epoch=p.step // max(info.steps_per_epoch, 1),
+                                    last_lr=info.train.lr_at(p.epoch), elapsed_s=p.elapsed_s)
         self._show_step(p.step, p.total_steps, None, p.epoch, p.epochs, p.epoch_fraction)
         if self.state is RunState.RUNNING:   # speed and ETA only while training: a step while paused says paused
             self.rate_label.setText(f"{p.images_per_s:,.0f} img/s · ETA {format_duration(p.eta_s)}")
@@ -861,6 +865,8 @@ class MainWindow(QMainWindow):
         if self._stale:
             return
         self.loss_plot.add_evaluation(e["step"], e["nll_bound"])
+        if self.run_info is not None:
+            self.run_info = replace(self.run_info, evals=[*self.run_info.evals, dict(e)])
         self.statusBar().showMessage(f"test NLL bound at step {e['step']:,}: {e['nll_bound']:.2f} nats", 10000)
 
     def _on_sketch_anchor(self, which: str, means):

@@ -91,8 +91,10 @@ class RunInfo:
     epochs_seen: float | None = None
     trained_batch: int = 0        # continue_training: the batch size the checkpoint was trained at
     # The learning rate of its next step (a model shown read-only: of its last), the schedule's
-    # lr · lr_decay^epoch: for a continued model train.lr is only the base its schedule counts from
+    # lr · lr_decay^epoch: for a continued model train.lr is only the base its schedule counts from.
+    # (A continued model without optimizer state ramps up to it over its first steps: core.loop.)
     last_lr: float | None = None
+    elapsed_s: float = 0.0        # its training time so far (0: unknown; a file shown: its history's)
     run_folder: str | None = None  # where the run autosaves (made when the first step has trained)
 
 
@@ -361,7 +363,7 @@ class TrainingWorker(BackgroundWorker):
             history={k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
             evals=list(trainer.history.evals), sample_data=run.stand_in_data, token=setup.token,
             epoch=trainer.epoch, trained_batch=run.trained_batch, run_folder=str(folder),
-            last_lr=run.train.lr_at(trainer.epoch)))
+            last_lr=run.train.lr_at(trainer.epoch), elapsed_s=trainer.elapsed_s))
         self._emit_snapshot(force=True)
         self._start_background_compile(run)
         return True
