@@ -57,7 +57,8 @@ def _rows(rows) -> str:
 
 
 def _rate(info) -> str:
-    """'learning rate 0.0001 (× 0.87 per epoch)': the rate in effect, not its schedule's base."""
+    """'learning rate 0.0001 now, × 0.874 per epoch': the rate in effect (of a file shown: at its
+    last step), not the base its schedule counts from."""
     tr = info.train
     now = info.last_lr if info.last_lr is not None else tr.lr
     text = f"learning rate {now:.3g}"
