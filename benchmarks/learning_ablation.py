@@ -46,6 +46,7 @@ ROWS = {  # name: (c_0 at the mean and centred glimpses, KL warm-up steps, forge
 def undo_choices(model, mean_and_centred: bool, forget_and_small: bool) -> None:
     """Take back, on a freshly built DRAW, the starting choices a row goes without."""
     import torch
+    from core.model import FIRST_WRITE_SCALE, FORGET_BIAS
     with torch.no_grad():
         if not mean_and_centred:
             model.canvas0.zero_()                      # c_0 = 0 instead of logit(mean image)
@@ -54,9 +55,9 @@ def undo_choices(model, mean_and_centred: bool, forget_and_small: bool) -> None:
         if not forget_and_small:
             for cell in (model.encoder, model.decoder):
                 H = cell.hidden_size
-                cell.bias_ih[H:2 * H] -= 1.0           # forget-gate bias back to torch's init
-            model.write.patch.weight.mul_(10.0)        # first writes at full size again
-            model.write.patch.bias.mul_(10.0)
+                cell.bias_ih[H:2 * H] -= FORGET_BIAS   # forget-gate bias back to torch's init
+            model.write.patch.weight.mul_(1 / FIRST_WRITE_SCALE)   # first writes at full size again
+            model.write.patch.bias.mul_(1 / FIRST_WRITE_SCALE)
 
 
 def one_run(row: str, seed: int, args, test_images_cache: dict) -> dict:

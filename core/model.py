@@ -18,6 +18,9 @@ from core.config import ConfigError, DrawConfig  # noqa: F401  (re-exported)
 from core.trace import GlimpseTrace
 
 
+# Starting choices (DRAW._initialise; benchmarks/learning_ablation.py undoes them by these numbers)
+FORGET_BIAS = 1.0           # added to the LSTMs' forget-gate bias
+FIRST_WRITE_SCALE = 0.1     # the write patch's initial weights and bias, scaled down by this
 CPU_GLIMPSES_PER_CALL = 8   # at most this many glimpses per compiled call on a CPU (compile_glimpse)
 
 
@@ -62,12 +65,12 @@ class DRAW(nn.Module):
     @torch.no_grad()
     def _initialise(self):
         """Choices measured to leave the mean-image plateau sooner (see README, "Learning")."""
-        for cell in (self.encoder, self.decoder):  # forget-gate bias 1: memory survives the T steps
+        for cell in (self.encoder, self.decoder):  # forget-gate bias: memory survives the T steps
             H = cell.hidden_size
-            cell.bias_ih[H:2 * H] += 1.0           # gate order i, f, g, o
+            cell.bias_ih[H:2 * H] += FORGET_BIAS   # gate order i, f, g, o
         # Small first writes: the canvas starts at c_0 instead of T random updates summed up.
-        self.write.patch.weight.mul_(0.1)
-        self.write.patch.bias.mul_(0.1)
+        self.write.patch.weight.mul_(FIRST_WRITE_SCALE)
+        self.write.patch.bias.mul_(FIRST_WRITE_SCALE)
 
     def _initial_state(self, batch: int):
         canvas = self.canvas0.expand(batch, *self.canvas0.shape)  # (B, C, H, W)

@@ -57,11 +57,11 @@ def _rows(rows) -> str:
 
 
 def _rate(info) -> str:
-    """'learning rate 0.0001 now, × 0.874 per epoch': the rate in effect (of a file shown: at its
-    last step), not the base its schedule counts from."""
+    """'0.0001 now, × 0.874 per epoch': the learning rate in effect (of a file shown: at its last
+    step), not the base its schedule counts from."""
     tr = info.train
     now = info.last_lr if info.last_lr is not None else tr.lr
-    text = f"learning rate {now:.3g}"
+    text = f"{now:.3g}"
     if tr.lr_decay != 1:
         text += f" {'at its last step' if info.view_only else 'now'}, × {tr.lr_decay:g} per epoch"
     return text
@@ -98,7 +98,7 @@ def _card_html(shown: ShownModel, info) -> str:
         ("steps", f"{t['steps']:,}" if "steps" in t else None),
         ("images seen", f"{t['images_seen']:,}" if "images_seen" in t else None),
         ("batch size", f"{t['batch_size']:,}" if "batch_size" in t else None),
-        ("learning rate", _e(_rate(info).removeprefix("learning rate ")) if info is not None else None),
+        ("learning rate", _e(_rate(info)) if info is not None else None),
         ("wall time", format_duration(t["wall_time_s"]) if "wall_time_s" in t else None),
         ("hardware", _e(t.get("hardware", ""))),
         ("torch", _e(t.get("torch", ""))),
@@ -140,7 +140,7 @@ def _checkpoint_html(shown: ShownModel, info) -> str:
         ("epochs", f"{info.epoch:,}" if info.epoch else None),
         ("best test NLL bound", f"<b>{best['nll_bound']:.2f} nats</b> at step {int(best['step']):,}" if best
          else "not evaluated yet (training evaluates after every epoch)"),
-        ("training", _e(f"{tr.optimizer}, {_rate(info)}, batch size {tr.batch_size:,}")),
+        ("training", _e(f"{tr.optimizer}, learning rate {_rate(info)}, batch size {tr.batch_size:,}")),
         ("training time", format_duration(info.elapsed_s) if info.elapsed_s else
          format_duration(float(seconds[-1])) if seconds is not None and len(seconds) else None),
         # a file's; a run training here records every step it takes, so its step says as much

@@ -353,11 +353,12 @@ class ConfigPanel(QWidget):
         """While a run is live its settings cannot change under it (and Start and Continue are off,
         so the note on the model shown is hidden)."""
         self._locked = locked
-        self._show_note()
         for w in self.fields.values():
             w.setEnabled(not locked)
-        if not locked:
-            self._on_change()  # the image size is only editable for a folder of images
+        if locked:
+            self._show_note()
+        else:
+            self._on_change()  # the image size is only editable for a folder of images (and the note)
 
     def apply_preset(self, name: str) -> None:
         """Fill in the dataset and model fields with a preset's (core.presets) values; a dataset the
