@@ -316,6 +316,25 @@ def test_about_this_model_shows_the_model_card(qtbot, make_window):
     assert 1e-5 < last_rate("mnist") < 1e-4
 
 
+def test_about_fits_a_small_screen_and_gives_a_long_command_whole_under_details(qtbot, make_window):
+    """The shipped mnist's training command has grown with every continuation: About shows its
+    start and gives it whole under Show Details…, so the box fits a 768-pixel screen."""
+    card = shipped_model("mnist").card
+    command = card["training"]["command"]
+    assert len(command) > 1000
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    boxes = []
+    w._exec = lambda box: (boxes.append(box), box.show())[-1]
+    w.about_model_action.trigger()
+    box = boxes[-1]
+    qtbot.waitExposed(box)
+    assert command not in box.text() and command[:100] in box.text() and "Show Details" in box.text()
+    assert command in box.detailedText() and card["evaluation"]["command"] in box.detailedText()
+    assert box.sizeHint().height() < 700
+    box.close()
+
+
 def test_a_failed_load_leaves_the_model_shown_unchanged(qtbot, make_window, tmp_path):
     w = make_window()
     trace = showing(qtbot, w, "mnist")

@@ -67,6 +67,11 @@ def _rate(info) -> str:
     return text
 
 
+# Characters of a card's command About shows; a longer one (the shipped mnist's, continued five
+# times, has 1,900) is cut there and given whole under Show Details…, so the box fits a 768-pixel screen
+COMMAND_SHOWN = 240
+
+
 def _code(text: str) -> str:
     return f"<code>{_e(text)}</code>"
 
@@ -111,11 +116,29 @@ def _card_html(shown: ShownModel, info) -> str:
              f"<p>Ships with draw-gui as <b>{_e(shown.shipped.name)}</b> (read-only; "
              "Continue training trains a copy).</p>",
              _rows(model), "<h4>Test figures</h4>", _rows(figures), "<h4>Training</h4>", _rows(training)]
-    if t.get("command"):
-        parts.append(f"<p><span style='color: grey;'>training command</span><br>{_code(t['command'])}</p>")
-    if e.get("command"):
-        parts.append(f"<p><span style='color: grey;'>evaluation command</span><br>{_code(e['command'])}</p>")
+    for label, command in _commands(card):
+        if len(command) > COMMAND_SHOWN:   # a model continued many times: the box would outgrow the screen
+            command = command[:COMMAND_SHOWN].rsplit(" ", 1)[0] + " … (the whole command: Show Details…)"
+        parts.append(f"<p><span style='color: grey;'>{label}</span><br>{_code(command)}</p>")
     return "".join(parts)
+
+
+def _commands(card: dict) -> list[tuple[str, str]]:
+    """(label, command) of a model card's training and evaluation commands."""
+    t, e = card.get("training") or {}, card.get("evaluation") or {}
+    return [(label, c) for label, c in (("training command", t.get("command")), ("evaluation command", e.get("command")))
+            if c]
+
+
+def about_details(shown: ShownModel) -> str:
+    """The whole commands of a shipped model's card, where About shows them cut short (its Show
+    Details… text); "" where the box holds them whole."""
+    if shown.shipped is None or shown.continued_from:
+        return ""
+    commands = _commands(shown.shipped.card)
+    if all(len(c) <= COMMAND_SHOWN for _, c in commands):
+        return ""
+    return "\n\n".join(f"{label}:\n{c}" for label, c in commands)
 
 
 def _checkpoint_html(shown: ShownModel, info) -> str:

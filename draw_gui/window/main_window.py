@@ -32,7 +32,7 @@ from draw_gui.glimpses.view import GlimpseView
 from draw_gui.workers.job_thread import keep_until_finished
 from draw_gui.latent.view import LatentView
 from draw_gui.widgets.loss_plot import LossPlot
-from draw_gui.models.card import ShownModel, about_html, attention_text, best_eval
+from draw_gui.models.card import ShownModel, about_details, about_html, attention_text, best_eval
 from draw_gui.models.chooser import TIP as CHOOSER_TIP, ModelChooser
 from draw_gui.window.settings import Settings
 from draw_gui.models.shipped import DEFAULT, is_shipped, model_of, shipped_model, shipped_models
@@ -692,6 +692,9 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Information, "About this model", about_html(self.shown, self.run_info),
                           QMessageBox.Ok, self)
         box.setTextFormat(Qt.RichText)
+        details = about_details(self.shown)
+        if details:
+            box.setDetailedText(details)
         self._exec(box)
 
     def save_checkpoint(self, ask: bool = False):
