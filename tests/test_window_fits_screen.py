@@ -146,3 +146,17 @@ def test_at_1024x768_the_compare_tab_needs_no_sideways_scrolling(qtbot, make_win
     QWidget.repaint(w)
     assert outer.horizontalScrollBar().maximum() == 0, view.splitter.minimumSizeHint()
     assert view.seed_button.isVisible()
+
+
+def test_at_1024x768_start_and_continue_are_in_sight_beside_a_model_shown_read_only(qtbot, make_window):  # noqa: F811
+    # The Run panel's fields and its note about the model shown are taller than a 768-pixel screen
+    # leaves; they scroll, but the buttons that start and steer a run must not scroll away with them.
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.resize(usable(SMALL_SCREEN))
+    qtbot.waitUntil(lambda: w.config_panel.isVisible() and w.height() <= usable(SMALL_SCREEN).height())
+    QWidget.repaint(w)
+    buttons = (w.start_button, w.continue_button, w.pause_button, w.step_button, w.stop_button)
+    hidden = [b.text() for b in buttons if b.visibleRegion().boundingRect() != b.rect()]
+    assert not hidden, f"scrolled out of sight at {w.width()}×{w.height()}: {hidden}"
+    assert w.start_button.isEnabled() and w.continue_button.isEnabled()

@@ -190,24 +190,32 @@ class MainWindow(QMainWindow):
         buttons.addWidget(self.continue_button, 0, 1, 1, 2)
         for column, b in enumerate((self.pause_button, self.step_button, self.stop_button)):
             buttons.addWidget(b, 1, column)
+        # Its 16 fields (and the note beside a model shown read-only) are taller than a 768-pixel
+        # screen leaves: they scroll rather than set the window's minimum height. The buttons stay
+        # below them, outside the scrolling, so Start and Continue training are always in sight.
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.config_panel)
-        side_layout.addLayout(buttons)
         side_layout.addStretch(1)
-        # Its 16 fields are taller than a 768-pixel screen leaves: they scroll rather than set the
-        # window's minimum height.
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFocusPolicy(Qt.NoFocus)    # Tab goes to the fields, not to the area around them
         scroll.setWidget(side)
-        scroll.setMinimumWidth(side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
-        scroll.setMaximumWidth(330 + scroll.verticalScrollBar().sizeHint().width())
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(side.minimumSizeHint().width() + bar)
+        dock_body = QWidget()
+        dock_layout = QVBoxLayout(dock_body)
+        dock_layout.setContentsMargins(0, 0, 0, 0)
+        dock_layout.addWidget(scroll, 1)
+        margin = side_layout.contentsMargins()
+        buttons.setContentsMargins(margin.left(), 0, margin.right(), margin.bottom())
+        dock_layout.addLayout(buttons)
+        dock_body.setMaximumWidth(330 + bar)
         self.config_dock = QDockWidget("Run", self)
         self.config_dock.setObjectName("run_dock")
-        self.config_dock.setWidget(scroll)
+        self.config_dock.setWidget(dock_body)
         # Closable: View → Run hides and shows it (a small screen needs the room)
         self.config_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                                      | QDockWidget.DockWidgetClosable)
