@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, QThread
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from core.model import DRAW, DrawConfig
+from core.model import DRAW, FIRST_WRITE_SCALE, DrawConfig
 from draw_gui.latent.view import GRID_SIDE, PLACEHOLDER, LatentView
 from draw_gui.workers.training import ModelWeights
 from tests.helpers import shown
@@ -23,8 +23,8 @@ def small_weights(step: int = 1) -> ModelWeights:
     torch.manual_seed(0)
     model = DRAW(CONFIG)
     with torch.no_grad():   # undo the small first writes so that every glimpse visibly draws
-        model.write.patch.weight.mul_(10)
-        model.write.patch.bias.mul_(10)
+        model.write.patch.weight.div_(FIRST_WRITE_SCALE)
+        model.write.patch.bias.div_(FIRST_WRITE_SCALE)
     return ModelWeights(config=CONFIG, state={k: v.clone() for k, v in model.state_dict().items()},
                         step=step, examples=torch.rand(8, 1, 28, 28).numpy())
 
