@@ -57,6 +57,9 @@ class DRAW(nn.Module):
             self.dec_state0 = nn.Parameter(state0)
         else:
             self.register_buffer("dec_state0", state0)
+        # Without attention the encoder's image product is partly the same at every glimpse:
+        # computed once per batch (_hoisted_image_product). False: the literal eq. 5 at each glimpse.
+        self.hoist_image_product = config.attention == "none"
         self._compiled_glimpses = None  # set by compile_glimpse()
         self.compile_mode = None
         self.glimpses_per_call = 1      # glimpses per compiled call (compile_glimpse)
@@ -78,11 +81,16 @@ class DRAW(nn.Module):
         c_dec = self.dec_state0[1].expand(batch, -1)
         return canvas, h_dec, c_dec
 
-    def _glimpse(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps_t):
-        """One glimpse t of training, eq. 3-8. Returns the new state and what the loss and trace use."""
-        x_hat = x - torch.sigmoid(canvas)                          # eq. 3
-        r, read_params = self.read(x, x_hat, h_dec)                # eq. 4
-        h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))  # eq. 5
+    def _glimpse(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps_t, hoisted=None):
+        """One glimpse t of training, eq. 3-8. Returns the new state and what the loss and trace use.
+        hoisted: _hoisted_image_product(x) without attention, else None."""
+        if hoisted is None:
+            x_hat = x - torch.sigmoid(canvas)                      # eq. 3
+            r, read_params = self.read(x, x_hat, h_dec)            # eq. 4
+            h_enc, c_enc = self.encoder(torch.cat([r, h_dec], 1), (h_enc, c_enc))  # eq. 5
+        else:   # eq. 3, 17 and 5 at once, the image's constant part computed before the glimpses
+            h_enc, c_enc = self._encode_whole_image(hoisted, canvas, h_dec, h_enc, c_enc)
+            read_params = None
         # In the model's dtype (float32) even under bf16 autocast: the bound sums T KL terms, and
         # bf16's 8-bit mantissa would round each of them by up to 0.4 %
         mu, log_sigma = self.q(h_enc).to(canvas.dtype).chunk(2, dim=1)  # (B, Z) each, eq. 1-2
@@ -94,12 +102,41 @@ class DRAW(nn.Module):
         canvas = canvas + update                                   # eq. 8
         return canvas, h_dec, c_dec, h_enc, c_enc, kl, z, log_sigma, read_params, write_params
 
-    def _glimpses(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps):
+    def _hoisted_image_product(self, x):
+        """Without attention the encoder reads r_t = [x, x_hat_t] (eq. 17), x_hat_t = x - sigma(c_{t-1})
+        (eq. 3), so its input product is W_x x + W_xhat x_hat_t = (W_x + W_xhat) x - W_xhat sigma(c_{t-1}).
+        The first term is the same at all T glimpses: computed here once, with the input bias.
+        Each glimpse is then left one image-sized product instead of two, and the backward pass
+        one weight gradient for W_x instead of T (benchmarks/hoisted_image_product.py times both).
+
+        Returns ((B, 4 enc) gates, W_xhat, W_h), the weights sliced once per batch rather than at
+        every glimpse (each slice's backward writes a gradient the size of the whole weight), or
+        None with attention or when hoist_image_product is off."""
+        if not self.hoist_image_product:
+            return None
+        D = x[0].numel()                                            # C * H * W
+        W = self.encoder.weight_ih                                  # (4 enc, 2 D + dec): [W_x | W_xhat | W_h]
+        W_x, W_xhat, W_h = W[:, :D], W[:, D:2 * D], W[:, 2 * D:]
+        return F.linear(x.flatten(1), W_x + W_xhat, self.encoder.bias_ih), W_xhat.contiguous(), W_h.contiguous()
+
+    def _encode_whole_image(self, hoisted, canvas, h_dec, h_enc, c_enc):
+        """Eq. 5 without attention: the encoder LSTM (nn.LSTMCell's weights and gate order i, f, g, o)
+        on [x, x_hat_t, h^dec_{t-1}], its image product's constant part given (_hoisted_image_product)."""
+        gates, W_xhat, W_h = hoisted                               # (B, 4 enc), (4 enc, D), (4 enc, dec)
+        gates = (gates - F.linear(torch.sigmoid(canvas).flatten(1), W_xhat) + F.linear(h_dec, W_h)
+                 + F.linear(h_enc, self.encoder.weight_hh, self.encoder.bias_hh))   # (B, 4 enc)
+        i, f, g, o = gates.chunk(4, 1)
+        c_enc = torch.sigmoid(f) * c_enc + torch.sigmoid(i) * torch.tanh(g)
+        h_enc = torch.sigmoid(o) * torch.tanh(c_enc)
+        return h_enc, c_enc
+
+    def _glimpses(self, x, canvas, h_dec, c_dec, h_enc, c_enc, eps, hoisted=None):
         """len(eps) glimpses in a row (eps: (k, B, Z)), for the compiled training step: returns the
         state after them and their KL terms, (B, k)."""
         kls = []
         for j in range(eps.shape[0]):
-            canvas, h_dec, c_dec, h_enc, c_enc, kl, *_ = self._glimpse(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[j])
+            canvas, h_dec, c_dec, h_enc, c_enc, kl, *_ = self._glimpse(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[j],
+                                                                       hoisted)
             kls.append(kl)
         return canvas, h_dec, c_dec, h_enc, c_enc, torch.stack(kls, 1)
 
@@ -168,6 +205,7 @@ class DRAW(nn.Module):
         h_enc = c_enc = x.new_zeros(B, cfg.enc_size)
         kl_steps, log_pq = [], 0.0
         canvases, reads, writes = [], [], []
+        hoisted = self._hoisted_image_product(x)                     # without attention, else None
         compiled = self._compiled_glimpses
         if compiled is not None and torch.is_grad_enabled() and not (trace or log_weight):  # training
             # The first call gets the state as every later one does (contiguous, requiring grad),
@@ -177,12 +215,13 @@ class DRAW(nn.Module):
                 for s in (canvas, h_dec, c_dec, h_enc, c_enc))
             k = self.glimpses_per_call
             for t in range(0, T, k):
-                canvas, h_dec, c_dec, h_enc, c_enc, kl = compiled(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t:t + k])
+                canvas, h_dec, c_dec, h_enc, c_enc, kl = compiled(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t:t + k],
+                                                               hoisted)
                 kl_steps.append(kl)                                    # (B, k)
         else:
             for t in range(T):
                 canvas, h_dec, c_dec, h_enc, c_enc, kl, z, log_sigma, read_params, write_params = \
-                    self._glimpse(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t])
+                    self._glimpse(x, canvas, h_dec, c_dec, h_enc, c_enc, eps[t], hoisted)
                 kl_steps.append(kl.unsqueeze(1))
                 if log_weight:  # log N(z; 0, 1) - log N(z; mu, sigma); (z - mu) / sigma = eps
                     log_pq = log_pq + (0.5 * (eps[t] * eps[t] - z * z) + log_sigma).sum(1)

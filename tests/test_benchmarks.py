@@ -1,5 +1,6 @@
 """The benchmark scripts run (slow: they compile; run with -m slow)."""
 import json
+import re
 import subprocess
 import sys
 
@@ -27,6 +28,18 @@ def test_preset_speed_prints_each_preset_against_mnist():
     rows = {r["preset"]: r for r in json.loads(run.stdout)["rows"]}
     assert set(rows) == {"mnist", "two-digit-mnist"} and rows["two-digit-mnist"]["images"] == "60x60"
     assert rows["mnist"]["x_mnist"] == 1.0 and rows["two-digit-mnist"]["images_per_s"] > 0
+
+
+def test_hoisted_image_product_prints_both_ways_and_their_ratio():
+    """The README's figures for the no-attention model's hoisted product come from it."""
+    run = subprocess.run([sys.executable, "benchmarks/hoisted_image_product.py", "--no-compile", "--batch", "4",
+                          "--steps", "1", "--glimpses", "4"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.strip().splitlines()
+    literal, hoisted = (float(v) for v in re.findall(r"(?:literal|hoisted) ([\d.]+)", lines[0]))
+    assert abs(literal - hoisted) < 1e-3 * literal
+    step, batch, *rates, ratio = lines[-1].split()
+    assert (step, batch) == ("plain", "4") and all(float(r) > 0 for r in rates) and ratio.endswith("x")
 
 
 def test_glimpse_stats_prints_a_shipped_models_intensities():

@@ -111,6 +111,33 @@ def test_gradients_match_finite_differences_in_float64():
     assert torch.autograd.gradcheck(lambda xx: model(xx, eps=eps).loss, (x_req,), eps=1e-6, atol=1e-5)
 
 
+def test_without_attention_the_hoisted_image_product_gives_the_literal_gradients():
+    # The encoder's product with the whole image is computed once per batch, not at each glimpse
+    # (DRAW._hoisted_image_product): the bound and every gradient are those of eq. 5 taken literally.
+    torch.manual_seed(5)
+    model = DRAW(DrawConfig(image_shape=(3, 5, 4), attention="none", **TINY)).double()
+    with torch.no_grad():
+        model.canvas0.normal_(0, 0.5)
+    assert model.hoist_image_product
+    x = torch.rand(3, 3, 5, 4, dtype=torch.float64)
+    eps = torch.randn(3, 3, 2, dtype=torch.float64)
+    results = {}
+    for hoist in (True, False):
+        model.hoist_image_product = hoist
+        model.zero_grad()
+        out = model(x, eps=eps, log_weight=True)
+        out.loss.backward()
+        results[hoist] = out.loss, out.log_weight, {n: p.grad.clone() for n, p in model.named_parameters()}
+    torch.testing.assert_close(results[True][0], results[False][0])
+    torch.testing.assert_close(results[True][1], results[False][1])
+    for name, grad in results[False][2].items():
+        torch.testing.assert_close(results[True][2][name], grad, msg=name)
+    assert results[True][2]["encoder.weight_ih"].abs().sum() > 0
+    model.hoist_image_product = True
+    x_req = x.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda xx: model(xx, eps=eps).loss, (x_req,), eps=1e-6, atol=1e-5)
+
+
 def test_log_weight_is_log_p_minus_log_q():
     torch.manual_seed(3)
     model = DRAW(DrawConfig(image_shape=(1, 8, 8), **TINY)).double()

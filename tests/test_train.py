@@ -333,15 +333,17 @@ def test_a_checkpoint_from_another_kind_of_device_resumes(small_data, tmp_path):
     assert resumed.step == 4 and all(map(math.isfinite, losses(resumed)))
 
 
-@pytest.mark.parametrize("glimpses, per_call", [(64, 8), (12, 6), (7, 7), (11, 1)])
-def test_compiled_training_runs_several_glimpses_per_call_with_the_same_numbers(monkeypatch, glimpses, per_call):
+@pytest.mark.parametrize("glimpses, per_call, attention", [(64, 8, "gaussian"), (12, 6, "gaussian"), (7, 7, "gaussian"),
+                                                      (11, 1, "gaussian"), (16, 8, "none")])
+def test_compiled_training_runs_several_glimpses_per_call_with_the_same_numbers(monkeypatch, glimpses, per_call,
+                                                                               attention):
     """On a CPU one compiled call runs up to 8 glimpses (the largest divisor of T), so that
     torch.compile's per-call bookkeeping is paid T/8 times: same bound, same KL per glimpse, same
     gradients as the plain step. (torch.compile is the identity here: the grouping is tested.)"""
     from core.model import DRAW
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: fn)
     torch.manual_seed(0)
-    model = DRAW(DrawConfig(glimpses=glimpses, enc_size=16, dec_size=16, z_size=3))
+    model = DRAW(DrawConfig(glimpses=glimpses, enc_size=16, dec_size=16, z_size=3, attention=attention))
     x = (torch.rand(5, 1, 28, 28) < 0.2).float()
     eps = torch.randn(glimpses, 5, 3)
     plain = model(x, eps=eps)
@@ -351,7 +353,7 @@ def test_compiled_training_runs_several_glimpses_per_call_with_the_same_numbers(
     calls = []
     model.compile_glimpse()
     glimpses_fn = model._compiled_glimpses
-    model._compiled_glimpses = lambda *a: calls.append(a[-1].shape[0]) or glimpses_fn(*a)
+    model._compiled_glimpses = lambda *a: calls.append(a[6].shape[0]) or glimpses_fn(*a)   # a[6]: eps
     grouped = model(x, eps=eps)
     grouped.loss.backward()
     assert model.glimpses_per_call == per_call and calls == [per_call] * (glimpses // per_call)
