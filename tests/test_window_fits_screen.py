@@ -160,3 +160,29 @@ def test_at_1024x768_start_and_continue_are_in_sight_beside_a_model_shown_read_o
     hidden = [b.text() for b in buttons if b.visibleRegion().boundingRect() != b.rect()]
     assert not hidden, f"scrolled out of sight at {w.width()}×{w.height()}: {hidden}"
     assert w.start_button.isEnabled() and w.continue_button.isEnabled()
+
+
+def test_given_the_room_the_run_buttons_sit_just_below_the_fields(qtbot, make_window):  # noqa: F811
+    # Outside the scrolling, the buttons still follow the fields and the note, not the dock's
+    # bottom edge, and they move up when the note goes.
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.resize(1600, 1100)
+    qtbot.waitUntil(lambda: w.height() > 1000 and w.config_panel.shown_note.isVisible())
+    dock = w.config_dock.widget()
+
+    def gap() -> int:   # from the last thing in the panel to the Start button
+        panel = w.config_panel
+        last = panel.use_shown_button if panel.use_shown_button.isVisible() else panel.shown_note
+        if not last.isVisible():
+            last = panel
+        bottom = last.mapTo(dock, last.rect().bottomLeft()).y()
+        return w.start_button.mapTo(dock, w.start_button.rect().topLeft()).y() - bottom
+
+    qtbot.waitUntil(lambda: 0 < gap() < 40)
+    with_note = w.start_button.mapTo(dock, w.start_button.rect().topLeft()).y()
+    assert with_note < dock.height() - 100               # not at the dock's bottom edge
+    w.config_panel.show_model(None)
+    qtbot.waitUntil(lambda: not w.config_panel.shown_note.isVisible())
+    qtbot.waitUntil(lambda: w.start_button.mapTo(dock, w.start_button.rect().topLeft()).y() < with_note - 40)
+    assert 0 < gap() < 40

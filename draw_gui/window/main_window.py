@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from PySide6.QtCore import QByteArray, QSize, QThread, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, QThread, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QFrame, QGridLayout,
                                QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter,
@@ -96,6 +96,23 @@ def _scrolling(view: QWidget) -> QScrollArea:
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(view)
     return area
+
+
+class _WholeHeightScroll(QScrollArea):
+    """A scroll area that asks for its widget's whole height: given the room it shows all of it and
+    what follows it in a layout sits just below; short of room it shrinks and scrolls."""
+
+    def sizeHint(self) -> QSize:
+        widget = self.widget()
+        if widget is None:
+            return super().sizeHint()
+        hint = widget.sizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height() + 2 * self.frameWidth())
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()     # its height changed (a note shown or hidden): ask again
+        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
@@ -191,13 +208,13 @@ class MainWindow(QMainWindow):
         for column, b in enumerate((self.pause_button, self.step_button, self.stop_button)):
             buttons.addWidget(b, 1, column)
         # Its 16 fields (and the note beside a model shown read-only) are taller than a 768-pixel
-        # screen leaves: they scroll rather than set the window's minimum height. The buttons stay
-        # below them, outside the scrolling, so Start and Continue training are always in sight.
+        # screen leaves: they scroll rather than set the window's minimum height. The buttons
+        # follow them outside the scrolling, so Start and Continue training are always in sight.
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.config_panel)
         side_layout.addStretch(1)
-        scroll = QScrollArea()
+        scroll = _WholeHeightScroll()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -208,10 +225,11 @@ class MainWindow(QMainWindow):
         dock_body = QWidget()
         dock_layout = QVBoxLayout(dock_body)
         dock_layout.setContentsMargins(0, 0, 0, 0)
-        dock_layout.addWidget(scroll, 1)
+        dock_layout.addWidget(scroll)
         margin = side_layout.contentsMargins()
         buttons.setContentsMargins(margin.left(), 0, margin.right(), margin.bottom())
         dock_layout.addLayout(buttons)
+        dock_layout.addStretch(1)
         dock_body.setMaximumWidth(330 + bar)
         self.config_dock = QDockWidget("Run", self)
         self.config_dock.setObjectName("run_dock")
