@@ -28,6 +28,16 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def device_available(name: str) -> bool:
+    """Whether resolve_device(name) gives a device on this machine (a checkpoint's saved device
+    may be another machine's: a run trained on a GPU, continued on a laptop)."""
+    try:
+        resolve_device(name)
+    except ConfigError:
+        return False
+    return True
+
+
 def default_threads(device_type: str = "cpu") -> int:
     """torch threads for training, by measurement (benchmarks/train_throughput.py, README).
 

@@ -229,6 +229,26 @@ def test_restore_continues_the_step_count_and_metrics(capsys, mnist_dir, tmp_pat
     assert len(read_csv(out / "metrics.csv")) == 9
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_a_run_trained_on_a_gpu_continues_on_this_machine(capsys, mnist_dir, tmp_path):
+    """A checkpoint from a GPU machine (the shipped mnist-noattention was one) continues on the
+    laptop's own device, saying so, unless --device asks for the missing one: then one line, exit 2."""
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", *TINY, "--max-steps", "3", "--no-eval", "--data-dir", mnist_dir, "--out", out)
+    assert code == 0, err
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    ckpt["train_config"]["device"] = "cuda"
+    torch.save(ckpt, out / "checkpoint.pt")
+    code, _, err = run(capsys, "train", "--restore", out / "checkpoint.pt", "--max-steps", "5", "--no-eval",
+                       "--out", tmp_path / "more")
+    assert code == 0, err
+    assert "trained on cuda, which this machine does not have; continuing on cpu (--device to choose)" in err
+    assert load_checkpoint(tmp_path / "more" / "checkpoint.pt")["step"] == 5
+    code, _, err = run(capsys, "train", "--restore", out / "checkpoint.pt", "--max-steps", "5", "--no-eval",
+                       "--device", "cuda", "--out", tmp_path / "asked")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "sees no CUDA GPU; use --device cpu" in err, err
+
+
 def test_restore_into_a_new_folder_carries_the_runs_history(capsys, mnist_dir, tmp_path):
     """`draw-gui train --restore RUN/checkpoint.pt --out NEW` (how a shipped model trains on): NEW's
     history.npz replays from step 1, through the first run's entries, to the new steps."""

@@ -48,6 +48,20 @@ def _field_values(args, config_class) -> dict:
     return {name: v for values in _options_set(args, config_class).values() for name, v in values.items()}
 
 
+def _device_here(args, saved_train, path):
+    """A restored run trains where its checkpoint did unless --device says otherwise, or unless
+    that device is not on this machine (a run trained on a GPU continued on a laptop): then on
+    the best device here, said on stderr."""
+    from core.config import TrainConfig
+    from core.train import device_available, resolve_device
+    if "device" in _field_values(args, TrainConfig) or device_available(saved_train.device):
+        return saved_train
+    here = resolve_device("auto")
+    print(f"draw-gui: {path} trained on {saved_train.device}, which this machine does not have; "
+          f"continuing on {here} (--device to choose)", file=sys.stderr)
+    return replace(saved_train, device="auto")
+
+
 def _model_and_train_config(args, image_shape, base_model=None, base_train=None):
     from core.config import DrawConfig
     from core.config import TrainConfig
@@ -209,6 +223,7 @@ def run_train(args, dist=None) -> int:
         base_model, base_train = checkpoint_configs(ckpt, path)
         if args.max_steps is None and args.epochs is None and base_train.max_steps:
             base_train = replace(base_train, max_steps=0)  # a restored short run continues to the epoch budget
+        base_train = _device_here(args, base_train, path)
     else:
         base_model = base_train = None
     if args.tensorboard:   # before any data loads: a missing package is one line, at once
