@@ -343,8 +343,11 @@ def test_eval_importance_weighted(capsys, trained):
     assert report["k"] == 2
     assert math.isfinite(report["nll_iw"]) and report["nll_iw"] > 0
     assert report["nll_iw"] <= report["nll_bound"] + 1.0
-    code, stdout, _ = run(capsys, "eval", trained, "--limit", "200", "-k", "2")
-    assert code == 0 and "importance-weighted k=2" in stdout
+    for k in ("2", "100"):
+        code, stdout, _ = run(capsys, "eval", trained, "--limit", "20", "-k", k)
+        assert code == 0 and f"importance-weighted k={k}" in stdout
+        bound, iw = stdout.splitlines()[1:3]
+        assert bound.index(" nats") == iw.index(" nats"), stdout    # the two figures in one column
 
 
 # --------------------------------------------------------------------------- bad input

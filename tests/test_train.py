@@ -138,6 +138,23 @@ def test_evaluation_is_deterministic_and_importance_weighting_is_tighter(small_d
     assert b.nll_iw < b.nll_bound  # log-mean-exp of 8 weights beats their mean (Jensen)
 
 
+def test_evaluation_progress_moves_with_every_importance_sample(small_data):
+    # With k = 100 on a CPU one batch takes minutes: progress comes after every pass of the
+    # model over a batch (1 + k per image), steadily up to the whole.
+    model = DRAW(SMALL)
+    images = Batches(small_data, 32).test_images()[:50]
+    calls = []
+    evaluate(model, images, batch_size=24, k=3, progress=lambda done, total: calls.append((done, total)))
+    assert len(calls) == 3 * (1 + 3)                    # 3 batches (24, 24, 2), each 1 + k passes
+    assert {total for _, total in calls} == {50 * 4} and calls[-1][0] == 50 * 4
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and len(set(done)) == len(done)
+    assert done[:4] == [24, 48, 72, 96]                 # the first batch: its bound, then each sample
+    calls.clear()
+    evaluate(model, images, batch_size=24, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(24, 50), (48, 50), (50, 50)]     # k = 0: images, as before
+
+
 # ---- checkpoint files a user may hand us -----------------------------------------------------
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import time
 import sys
 from pathlib import Path
 
 from core.checkpoint import load_model
 from draw_gui.cli.common import UsageError, checkpoint_arg
+from draw_gui.text import format_duration
 
 
 def _check_out(out: Path):
@@ -101,10 +103,13 @@ def run_eval(args) -> int:
     if args.limit:
         images = images[:args.limit]
     show = sys.stderr.isatty() and not args.json
+    what = f"evaluating {images.shape[0]:,} test images" + (f", k = {args.k}" if args.k else "")
+    started = time.perf_counter()
 
-    def progress(done, total):
+    def progress(done, total):   # in passes of the model over an image: 1 + k each
         if show:
-            sys.stderr.write(f"\revaluating {done}/{total} test images\x1b[K")
+            left = (time.perf_counter() - started) * (total - done) / done
+            sys.stderr.write(f"\r{what}: {done / total:.0%}, {format_duration(left)} left\x1b[K")
             sys.stderr.flush()
 
     result = evaluate(model, images, batch_size=args.batch_size or 500, k=args.k, progress=progress)
@@ -120,9 +125,10 @@ def run_eval(args) -> int:
     else:
         how = f" ({data.binarization}-binarized)" if data.binarization != "none" else ""
         print(f"{dataset} test set{how}, {result.images} images, checkpoint at step {report['step']}:")
-        print(f"  NLL bound                   {result.nll_bound:8.2f} nats  "
-              f"(Lx {result.recon:.2f} + Lz {result.kl:.2f})")
+        rows = [("NLL bound", result.nll_bound, f"  (Lx {result.recon:.2f} + Lz {result.kl:.2f})")]
         if args.k:
-            label = f"NLL importance-weighted k={args.k}"
-            print(f"  {label:<27} {result.nll_iw:8.2f} nats")
+            rows.append((f"NLL importance-weighted k={args.k}", result.nll_iw, ""))
+        width = max(len(label) for label, _, _ in rows)
+        for label, nats, parts in rows:
+            print(f"  {label:<{width}} {nats:8.2f} nats{parts}")
     return 0
