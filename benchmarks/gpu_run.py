@@ -119,6 +119,28 @@ def window_part(report: dict, log: Log, work: Path, data_dir: str, device: str, 
     report["torchrun"] = {"exit": code, "lines": said[-2:]}
 
 
+def continued_schedule(saved: dict, batch: int, fits: int, span: int | None = None, final: float = 0.1):
+    """How a model continues at `batch` for the `fits` epochs the budget holds: (its step, the epoch
+    the trainer counts that step in at this batch, the epoch the schedule ends, decay, base lr).
+
+    The trainer counts epochs in steps at the batch it trains at, so a file trained at batch 128
+    (the shipped mnist: step 26,208, epoch 56) is at epoch 451 at batch 1024; its epochs must be
+    counted so, or `--maxEpochs` ends before the file's step ("nothing to train"). The first rate is
+    the file's last one scaled with the batch (the same rate per image: 2.3e-5 at batch 128 is
+    1.9e-4 at 1024), then it falls `final`x over the epochs of this run (or up to `span`, the
+    epoch --epochs names); `--lr` is the base lr_at counts from: first rate / decay^epoch."""
+    from core.config import TrainConfig
+    from core.loop import last_epoch
+    step = int(saved["step"])
+    per_epoch = int(saved.get("train_images") or 60000) // batch
+    done = step // per_epoch
+    epochs = max(span or 0, done + max(fits, 1))
+    trained = TrainConfig.from_dict(saved["train_config"])
+    first = trained.lr_at(last_epoch(saved)) * batch / trained.batch_size
+    decay = round(final ** (1 / (epochs - done)), 6) if epochs - done > 1 else 1.0
+    return step, done, epochs, decay, first / decay ** done
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("budget", type=float, nargs="?", default=480, help="seconds for everything (480)")
@@ -135,8 +157,8 @@ def main() -> int:
     p.add_argument("--fresh", action="store_true", help="train new models from step 0 instead (the default of --dry)")
     p.add_argument("--step", choices=("plain", "compiled", "cudagraphs"), help="the training step, instead of "
                    "gpu_check's fastest")
-    p.add_argument("--epochs", type=int, help="the epochs the learning rate schedule spans (counted from the "
-                   "start of the first run), instead of what the budget is estimated to hold")
+    p.add_argument("--epochs", type=int, help="the epoch the learning rate schedule ends at (counted from step 0 "
+                   "at this run's batch), instead of what the budget is estimated to hold")
     args = p.parse_args()
     parts = set(args.parts.split(","))
     models = {name: MODELS[name] for name in args.models.split(",")}
@@ -209,35 +231,39 @@ def main() -> int:
         fits = 1
     lr, final = 2e-3, 0.1  # batch 1024 is 16x draw-gui's default batch: twice its learning rate
     tiny = ["--num_glimpses", "4", "--hidden_size", "32", "--latent_size", "8", "--max_steps", "30"] if args.dry else []
-    # Each model's schedule spans `epochs` from its first step and decays the rate 10x over them.
-    # A continued model (--restore-from) has done some: its schedule goes on over those and the
-    # epochs that fit, from the rate that schedule has at its epoch (a warm restart, Adam kept).
-    plans = {}   # name: (checkpoint to continue or None, its step, epochs done, epochs the schedule spans, decay)
+    # A new model's schedule spans `epochs` from its first step and decays the rate 10x over them.
+    # A continued model (--restore-from) goes on from its step, counted in epochs at this batch;
+    # continued_schedule says how its rate starts and falls.
+    plans = {}   # name: (checkpoint to continue or None, its step, epochs done, epochs the schedule spans, decay, lr)
     for name in models:
-        restored, step, done = None, 0, 0
         if args.restore_from:
             restored = Path(args.restore_from) / name / "checkpoint.pt"   # a shipped model's folder
             saved = torch.load(restored, weights_only=True)
-            step, done = int(saved["step"]), int(saved.get("epoch", 0))
-        epochs = args.epochs or done + fits
-        plans[name] = (restored, step, done, epochs, round(final ** (1 / epochs), 6) if epochs > 1 else 1.0)
+            step, done, epochs, decay, base = continued_schedule(saved, batch, fits, args.epochs, final)
+            plans[name] = (restored, step, done, epochs, decay, base)
+        else:
+            epochs = args.epochs or fits
+            plans[name] = (None, 0, 0, epochs, round(final ** (1 / epochs), 6) if epochs > 1 else 1.0, lr)
     report["training"] = {"batch_size": batch, "epochs_planned": {n: p[3] for n, p in plans.items()},
-                          "epochs_done_before": {n: p[2] for n, p in plans.items()}, "lr": lr,
+                          "epochs_done_before": {n: p[2] for n, p in plans.items()},
+                          "lr": {n: p[5] for n, p in plans.items()},
+                          "lr_first": {n: p[5] * p[4] ** p[2] for n, p in plans.items()},
                           "lr_decay": {n: p[4] for n, p in plans.items()}, "step": fastest,
                           "compile": compile_step, "seconds_available": round(available, 1)}
     log(f"training {', '.join(models)}: "
-        + "; ".join(f"{n} epochs {p[2]} to {p[3]}, lr {lr} x {p[4]}/epoch" for n, p in plans.items())
+        + "; ".join(f"{n} epochs {p[2]} to {p[3]}, lr {p[5] * p[4] ** p[2]:.3g} x {p[4]}/epoch" for n, p in plans.items())
         + f" at batch {batch}, {'compiled' if compile_step else 'plain'} step (gpu_check's fastest: {fastest})")
     procs, commands, earlier = {}, {}, {}
     for name, (_, options) in models.items():
         run_dir = work / "runs" / name
-        restored, step, done, epochs, decay = plans[name]
-        if restored is not None:  # continue: the model's shape and learning rate come from the file
+        restored, step, done, epochs, decay, base = plans[name]
+        if restored is not None:  # continue: the model's shape comes from the file
             earlier[name] = json.loads((restored.parent / "card.json").read_text())["training"]["command"]
             # the batch is part 1's, not the file's: the epochs that fit were counted at that batch
             # (the shipped attention model's last CPU steps were at batch 128, 8x slower per image here)
             cmd = ["draw-gui", "train", "--restore", f"{name}/checkpoint.pt", "--data_dir", "DATA", "--no_download",
-                   "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs), "--lr_decay", str(decay),
+                   "--device", device, "--batch_size", str(batch), "--maxEpochs", str(epochs),
+                   "--lr", f"{base:.6g}", "--lr_decay", str(decay),
                    "--compile", "true" if compile_step else "false", "--no_eval",
                    "--save_interval", str(max(1, (epochs - done) // 4))]
             if args.dry:
@@ -323,7 +349,7 @@ def main() -> int:
     tr = report["training"]
     for name in models:
         lines.append(f"  training {name}: epochs {tr['epochs_done_before'][name]} to {tr['epochs_planned'][name]} "
-                     f"planned at batch {tr['batch_size']}, lr {tr['lr']} x {tr['lr_decay'][name]} per epoch, "
+                     f"planned at batch {tr['batch_size']}, lr {tr['lr_first'][name]:.3g} x {tr['lr_decay'][name]} per epoch, "
                      f"step {tr['step']}")
     lines.append(f"  {'model':<20}{'steps':>7}{'epochs':>8}{'wall s':>8}{'img/s':>8}{'bound':>9}{'IWAE k=100':>12}{'paper':>8}")
     for name in models:

@@ -42,6 +42,51 @@ def test_hoisted_image_product_prints_both_ways_and_their_ratio():
     assert (step, batch) == ("plain", "4") and all(float(r) > 0 for r in rates) and ratio.endswith("x")
 
 
+def _gpu_run():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_run", REPO / "benchmarks" / "gpu_run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["mnist", "mnist-noattention"])
+def test_gpu_run_continues_a_shipped_model_past_its_step_at_the_rate_it_ended(name):
+    """gpu_run.py continues the shipped models at batch 1024. The trainer counts epochs in steps at
+    that batch, so the shipped mnist (step 26,208, at batch 128) is at epoch 451 there: a schedule
+    counted in the file's epochs ended before its step and trained nothing."""
+    import torch
+
+    from core.config import TrainConfig
+    from core.loop import last_epoch
+    saved = torch.load(REPO / "resources" / "models" / name / "checkpoint.pt", weights_only=True)
+    step, done, epochs, decay, base = _gpu_run().continued_schedule(saved, batch=1024, fits=40)
+    per_epoch = 60000 // 1024
+    assert step == saved["step"] and done == step // per_epoch and epochs == done + 40
+    assert epochs * per_epoch > step + 30 * per_epoch             # 40 epochs' steps from where it is
+    trained = TrainConfig.from_dict(saved["train_config"])
+    ended = trained.lr_at(last_epoch(saved))
+    schedule = TrainConfig(lr=float(f"{base:.6g}"), lr_decay=decay)   # as the command line passes it
+    first = schedule.lr_at(done)
+    assert first == pytest.approx(ended * 1024 / trained.batch_size, rel=1e-4)   # the same rate per image
+    assert schedule.lr_at(epochs - 1) == pytest.approx(first / 10, rel=0.1)      # 10x lower at the end
+
+
+def test_gpu_runs_continuation_command_trains_the_shipped_mnist(shared_data, tmp_path):
+    """The command gpu_run.py gives the shipped mnist, one step of batch 1024 on the CPU."""
+    import torch
+    saved = torch.load(REPO / "resources" / "models" / "mnist" / "checkpoint.pt", weights_only=True)
+    step, done, epochs, decay, base = _gpu_run().continued_schedule(saved, batch=1024, fits=40)
+    run = subprocess.run([sys.executable, "-m", "draw_gui", "train", "--restore", "mnist", "--data_dir", str(shared_data),
+                          "--no_download", "--device", "cpu", "--batch_size", "1024", "--maxEpochs", str(epochs),
+                          "--lr", f"{base:.6g}", "--lr_decay", str(decay), "--compile", "false", "--no_eval",
+                          "--max_steps", str(step + 1), "--out", str(tmp_path / "run"), "--quiet"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == step + 1
+
+
 def test_glimpse_stats_prints_a_shipped_models_intensities():
     """README's figures of what ran away in a diverged two-digit run come from it."""
     run = subprocess.run([sys.executable, "benchmarks/glimpse_stats.py", "mnist", "--images", "2"],
