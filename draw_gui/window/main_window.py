@@ -215,6 +215,7 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.config_panel)
         side_layout.addStretch(1)
         scroll = _WholeHeightScroll()
+        scroll.setAccessibleName("Run settings")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
