@@ -130,15 +130,15 @@ def continued_schedule(saved: dict, batch: int, fits: int, span: int | None = No
     1.9e-4 at 1024), then it falls `final`x over the epochs of this run (or up to `span`, the
     epoch --epochs names); `--lr` is the base lr_at counts from: first rate / decay^epoch."""
     from core.config import TrainConfig
-    from core.loop import last_epoch
+    from core.loop import continued_lr
     step = int(saved["step"])
     per_epoch = int(saved.get("train_images") or 60000) // batch
     done = step // per_epoch
     epochs = max(span or 0, done + max(fits, 1))
     trained = TrainConfig.from_dict(saved["train_config"])
-    first = trained.lr_at(last_epoch(saved)) * batch / trained.batch_size
     decay = round(final ** (1 / (epochs - done)), 6) if epochs - done > 1 else 1.0
-    return step, done, epochs, decay, first / decay ** done
+    return step, done, epochs, decay, continued_lr(saved, trained, step, per_epoch, lr_decay=decay,
+                                                   scale=batch / trained.batch_size)
 
 
 def main() -> int:

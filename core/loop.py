@@ -404,14 +404,17 @@ def counted_images(ckpt: dict, batch_size: int | None = None) -> int:
     return int(ckpt.get("step", 0)) * int(batch)
 
 
-def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int) -> float:
+def continued_lr(ckpt: dict, saved_train, step: int, steps_per_epoch: int, lr_decay: float | None = None,
+                 scale: float = 1.0) -> float:
     """The base learning rate that continues `ckpt`'s schedule where it left off at a new batch
-    size: its last step's rate, lr · lr_decay^epoch, decaying by lr_decay per epoch from here.
+    size: its last step's rate (times `scale`), lr · lr_decay^epoch, decaying by lr_decay per epoch
+    from here (the file's own, or the `lr_decay` given).
 
     The schedule counts epochs in steps, so at another batch size the same step is another epoch;
     taken as it was, a model trained at batch 1024 and continued at 64 would jump back to the
     rate of its third epoch (shipped mnist: 0.0018 instead of the 0.0002 it ended with)."""
-    return saved_train.lr_at(last_epoch(ckpt)) / saved_train.lr_decay ** (step // steps_per_epoch)
+    decay = saved_train.lr_decay if lr_decay is None else lr_decay
+    return scale * saved_train.lr_at(last_epoch(ckpt)) / decay ** (step // steps_per_epoch)
 
 
 def last_epoch(ckpt: dict) -> int:
