@@ -298,7 +298,10 @@ def test_about_and_continue_training_speak_of_the_run_as_it_is_now(qtbot, make_w
     evaluated = []
     w.worker.evaluated.connect(evaluated.append)
     w.start_button.click()
-    qtbot.waitUntil(lambda: len(evaluated) >= 1, timeout=60000)
+    # evaluated.append runs in the worker's thread as it emits; the window hears of it once its own
+    # event loop runs (and Pause switches the state at once), so wait for the window to have it
+    qtbot.waitUntil(lambda: len(evaluated) >= 1 and w.run_info is not None and len(w.run_info.evals) >= 1,
+                    timeout=60000)
     w.pause_button.click()
     qtbot.waitUntil(lambda: w.state == "paused")
     step = int(w.step_label.text().split()[1].replace(",", ""))   # "step 23 / 60 · epoch 2/3"
