@@ -12,6 +12,7 @@ import pytest
 import torch
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from core.config import RESTART_WARMUP_STEPS
 from core.data import Batches, load_embedded_mnist
 from draw_gui.resources import resource_path
 from draw_gui.window.settings import Settings
@@ -267,7 +268,11 @@ def test_continue_training_goes_on_from_the_shipped_step_and_never_writes_its_fi
     qtbot.waitUntil(lambda: w.dialogs[-1][0] == "Could not save", timeout=10000)
     w.about_model_action.trigger()
     assert "Continued from mnist (shipped)" in w.dialogs[-1][1]
-    assert f"learning rate {last_rate('mnist'):.3g} now" in w.dialogs[-1][1]   # where its schedule left off
+    # where its schedule left off, ramped up over the first steps: the shipped file has no Adam state
+    ramped = w.run_info.step - step0
+    assert 0 < ramped < RESTART_WARMUP_STEPS
+    assert (f"learning rate {last_rate('mnist') * ramped / RESTART_WARMUP_STEPS:.3g} now, rising to "
+            f"{last_rate('mnist'):.3g} over the first {RESTART_WARMUP_STEPS} steps") in w.dialogs[-1][1]
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.state == "stopped", timeout=10000)
     assert shipped.checkpoint.read_bytes() == original

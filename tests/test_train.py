@@ -425,7 +425,7 @@ def test_continuing_from_weights_only_ramps_the_learning_rate_up(small_data):
     """A shipped model has no optimizer state: Adam's moments start at zero, and the full learning
     rate on every weight at once threw a trained model back by 200 nats. It ramps up instead."""
     from core.checkpoint import weights_only
-    from core.loop import RESTART_WARMUP_STEPS
+    from core.config import RESTART_WARMUP_STEPS
     first = make_trainer(small_data, max_steps=5, kl_warmup_steps=0)
     first.run()
     lrs = {}

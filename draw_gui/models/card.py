@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.config import RESTART_WARMUP_STEPS
 from draw_gui.text import format_duration
 
 if TYPE_CHECKING:
@@ -62,6 +63,11 @@ def _rate(info) -> str:
     tr = info.train
     now = info.last_lr if info.last_lr is not None else tr.lr
     text = f"{now:.3g}"
+    scheduled = tr.lr_at(info.epoch)
+    if not info.view_only and now < scheduled * (1 - 1e-6):   # restarted without optimizer state
+        text += (f" now, rising to {scheduled:.3g} over the first {RESTART_WARMUP_STEPS} steps "
+                 "(continued without its optimizer state)")
+        return text + (f", then × {tr.lr_decay:g} per epoch" if tr.lr_decay != 1 else "")
     if tr.lr_decay != 1:
         text += f" {'at its last step' if info.view_only else 'now'}, × {tr.lr_decay:g} per epoch"
     return text

@@ -864,7 +864,7 @@ class MainWindow(QMainWindow):
         info = self.run_info
         if info is not None and not info.view_only:   # it trains on: what About and Continue say of it
             self.run_info = replace(info, step=p.step, epoch=p.step // max(info.steps_per_epoch, 1),
-                                    last_lr=info.train.lr_at(p.epoch), elapsed_s=p.elapsed_s)
+                                    last_lr=p.lr, elapsed_s=p.elapsed_s)
         self._show_step(p.step, p.total_steps, None, p.epoch, p.epochs, p.epoch_fraction)
         if self.state is RunState.RUNNING:   # speed and ETA only while training: a step while paused says paused
             self.rate_label.setText(f"{p.images_per_s:,.0f} img/s · ETA {format_duration(p.eta_s)}")

@@ -363,7 +363,7 @@ class TrainingWorker(BackgroundWorker):
             history={k: np.asarray(v, dtype=np.float64) for k, v in cols.items()},
             evals=list(trainer.history.evals), sample_data=run.stand_in_data, token=setup.token,
             epoch=trainer.epoch, trained_batch=run.trained_batch, run_folder=str(folder),
-            last_lr=run.train.lr_at(trainer.epoch), elapsed_s=trainer.elapsed_s))
+            last_lr=trainer.next_lr(), elapsed_s=trainer.elapsed_s))
         self._emit_snapshot(force=True)
         self._start_background_compile(run)
         return True
