@@ -246,7 +246,9 @@ def main() -> int:
             plans[name] = (None, 0, 0, epochs, round(final ** (1 / epochs), 6) if epochs > 1 else 1.0, lr)
     report["training"] = {"batch_size": batch, "epochs_planned": {n: p[3] for n, p in plans.items()},
                           "epochs_done_before": {n: p[2] for n, p in plans.items()},
-                          "lr": {n: p[5] for n, p in plans.items()},
+                          # the schedule's base (its epoch-0 rate: large for a model continued
+                          # at a late epoch) and the rate its first epoch here trains at
+                          "lr_base": {n: p[5] for n, p in plans.items()},
                           "lr_first": {n: p[5] * p[4] ** p[2] for n, p in plans.items()},
                           "lr_decay": {n: p[4] for n, p in plans.items()}, "step": fastest,
                           "compile": compile_step, "seconds_available": round(available, 1)}
