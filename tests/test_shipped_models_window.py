@@ -97,8 +97,14 @@ def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, mak
     assert DEFAULT == "mnist"
     ckpt = checkpoint("mnist")
     w = make_window()
+    said = []   # the status bar, and the chooser as it read then, while the model loads
+    chooser = w.model_chooser   # with no entry chosen it shows its placeholder
+    w.statusBar().messageChanged.connect(lambda m: said.append(
+        (m, chooser.currentText() if chooser.currentIndex() >= 0 else chooser.placeholderText())))
     started = time.monotonic()
     trace = showing(qtbot, w, "mnist")
+    # torch's first import takes seconds on a cold start: the window says what it is loading
+    assert ("opening mnist (shipped): starting torch… (1/3)", "loading mnist (shipped)…") in said, said
     took = time.monotonic() - started
     assert took < 15, took  # generous: torch is already imported here; the app itself measures ~2 s
     assert trace.glimpses == 64 and trace.batch == 8 and trace.images.shape == (8, 1, 28, 28)

@@ -436,6 +436,7 @@ class MainWindow(QMainWindow):
             return  # the user asked for something else meanwhile
         if self.open_shipped(name, quiet=True):
             self._startup_token = self._token
+            self.model_chooser.show_model(ShownModel(f"loading {name} (shipped)…"))
 
     def _show_preview(self, model):
         """The shipped model's own glimpses (its snapshot.npz, read with numpy alone) play at once,
@@ -906,9 +907,10 @@ class MainWindow(QMainWindow):
 
     def _on_stage(self, stage: LoadStage):
         """What the model asked for last is doing while it loads: said in the status bar with a
-        stage bar, until it is ready or fails. The start-up model (quiet) loads silently."""
+        stage bar, until it is ready or fails. The start-up model says so too: on a cold start
+        torch's first import alone takes seconds, and a silent window looks stuck."""
         load = self._pending
-        if load is None or stage.token != load.token or load.quiet:
+        if load is None or stage.token != load.token:
             return
         subject = {"start": "new model", "display": "new model",
                    "continue": f"continuing {load.shown.name}"}.get(load.kind, f"opening {load.shown.name}")
