@@ -97,14 +97,19 @@ def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, mak
     assert DEFAULT == "mnist"
     ckpt = checkpoint("mnist")
     w = make_window()
-    said = []   # the status bar, and the chooser as it read then, while the model loads
-    chooser = w.model_chooser   # with no entry chosen it shows its placeholder
-    w.statusBar().messageChanged.connect(lambda m: said.append(
-        (m, chooser.currentText() if chooser.currentIndex() >= 0 else chooser.placeholderText())))
+    said = []   # the status bar, the chooser and the loss plot's points as they were, while it loads
+
+    def record(message):
+        chooser, marked = w.model_chooser, w.loss_plot.eval_markers.getData()[0]
+        said.append((message, chooser.currentText() if chooser.currentIndex() >= 0 else chooser.placeholderText(),
+                     w.loss_plot.point_count(), 0 if marked is None else len(marked)))
+    w.statusBar().messageChanged.connect(record)
     started = time.monotonic()
     trace = showing(qtbot, w, "mnist")
-    # torch's first import takes seconds on a cold start: the window says what it is loading
-    assert ("opening mnist (shipped): starting torch… (1/3)", "loading mnist (shipped)…") in said, said
+    # torch's first import takes seconds on a cold start: the window says what it is loading, and
+    # the model's curves are drawn already (from its run files, without torch)
+    assert ("opening mnist (shipped): starting torch… (1/3)", "loading mnist (shipped)…",
+            len(ckpt["history"]["step"]), len(ckpt["evals"])) in said, said
     took = time.monotonic() - started
     assert took < 15, took  # generous: torch is already imported here; the app itself measures ~2 s
     assert trace.glimpses == 64 and trace.batch == 8 and trace.images.shape == (8, 1, 28, 28)
@@ -133,6 +138,23 @@ def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, mak
     assert w.state == "idle" and w.start_button.isEnabled() and w.continue_button.isEnabled()
     assert not w.pause_button.isEnabled() and not w.save_action.isEnabled()
     assert not w.banner.isVisible() and w.dialogs == []
+
+
+def test_a_start_up_model_that_cannot_load_takes_its_preview_away_without_a_dialog(qtbot, make_window, monkeypatch):
+    """The shipped model's glimpses and curves show before it loads; if it then fails (a damaged
+    install), they go, the status bar says why, and the window is an empty one, ready to Start."""
+    import core.checkpoint
+    def damaged(path, *a, **k):
+        raise core.checkpoint.CheckpointError(f"{path} is damaged: reinstall draw-gui")
+    monkeypatch.setattr(core.checkpoint, "load_checkpoint", damaged)
+    w = make_window()
+    qtbot.waitUntil(lambda: w.glimpse_view.trace() is not None and w.loss_plot.point_count() > 0)  # the preview
+    qtbot.waitUntil(lambda: "could not be shown" in w.statusBar().currentMessage(), timeout=30000)
+    assert w.statusBar().currentMessage().startswith("mnist (shipped) could not be shown: ")
+    assert "is damaged: reinstall draw-gui" in w.statusBar().currentMessage()
+    assert w.glimpse_view.trace() is None and w.loss_plot.point_count() == 0
+    assert w.model_chooser.currentIndex() < 0 and w.model_chooser.placeholderText() == "no model"
+    assert w.dialogs == [] and w.state == "idle" and w.start_button.isEnabled()
 
 
 def test_the_latent_tab_decodes_the_trained_model(qtbot, make_window):

@@ -439,14 +439,19 @@ class MainWindow(QMainWindow):
             self.model_chooser.show_model(ShownModel(f"loading {name} (shipped)…"))
 
     def _show_preview(self, model):
-        """The shipped model's own glimpses (its snapshot.npz, read with numpy alone) play at once,
-        while torch and the model load in the worker (~2 s); the worker's snapshot is the same."""
-        from core.runfolder import load_trace
+        """The shipped model's own glimpses (its snapshot.npz) play at once, and its loss curves
+        (metrics.csv, eval.csv) are drawn, all read with numpy alone, while torch and the model
+        load in the worker (2 s, 5 s or more on a cold start); what the worker sends is the same."""
+        from core.runfolder import RunReader, load_trace
         try:
             _, trace = load_trace(model.folder / "snapshot.npz")
             self.glimpse_view.set_trace(trace)
         except Exception:  # noqa: BLE001 - no preview: the glimpses come with the model as before
             return
+        reader = RunReader(model.folder)
+        m, evals = reader.new_metrics(), reader.evals()
+        self.loss_plot.set_history(m.step, m.loss, m.recon, m.kl, [e["step"] for e in evals],
+                                   [e["nll_bound"] for e in evals])
         self.glimpse_view.set_t(1)
         self.glimpse_view.timeline.play_button.setChecked(True)
         self._previewing = True
@@ -951,6 +956,10 @@ class MainWindow(QMainWindow):
             self._sync_chooser()
             self._update_controls()
             if load.quiet:
+                if load.token == self._startup_token and self._previewing:   # its preview goes too
+                    self._previewing = False
+                    self.glimpse_view.set_trace(None)
+                    self.loss_plot.clear()
                 self.show_message(f"{load.shown.name} could not be shown: {failure.message}", 20000)
                 return
         elif failure.kind in (FailureKind.DATA, FailureKind.CHECKPOINT, FailureKind.CONFIG):
