@@ -441,7 +441,7 @@ class MainWindow(QMainWindow):
     def _show_preview(self, model):
         """The shipped model's own glimpses (its snapshot.npz) play at once, and its loss curves
         (metrics.csv, eval.csv) are drawn, all read with numpy alone, while torch and the model
-        load in the worker (2 s, 5 s or more on a cold start); what the worker sends is the same."""
+        load in the worker (seconds, more on a cold start); what the worker sends is the same."""
         from core.runfolder import RunReader, load_trace
         try:
             _, trace = load_trace(model.folder / "snapshot.npz")
