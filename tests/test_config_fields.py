@@ -317,6 +317,16 @@ def test_the_panel_names_where_it_differs_from_a_model_shown_and_takes_its_model
     panel.set_values({**panel.values(), "dataset": "mnist", "attention": "none", "spatial_rotation": False,
                       "glimpses": 64, "z_size": 100, "hidden": 256})
     assert panel.shown_differences() == []
+    # encoder and decoder LSTMs of different sizes (the command line's --enc_size/--dec_size): the
+    # one row sets both, so it always differs, and the note says how to train one like it
+    panel.show_model("uneven", DrawConfig(attention="none", enc_size=256, dec_size=128), "mnist")
+    assert panel.shown_differences() == ["LSTM units"] and not panel.use_shown_button.isHidden()
+    assert "encoder has 256 LSTM units and its decoder 128" in panel.shown_note.text()
+    assert "--enc_size 256 --dec_size 128" in panel.shown_note.text()
+    panel.use_shown_button.click()
+    assert panel.values()["hidden"] == 256 and panel.shown_differences() == ["LSTM units"]
+    panel.show_model("even", DrawConfig(attention="none"), "mnist")
+    assert panel.shown_differences() == [] and "encoder has" not in panel.shown_note.text()
     # locked while a run loads or trains: Start and Continue are off, so the note is hidden
     panel.set_locked(True)
     assert panel.shown_note.isHidden()

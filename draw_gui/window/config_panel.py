@@ -273,6 +273,8 @@ class ConfigPanel(QWidget):
             del its["read_size"], its["write_size"]
         differ = {"attention" if name == "spatial_rotation" else name    # one menu for both
                   for name, value in its.items() if mine.get(name) != value}
+        if model.enc_size != model.dec_size:   # one row sets both LSTMs: it can never match
+            differ.add("hidden")
         return [label.text() for name, label in self.labels.items() if name in differ]
 
     def use_shown_model(self) -> None:
@@ -294,6 +296,12 @@ class ConfigPanel(QWidget):
                 "epochs, device and data folder from here.<br>")
         if differences:
             text += f"Its model differs from these settings in: {html.escape(', '.join(differences))}."
+            model = self._shown[1]
+            if model.enc_size != model.dec_size:
+                text += (f" Its encoder has {model.enc_size} LSTM units and its decoder {model.dec_size}; "
+                         f"{html.escape(self.labels['hidden'].text())} sets both to one size (the command line's "
+                         f"<code>draw-gui train --enc_size {model.enc_size} --dec_size {model.dec_size}</code> "
+                         "trains one like it).")
         else:
             text += "Its dataset and model are the ones these settings describe."
         self.shown_note.setText(text)
