@@ -435,6 +435,29 @@ def test_compare_adds_a_shipped_model_without_a_data_folder(qtbot, make_window):
     assert w.compare_view.plot is not None
 
 
+def test_the_empty_compare_tab_puts_the_shipped_models_side_by_side_in_one_click(qtbot, make_window):
+    """The paper's comparison, attention against none, with no data folder and no training: their
+    curves (every row of their metrics.csv), glimpses (boxes for one only) and samples."""
+    w = make_window()
+    showing(qtbot, w, "mnist")
+    w.tabs.setCurrentWidget(w.compare_view)
+    view = w.compare_view
+    assert view.shipped_button.isVisible() and view.shipped_button.text() == "Compare the 2 shipped models"
+    view.shipped_button.click()
+    assert not view.shipped_button.isVisible() and view.message.text() == ""
+    runs = {view.runs[i].name: i for i in view.run_ids()}
+    assert sorted(runs) == ["mnist", "mnist-noattention"]
+    for name, run_id in runs.items():
+        rows = len((shipped_model(name).folder / "metrics.csv").read_text().splitlines()) - 1
+        qtbot.waitUntil(lambda: view.column(run_id).trace() is not None
+                        and view.plot.point_count(run_id) == rows, timeout=60000)
+        assert (view.column(run_id).trace().read is None) == (name == "mnist-noattention")
+    qtbot.waitUntil(lambda: not view.busy(), timeout=60000)
+    for run_id in list(runs.values()):
+        view.remove_run(run_id)
+    assert view.shipped_button.isVisible()
+
+
 def test_compare_falls_back_to_the_embedded_sample_for_a_run_without_snapshot(qtbot, make_window, tmp_path):
     """A run folder with a checkpoint but no snapshot.npz, whose MNIST is not on disk: its glimpses
     are computed on the embedded sample's test digits, and the column says so."""

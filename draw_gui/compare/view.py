@@ -150,7 +150,22 @@ class CompareView(QWidget):
                                   "their losses, glimpses and samples")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setStyleSheet("color: grey;")
-        self.columns_layout.addWidget(self.empty_label)
+        # An empty tab offers the paper's own comparison at once: the shipped models side by side
+        # (Gaussian attention against none), with no data folder and no training.
+        shipped = [str(m.folder) for m in shipped_models()]
+        self.shipped_button = QPushButton(f"Compare the {len(shipped)} shipped models")
+        self.shipped_button.setToolTip("Add every model that ships with draw-gui: "
+                                       + ", ".join(m.name for m in shipped_models())
+                                       + " (their losses, test bounds, glimpses and samples, side by side)")
+        self.shipped_button.clicked.connect(lambda: self.add_runs(shipped))
+        self.shipped_button.setVisible(len(shipped) >= 2)
+        self.empty_state = QWidget()
+        empty_layout = QVBoxLayout(self.empty_state)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(self.shipped_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(1)
+        self.columns_layout.addWidget(self.empty_state)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -223,7 +238,7 @@ class CompareView(QWidget):
         run.row.visibility_changed.connect(lambda on: self.set_run_visible(run_id, on))
         run.row.remove_clicked.connect(lambda: self.remove_run(run_id))
         self.run_list.insertWidget(self.run_list.count() - 1, run.row)
-        self.empty_label.hide()
+        self.empty_state.hide()
         self.columns_layout.addWidget(run.column, 1)
         self.plot.add_run(run_id, name, colour)
         if self._loader is None:
@@ -247,7 +262,7 @@ class CompareView(QWidget):
             w.deleteLater()
         if not self.runs:
             self.poll_timer.stop()
-            self.empty_label.show()
+            self.empty_state.show()
         self._update_timeline()
         self._update_noise_note()
 
