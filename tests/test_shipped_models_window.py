@@ -449,8 +449,8 @@ def test_the_empty_compare_tab_puts_the_shipped_models_side_by_side_in_one_click
     assert sorted(runs) == ["mnist", "mnist-noattention"]
     for name, run_id in runs.items():
         rows = len((shipped_model(name).folder / "metrics.csv").read_text().splitlines()) - 1
-        qtbot.waitUntil(lambda: view.column(run_id).trace() is not None
-                        and view.plot.point_count(run_id) == rows, timeout=60000)
+        qtbot.waitUntil(lambda i=run_id, n=rows: view.column(i).trace() is not None
+                        and view.plot.point_count(i) == n, timeout=60000)
         assert (view.column(run_id).trace().read is None) == (name == "mnist-noattention")
     qtbot.waitUntil(lambda: not view.busy(), timeout=60000)
     for run_id in list(runs.values()):
