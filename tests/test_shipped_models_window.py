@@ -453,6 +453,10 @@ def test_the_empty_compare_tab_puts_the_shipped_models_side_by_side_in_one_click
                         and view.plot.point_count(i) == n, timeout=60000)
         assert (view.column(run_id).trace().read is None) == (name == "mnist-noattention")
     qtbot.waitUntil(lambda: not view.busy(), timeout=60000)
+    # on a 1024x768 screen the two runs' columns scroll; the plot keeps a readable height
+    w.resize(1024, 700)
+    qtbot.waitUntil(lambda: w.height() <= 700)
+    assert view.plot.height() >= 200, view.plot.height()
     for run_id in list(runs.values()):
         view.remove_run(run_id)
     assert view.shipped_button.isVisible()

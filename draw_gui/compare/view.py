@@ -29,6 +29,7 @@ from draw_gui.widgets.theme import WarningLabel
 
 POLL_MS = 1500                  # runs still training are re-read this often
 SAMPLE_COUNTS = (64, 16)        # 8x8 or 4x4
+PLOT_MIN_HEIGHT = 200           # pixels: below it two runs' curves hide under the legend
 
 
 @dataclass
@@ -108,6 +109,7 @@ class CompareView(QWidget):
         side.setMinimumWidth(220)
         side.setMaximumWidth(320)
         self.plot = ComparePlot()
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)   # a small screen scrolls the tab instead of squashing it
 
         # One timeline for every run's glimpses, and the sample options.
         self.timeline = Timeline(
