@@ -60,21 +60,15 @@ def main():
 
 def compare_shipped(app, w, args):
     """Press the empty Compare tab's button; grab once every run shows its glimpses, at t."""
-    from PySide6.QtCore import QEventLoop
-
-    def spin(seconds, until=lambda: False):
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds and not until():
-            app.processEvents(QEventLoop.AllEvents, 20)
-
-    spin(60, lambda: w.shown is not None)
+    from window_tour import spin_events  # scripts/ is this script's own folder on sys.path
+    spin_events(app, until=lambda: w.shown is not None, limit=60)
     view = w.compare_view
     w.tabs.setCurrentWidget(view)
     view.shipped_button.click()
-    spin(120, lambda: len(view.run_ids()) >= 2 and not view.busy()
-         and all(view.column(i).trace() is not None for i in view.run_ids()))
+    spin_events(app, until=lambda: len(view.run_ids()) >= 2 and not view.busy()
+                and all(view.column(i).trace() is not None for i in view.run_ids()))
     view.set_t(args.t or 64)
-    spin(2)
+    spin_events(app, 2)
     w.grab().save(args.out)
     print(f"{args.out}: {', '.join(view.runs[i].name for i in view.run_ids())} at t = {args.t or 64}")
     w.shutdown()

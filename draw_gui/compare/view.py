@@ -83,7 +83,8 @@ class CompareView(QWidget):
         menu.addAction("Checkpoint files…", lambda: self.add_runs_dialog(files=True))
         self.shipped_menu = menu.addMenu("Shipped model")
         self.shipped_menu.setToolTipsVisible(True)
-        for model in shipped_models():   # their run folders are ordinary run folders
+        shipped = shipped_models()   # their run folders are ordinary run folders (cards read once)
+        for model in shipped:
             a = self.shipped_menu.addAction(f"{model.name} — {model.title}",
                                             lambda folder=str(model.folder): self.add_runs([folder]))
             a.setToolTip(model.summary())
@@ -154,12 +155,12 @@ class CompareView(QWidget):
         self.empty_label.setStyleSheet("color: grey;")
         # An empty tab offers the paper's own comparison at once: the shipped models side by side
         # (Gaussian attention against none), with no data folder and no training.
-        shipped = [str(m.folder) for m in shipped_models()]
         self.shipped_button = QPushButton(f"Compare the {len(shipped)} shipped models")
         self.shipped_button.setToolTip("Add every model that ships with draw-gui: "
-                                       + ", ".join(m.name for m in shipped_models())
+                                       + ", ".join(m.name for m in shipped)
                                        + " (their losses, test bounds, glimpses and samples, side by side)")
-        self.shipped_button.clicked.connect(lambda: self.add_runs(shipped))
+        folders = [str(m.folder) for m in shipped]
+        self.shipped_button.clicked.connect(lambda: self.add_runs(folders))
         self.shipped_button.setVisible(len(shipped) >= 2)
         self.empty_state = QWidget()
         empty_layout = QVBoxLayout(self.empty_state)
