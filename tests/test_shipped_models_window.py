@@ -98,18 +98,22 @@ def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, mak
     ckpt = checkpoint("mnist")
     w = make_window()
     said = []   # the status bar, the chooser and the loss plot's points as they were, while it loads
+    epochs = shipped_model("mnist").card["training"]["epochs"]
+    figures = (f"step {ckpt['step']:,} · {epochs:g} epochs", f"test NLL bound {ckpt['evals'][-1]['nll_bound']:.2f} nats")
 
     def record(message):
         chooser, marked = w.model_chooser, w.loss_plot.eval_markers.getData()[0]
         said.append((message, chooser.currentText() if chooser.currentIndex() >= 0 else chooser.placeholderText(),
-                     w.loss_plot.point_count(), 0 if marked is None else len(marked)))
+                     w.loss_plot.point_count(), 0 if marked is None else len(marked),
+                     w.device_label.text(), w.step_label.text(), w.rate_label.text(), w.epoch_bar.isVisible()))
     w.statusBar().messageChanged.connect(record)
     started = time.monotonic()
     trace = showing(qtbot, w, "mnist")
     # torch's first import takes seconds on a cold start: the window says what it is loading, and
-    # the model's curves are drawn already (from its run files, without torch)
+    # the model's curves and figures are shown already (from its run files and card, without torch),
+    # not "no run" beside an empty epoch bar
     assert ("opening mnist (shipped): starting torch… (1/3)", "loading mnist (shipped)…",
-            len(ckpt["history"]["step"]), len(ckpt["evals"])) in said, said
+            len(ckpt["history"]["step"]), len(ckpt["evals"]), "loading…", *figures, False) in said, said
     took = time.monotonic() - started
     assert took < 15, took  # generous: torch is already imported here; the app itself measures ~2 s
     assert trace.glimpses == 64 and trace.batch == 8 and trace.images.shape == (8, 1, 28, 28)
@@ -128,9 +132,8 @@ def test_a_fresh_window_opens_on_the_shipped_mnist_model_without_data(qtbot, mak
     # title, status bar, chooser and loss plot all name this model
     assert "mnist (shipped)" in w.windowTitle() and f"step {ckpt['step']:,}" in w.windowTitle()
     # the card's epochs, from the images it saw (it went on at batch 128): not the checkpoint's counter
-    epochs = shipped_model("mnist").card["training"]["epochs"]
-    assert epochs != ckpt["epoch"] and w.step_label.text() == f"step {ckpt['step']:,} · {epochs:g} epochs"
-    assert f"{ckpt['evals'][-1]['nll_bound']:.2f}" in w.rate_label.text()
+    assert epochs != ckpt["epoch"] and (w.step_label.text(), w.rate_label.text()) == figures
+    assert w.device_label.text() == "shown read-only" and not w.epoch_bar.isVisible()
     assert w.model_chooser.currentData() == ("shipped", "mnist")
     assert w.loss_plot.point_count() == len(ckpt["history"]["step"])
     assert len(w.loss_plot.eval_markers.getData()[0]) == len(ckpt["evals"])
@@ -153,6 +156,7 @@ def test_a_start_up_model_that_cannot_load_takes_its_preview_away_without_a_dial
     assert w.statusBar().currentMessage().startswith("mnist (shipped) could not be shown: ")
     assert "is damaged: reinstall draw-gui" in w.statusBar().currentMessage()
     assert w.glimpse_view.trace() is None and w.loss_plot.point_count() == 0
+    assert (w.device_label.text(), w.step_label.text(), w.rate_label.text()) == ("no run", "", "")
     assert w.model_chooser.currentIndex() < 0 and w.model_chooser.placeholderText() == "no model"
     assert w.dialogs == [] and w.state == "idle" and w.start_button.isEnabled()
 

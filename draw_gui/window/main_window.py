@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         self.load_bar.setFormat("%v/%m")
         self.load_bar.setToolTip("what is loading: this stage of all its stages")
         self.load_bar.hide()
+        self.epoch_bar.hide()   # until something trains
         for w in (self.load_bar, self.device_label, self.step_label, self.epoch_bar, self.rate_label):
             status.addPermanentWidget(w)
 
@@ -452,6 +453,12 @@ class MainWindow(QMainWindow):
         m, evals = reader.new_metrics(), reader.evals()
         self.loss_plot.set_history(m.step, m.loss, m.recon, m.kl, [e["step"] for e in evals],
                                    [e["nll_bound"] for e in evals])
+        # the status bar gives its figures from its card too, rather than "no run" while it loads
+        training = model.card.get("training", {})
+        step = training.get("steps", int(m.step[-1]) if len(m.step) else 0)
+        self._show_model_figures(step, training.get("epochs"), best_eval(evals))
+        self.device_label.setText("loading…")
+        self.device_label.setToolTip("its weights are loading; the figures beside come from its card")
         self.glimpse_view.set_t(1)
         self.glimpse_view.timeline.play_button.setChecked(True)
         self._previewing = True
@@ -818,16 +825,15 @@ class MainWindow(QMainWindow):
         self.snapshot_pending = True
         self.epoch_bar.setVisible(not info.view_only)
         if info.view_only:
-            best = best_eval(info.evals)
             self.device_label.setText("shown read-only")
+            self.device_label.setToolTip("nothing trains: Continue training trains it further")
             # Epochs of images seen (a shipped model's card, else the checkpoint's count): the
             # epoch counter counts steps at the last run's batch size, which for a model continued
             # at another batch size is not what it saw (the shipped mnist went on at batch 128 after 1,024)
             card = load.shown.shipped.card.get("training", {}) if load.shown.shipped is not None else {}
             seen = card.get("epochs", info.epochs_seen)
-            epochs = f"{round(seen, 2):,g}" if seen is not None else f"{info.epoch:,}" if info.epoch else ""
-            self.step_label.setText(f"step {info.step:,}" + (f" · {epochs} epochs" if epochs else ""))
-            self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
+            self._show_model_figures(info.step, seen if seen is not None else info.epoch or None,
+                                     best_eval(info.evals))
             self.set_state(RunState.IDLE)  # nothing trains: Start and Continue training are offered
             hint = ("Continue training trains it further; Start, a new one"   # short: it shares the bar
                     if load.shown.shipped is not None else "Continue training trains a copy of it")
@@ -910,6 +916,15 @@ class MainWindow(QMainWindow):
         self.latent_view.interpolation.set_end(which, means)
         self.statusBar().showMessage(f"your drawing is the Latent tab's interpolation end {which}", 5000)
 
+    def _show_model_figures(self, step: int, epochs: float | None, best: dict | None):
+        """A model that does not train, in the status bar: its step, epochs and best test bound
+        ("step 26,208 · 107.88 epochs", "test NLL bound 87.51 nats"); no epoch progress."""
+        self.epoch_bar.hide()
+        epochs = f" · {round(epochs, 2):,g} epochs" if epochs else ""
+        self.step_label.setText(f"step {step:,}{epochs}")
+        self.rate_label.set_warning(False)
+        self.rate_label.setText(f"test NLL bound {best['nll_bound']:.2f} nats" if best else "")
+
     def _on_stage(self, stage: LoadStage):
         """What the model asked for last is doing while it loads: said in the status bar with a
         stage bar, until it is ready or fails. The start-up model says so too: on a cold start
@@ -960,6 +975,7 @@ class MainWindow(QMainWindow):
                     self._previewing = False
                     self.glimpse_view.set_trace(None)
                     self.loss_plot.clear()
+                    self.clear_run_status()
                 self.show_message(f"{load.shown.name} could not be shown: {failure.message}", 20000)
                 return
         elif failure.kind in (FailureKind.DATA, FailureKind.CHECKPOINT, FailureKind.CONFIG):
@@ -1184,7 +1200,9 @@ class MainWindow(QMainWindow):
             label.setText("")
         self.rate_label.set_warning(False)
         self.device_label.setText("no run")
+        self.device_label.setToolTip("")
         self.epoch_bar.setValue(0)
+        self.epoch_bar.hide()   # until something trains
         self.setWindowTitle("draw-gui")
         self.banner.hide()
         self.banner.set_kind("warning")
