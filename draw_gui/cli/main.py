@@ -227,6 +227,16 @@ def window_target(text: str) -> tuple[str, Path]:
     raise UsageError(f"{text}: not a checkpoint (draw-gui saves them as .pt files); {hint}")
 
 
+def _input_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input: one line, exit 2. Their modules import torch (seconds on a
+    cold start), so they are imported only once something was raised: `draw-gui models` and the
+    window of `draw-gui follow` come up without waiting for torch."""
+    from core.checkpoint import CheckpointError
+    from core.data import DataUnavailable
+    from core.model import ConfigError
+    return UsageError, ConfigError, DataUnavailable, CheckpointError
+
+
 def main(argv: list[str]) -> int:
     """Run one command; returns the exit code (0 done, 1 failed while running, 2 bad input,
     130 interrupted). Usage errors, --help and --version return instead of raising SystemExit."""
@@ -252,9 +262,6 @@ def main(argv: list[str]) -> int:
         except NoDisplay as e:
             print(f"draw-gui: {e}", file=sys.stderr)
             return 1
-    from core.checkpoint import CheckpointError
-    from core.data import DataUnavailable
-    from core.model import ConfigError
     try:
         if args.command == "follow":
             from draw_gui.follow.follower import check_run_folder
@@ -281,7 +288,7 @@ def main(argv: list[str]) -> int:
             return run_train(args)
         from draw_gui.cli.tools import run_eval, run_sample
         return run_sample(args) if args.command == "sample" else run_eval(args)
-    except (UsageError, ConfigError, DataUnavailable, CheckpointError) as e:
+    except _input_errors() as e:
         print(f"draw-gui: {e}", file=sys.stderr)
         return EXIT_USAGE
     except NoDisplay as e:
