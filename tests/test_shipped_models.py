@@ -91,12 +91,15 @@ def test_models_lists_the_cards_figures(capsys):
 
 def test_models_answers_without_importing_torch():
     """`draw-gui models` reads the cards: it must not wait seconds for torch (4.4 s against 0.5 s
-    on the 2-core machine it was measured on). Bad input elsewhere still gets its one line."""
-    code = ("import sys; from draw_gui.cli.main import main; code = main(['models']); "
-            "print(code, 'torch' in sys.modules); print(main(['eval', 'no-such-model']), file=sys.stderr)")
+    on the 2-core machine it was measured on), nor does a mistyped folder for `draw-gui follow`.
+    Bad input that is found after torch loads still gets its one line."""
+    code = ("import sys; from draw_gui.cli.main import main; "
+            "print(main(['models']), main(['follow', 'no-such-folder']), 'torch' in sys.modules); "
+            "print(main(['eval', 'no-such-model']), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert r.stdout.splitlines()[-1] == "0 False", r.stdout + r.stderr
-    assert r.stderr.splitlines()[-1] == "2" and "draw-gui: " in r.stderr, r.stderr
+    assert r.stdout.splitlines()[-1] == "0 2 False", r.stdout + r.stderr
+    assert "draw-gui: no-such-folder" in r.stderr
+    assert r.stderr.splitlines()[-1] == "2" and "draw-gui: no-such-model" in r.stderr, r.stderr
 
 
 def test_compare_takes_model_names(capsys):

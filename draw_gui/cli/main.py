@@ -288,6 +288,9 @@ def main(argv: list[str]) -> int:
             return run_train(args)
         from draw_gui.cli.tools import run_eval, run_sample
         return run_sample(args) if args.command == "sample" else run_eval(args)
+    except UsageError as e:   # first: what the user typed is wrong, and torch need not start to say so
+        print(f"draw-gui: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except _input_errors() as e:
         print(f"draw-gui: {e}", file=sys.stderr)
         return EXIT_USAGE
